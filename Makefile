@@ -1,0 +1,66 @@
+# Session Relay — every entry point a developer or CI needs.
+# `make dev` and `make test` work on a fresh clone: they create the environments they use.
+
+SHELL := /bin/bash
+VENV := .venv
+TOOLS_VENV := .venv-tools
+PY := $(VENV)/bin/python
+SAM := $(TOOLS_VENV)/bin/sam
+AWS_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+# Python 3.12 is the Lambda runtime. Find it even where the `python3.12` shim is broken (pyenv).
+PYTHON312 ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 \
+	/usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; \
+	done)
+
+.PHONY: help install dev test lint unit e2e bench soak build clean
+
+help:
+	@echo "make dev    install, then run the whole system locally (REST :3000, WebSocket :3001, DynamoDB :8000)"
+	@echo "make test   install, then run every check (ruff, cfn-lint, sam validate --lint, all tests)"
+	@echo "make bench  run the benchmarks against the local stack and write docs/benchmarks.md"
+	@echo "make build  sam build"
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PYTHON312=/path/to/python3.12"; exit 1; }
+	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(TOOLS_VENV)/.installed: requirements-tools.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PYTHON312=/path/to/python3.12"; exit 1; }
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON312) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	touch $@
+
+install: $(VENV)/.installed $(TOOLS_VENV)/.installed
+
+dev: $(VENV)/.installed
+	$(VENV)/bin/session-relay dev
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint template.yaml
+	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) validate --lint --region $(AWS_REGION)
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+e2e: $(VENV)/.installed
+	$(PY) -m pytest tests/e2e
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+build: $(TOOLS_VENV)/.installed
+	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build
+
+clean:
+	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .ruff_cache

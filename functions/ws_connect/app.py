@@ -1,0 +1,15 @@
+"""Lambda entry point of the WebSocket route $connect.
+
+Validate the identity, create the session or refuse the handshake.
+"""
+
+from aws_lambda_powertools.logging import correlation_paths
+from session_relay import sockets
+from session_relay.observability import logger, publish_metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@publish_metrics
+def handler(event, context):
+    return sockets.connect(sockets.WebSocketEvent.model_validate(event))

@@ -1,0 +1,41 @@
+"""Domain errors. Each carries the HTTP status and the one sentence the REST API answers with."""
+
+
+class RelayError(Exception):
+    """Base of every error the REST API turns into ``{"success": false, "error": ...}``."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MalformedBody(RelayError):
+    status = 400
+
+
+class Unauthorized(RelayError):
+    status = 401
+
+
+class NotFound(RelayError):
+    status = 404
+
+
+class PayloadTooLarge(RelayError):
+    status = 413
+
+
+class ValidationFailed(RelayError):
+    status = 422
+
+
+class ServiceUnavailable(RelayError):
+    """A dependency (DynamoDB, the Management API) stayed unavailable after retries."""
+
+    status = 503
+
+
+class ReplyRejected(Exception):
+    """A client's reply that does not count: wrong connection, unknown, late or duplicate id."""

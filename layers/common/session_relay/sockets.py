@@ -1,0 +1,191 @@
+"""The WebSocket side (PROTOCOL.md section 2): connect, disconnect and client frames.
+
+The three ``ws_*`` functions call these with API Gateway WebSocket events. Answers to the client
+(hello, pong, error) are pushed through the Management API of the event's own stage.
+"""
+
+import base64
+import binascii
+import secrets
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from session_relay import FRAME_LIMIT_BYTES
+from session_relay.errors import ReplyRejected, ServiceUnavailable
+from session_relay.gateway import Gateway, gateway_for
+from session_relay.models import REASON_INVALID, Identity, Outcome, ReplyFrame
+from session_relay.observability import count, logger
+from session_relay.settings import get_settings
+from session_relay.store import Store, get_store
+from session_relay.wire import parse_json
+
+MAX_MESSAGE_ID_LENGTH = 64
+
+
+class RequestContext(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    route_key: str = Field(alias="routeKey")
+    connection_id: str = Field(alias="connectionId", min_length=1)
+    domain_name: str = Field(alias="domainName")
+    stage: str
+    request_id: str | None = Field(default=None, alias="requestId")
+
+
+class WebSocketEvent(BaseModel):
+    """The parts of an API Gateway WebSocket event the handlers use."""
+
+    request_context: RequestContext = Field(alias="requestContext")
+    query: dict[str, str] | None = Field(default=None, alias="queryStringParameters")
+    body: str | None = None
+    is_base64_encoded: bool = Field(default=False, alias="isBase64Encoded")
+
+    @property
+    def connection_id(self) -> str:
+        return self.request_context.connection_id
+
+    def gateway(self) -> Gateway:
+        """The Management API of this event's stage (``MANAGEMENT_API_URL`` overrides it)."""
+        context = self.request_context
+        url = get_settings().management_api_url or f"https://{context.domain_name}/{context.stage}"
+        return gateway_for(url)
+
+
+def _answer(status: int, message: str | None = None) -> dict[str, Any]:
+    return {"statusCode": status, "body": message or ""}
+
+
+# ---------------------------------------------------------------- $connect
+
+
+def connect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]:
+    """Create a session for a valid identity of an enabled script; refuse the handshake otherwise."""
+    store = store or get_store()
+    try:
+        identity = Identity.model_validate(event.query or {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "query"
+        return _answer(400, f"{field}: {str(error['msg']).removeprefix('Value error, ')}")
+    script = store.get_script(identity.script_id)
+    if script is None or not script.enabled:
+        return _answer(403, "unknown or disabled script")
+    session = store.create_session(secrets.token_hex(16), identity, event.connection_id)
+    count("SessionsConnected")
+    logger.info("session connected", extra={"session_id": session.id, "script_id": session.script_id})
+    return _answer(200)
+
+
+# ---------------------------------------------------------------- $disconnect
+
+
+def disconnect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]:
+    """Forget the connection: its session and every message still waiting on it."""
+    session_id = (store or get_store()).drop_connection(event.connection_id)
+    if session_id is not None:
+        count("SessionsDisconnected")
+        logger.info("session closed", extra={"session_id": session_id})
+    return _answer(200)
+
+
+# ---------------------------------------------------------------- $default (client frames)
+
+
+class FrameHandler:
+    """Handles one client frame; every reply to the client goes out through ``gateway``."""
+
+    def __init__(self, event: WebSocketEvent, store: Store, gateway: Gateway) -> None:
+        self.event = event
+        self.store = store
+        self.gateway = gateway
+        self.connection_id = event.connection_id
+
+    def handle(self) -> dict[str, Any]:
+        document = self._document()
+        if document is None:
+            return _answer(200)
+        action = document.get("action")
+        if action == "hello":
+            self._hello()
+        elif action == "ping":
+            self._ping()
+        elif action == "reply":
+            self._reply(document)
+        else:
+            self._touch()
+            self._error("unknown action: expected hello, ping or reply")
+        return _answer(200)
+
+    def _document(self) -> dict[str, Any] | None:
+        body = self.event.body or ""
+        if self.event.is_base64_encoded:
+            try:
+                body = base64.b64decode(body, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                self._error("frames must be UTF-8 JSON text")
+                return None
+        if len(body.encode()) > FRAME_LIMIT_BYTES:
+            self._error(f"frame over the {FRAME_LIMIT_BYTES}-byte limit")
+            return None
+        try:
+            document = parse_json(body)
+        except ValueError:
+            self._error("frame is not valid JSON")
+            return None
+        if not isinstance(document, dict):
+            self._error("frame must be a JSON object with an action")
+            return None
+        return document
+
+    def _touch(self) -> Any:
+        session_id = self.store.session_id_for_connection(self.connection_id)
+        return None if session_id is None else self.store.touch_session(session_id)
+
+    def _hello(self) -> None:
+        session = self._touch()
+        if session is None:
+            self._error("this connection has no session")
+        else:
+            self._send({"type": "hello", "session": session.model_dump()})
+
+    def _ping(self) -> None:
+        self._touch()
+        self._send({"type": "pong"})
+
+    def _reply(self, document: dict[str, Any]) -> None:
+        message_id = document.get("id")
+        if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID_LENGTH:
+            self._touch()
+            self._error("reply needs the id of the message it answers")
+            return
+        try:
+            outcome = ReplyFrame.model_validate(document).outcome(set(document))
+        except ValidationError:
+            outcome = None
+        recorded = outcome or Outcome(processed=False, reason=REASON_INVALID)
+        try:
+            session_id = self.store.record_reply(self.connection_id, message_id, recorded)
+        except ReplyRejected:
+            self._touch()
+            self._error(f"reply to {message_id} ignored: no message waiting for it on this connection")
+            return
+        self.store.touch_session(session_id)
+        if outcome is None:
+            count("RepliesMalformed")
+            self._error("malformed reply: needs processed, and response or a known reason")
+
+    def _error(self, message: str) -> None:
+        self._send({"type": "error", "error": message})
+
+    def _send(self, frame: dict[str, Any]) -> None:
+        # An answer to a connection that is gone or unreachable is dropped: the client has left.
+        try:
+            self.gateway.post(self.connection_id, frame)
+        except ServiceUnavailable:
+            logger.warning("could not answer the client", extra={"frame_type": frame["type"]})
+
+
+def handle_frame(event: WebSocketEvent, store: Store | None = None, gateway: Gateway | None = None) -> Any:
+    """Handle a client frame on the ``$default`` route."""
+    return FrameHandler(event, store or get_store(), gateway or event.gateway()).handle()
