@@ -365,6 +365,24 @@ class Store:
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return found[:wanted]
 
+    def connections_with_sessions(self) -> list[str]:
+        """Every connection id that carries a session (a full scan: for maintenance, not requests)."""
+        scan: dict[str, Any] = {
+            "TableName": self.connections_table,
+            "FilterExpression": "#item = :session",
+            "ExpressionAttributeNames": {"#item": "item"},
+            "ExpressionAttributeValues": {":session": _s(SESSION_ITEM)},
+            "ProjectionExpression": "connection_id",
+        }
+        found: list[str] = []
+        with _translated_errors():
+            while True:
+                page = self.client.scan(**scan)
+                found.extend(item["connection_id"]["S"] for item in page["Items"])
+                if "LastEvaluatedKey" not in page:
+                    return found
+                scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # ---------------------------------------------------------------- messages
 
     def _message_key(self, connection_id: str, message_id: str) -> dict[str, Any]:
@@ -511,7 +529,9 @@ class Store:
             ).get("Item")
         return None if item is None else _api_key_from_item(item)
 
-    def put_api_key(self, key: ApiKeyRecord) -> None:
+    def put_api_key(self, key: ApiKeyRecord, replace: bool = False) -> None:
+        """Store a key by its hash; refuses to overwrite an existing one unless ``replace``."""
+        condition = {} if replace else {"ConditionExpression": "attribute_not_exists(pk)"}
         with _translated_errors():
             self.client.put_item(
                 TableName=self.auth_table,
@@ -525,7 +545,7 @@ class Store:
                     "created_at": _n(key.created_at),
                     "revoked": {"BOOL": key.revoked},
                 },
-                ConditionExpression="attribute_not_exists(pk)",
+                **condition,
             )
 
     def list_scripts(self) -> list[ScriptRecord]:

@@ -1,0 +1,3 @@
+from session_relay_tools.local.stack import main
+
+main()

@@ -1,0 +1,144 @@
+"""Run the deployable Lambda entry points in-process, the way Lambda would invoke them.
+
+The routes come from ``template.yaml`` itself: the REST API's OpenAPI integration and every
+WebSocket route's integration name a function, whose ``CodeUri`` and ``Handler`` say which
+``app.py`` to load. Each invocation runs on a worker thread (like concurrent Lambda instances
+sharing one warm container) with a context that counts down the function's configured timeout.
+"""
+
+import asyncio
+import importlib.util
+import re
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from session_relay_tools.template import TEMPLATE_PATH, load_template
+
+_FUNCTION_REFERENCE = re.compile(r"\$\{(\w+)\.Arn\}")
+
+
+@dataclass
+class LambdaContext:
+    """The parts of the Lambda context object the handlers and Powertools read."""
+
+    function_name: str
+    timeout_s: float
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: Any
+    timeout_s: float
+    memory_mb: int
+
+
+def _function_reference(value: Any) -> str:
+    text = value["Fn::Sub"] if isinstance(value, dict) else str(value)
+    match = _FUNCTION_REFERENCE.search(text if isinstance(text, str) else text[0])
+    if match is None:
+        raise ValueError(f"no function in integration URI {value!r}")
+    return match.group(1)
+
+
+def _load_handler(name: str, code_uri: Path, handler: str) -> Any:
+    module_name, _, attribute = handler.rpartition(".")
+    path = code_uri / f"{module_name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(f"lambda_{name}_{module_name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return getattr(module, attribute)
+
+
+class FunctionHost:
+    """Loads the template's functions and invokes them on a bounded pool of worker threads."""
+
+    def __init__(self, workers: int = 512, template_path: Path = TEMPLATE_PATH) -> None:
+        template = load_template(template_path)
+        self.root = template_path.parent
+        self.resources = template["Resources"]
+        self.globals = template.get("Globals", {}).get("Function", {})
+        self.functions: dict[str, Function] = {}
+        self.pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="lambda", initializer=_own_event_loop
+        )
+        self.rest_function = self._rest_function()
+        self.websocket_routes = self._websocket_routes()
+
+    def _function(self, logical_id: str) -> Function:
+        if logical_id not in self.functions:
+            props = self.resources[logical_id]["Properties"]
+            handler = _load_handler(logical_id, self.root / props["CodeUri"], props["Handler"])
+            self.functions[logical_id] = Function(
+                name=logical_id,
+                handler=handler,
+                timeout_s=float(props.get("Timeout", self.globals.get("Timeout", 3))),
+                memory_mb=int(props.get("MemorySize", self.globals.get("MemorySize", 128))),
+            )
+        return self.functions[logical_id]
+
+    def _rest_function(self) -> Function:
+        for resource in self.resources.values():
+            if resource["Type"] == "AWS::Serverless::Api":
+                for methods in resource["Properties"]["DefinitionBody"]["paths"].values():
+                    for operation in methods.values():
+                        integration = operation["x-amazon-apigateway-integration"]
+                        return self._function(_function_reference(integration["uri"]))
+        raise ValueError("template.yaml has no REST API")
+
+    def _websocket_routes(self) -> dict[str, Function]:
+        routes = {}
+        for resource in self.resources.values():
+            if resource["Type"] != "AWS::ApiGatewayV2::Route":
+                continue
+            target = resource["Properties"]["Target"]
+            integration_id = re.search(r"\$\{(\w+)\}", target["Fn::Sub"]).group(1)
+            integration = self.resources[integration_id]["Properties"]
+            routes[resource["Properties"]["RouteKey"]] = self._function(
+                _function_reference(integration["IntegrationUri"])
+            )
+        return routes
+
+    def environment_defaults(self) -> dict[str, str]:
+        """Plain-string environment variables the template's Globals give every function."""
+        variables = self.globals.get("Environment", {}).get("Variables", {})
+        return {name: value for name, value in variables.items() if isinstance(value, str)}
+
+    async def invoke(self, function: Function, event: dict[str, Any]) -> Any:
+        context = LambdaContext(function.name, function.timeout_s, function.memory_mb)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, function.handler, event, context)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _own_event_loop() -> None:
+    # Mangum drives the ASGI app on the invoking thread's event loop; workers need their own.
+    asyncio.set_event_loop(asyncio.new_event_loop())

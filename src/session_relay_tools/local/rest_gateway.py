@@ -1,0 +1,147 @@
+"""A local stand-in for API Gateway REST: HTTP requests become REST proxy events (payload 1.0)."""
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from session_relay_tools.local.functions import FunctionHost
+
+# API Gateway's own limits: a 10 MB payload, and the integration timeout set in the template.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+STAGE = "local"
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _text_headers(scope: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+
+
+def rest_event(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """The API Gateway REST proxy event for one HTTP request."""
+    headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in _text_headers(scope):
+        headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+    query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        query[name] = value
+        multi_query.setdefault(name, []).append(value)
+    path = unquote(scope["path"]) or "/"
+    client_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
+    try:
+        text, encoded = body.decode(), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    return {
+        "resource": "/{proxy+}" if path != "/" else "/",
+        "path": path,
+        "httpMethod": scope["method"],
+        "headers": headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": {"proxy": path.lstrip("/")} if path != "/" else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": scope["method"],
+            "path": f"/{STAGE}{path}",
+            "stage": STAGE,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": client_ip, "userAgent": headers.get("user-agent")},
+            "accountId": "000000000000",
+            "apiId": "local",
+            "resourceId": "local",
+            "protocol": scope.get("http_version", "1.1"),
+            "domainName": headers.get("host", "127.0.0.1"),
+        },
+        "body": text or None,
+        "isBase64Encoded": encoded,
+    }
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body; None if the client left; ``_TooLarge`` past API Gateway's limit."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_PAYLOAD_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _gateway_error(status: int, message: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    # API Gateway's own errors (not the function's) have this shape.
+    body = json.dumps({"message": message}).encode()
+    return status, body, [(b"content-type", b"application/json"), (b"x-amzn-errortype", b"GatewayError")]
+
+
+class RestGateway:
+    """ASGI app: every request goes through the template's REST function, as a proxy event."""
+
+    def __init__(self, host: FunctionHost, integration_timeout_s: float) -> None:
+        self.host = host
+        self.integration_timeout_s = integration_timeout_s
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            body = await _read_body(receive)
+        except _TooLarge:
+            await _respond(send, *_gateway_error(413, "Request Too Long"))
+            return
+        if body is None:
+            return
+        invocation = self.host.invoke(self.host.rest_function, rest_event(scope, body))
+        try:
+            result = await asyncio.wait_for(invocation, self.integration_timeout_s)
+        except TimeoutError:
+            await _respond(send, *_gateway_error(504, "Endpoint request timed out"))
+            return
+        except Exception:
+            await _respond(send, *_gateway_error(502, "Internal server error"))
+            return
+        await _respond(send, *_proxy_response(result))
+
+
+def _proxy_response(result: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        return _gateway_error(502, "Internal server error")
+    headers: list[tuple[bytes, bytes]] = []
+    multi = result.get("multiValueHeaders") or {}
+    for name, values in multi.items():
+        headers.extend((name.lower().encode(), str(value).encode()) for value in values)
+    for name, value in (result.get("headers") or {}).items():
+        if name not in multi:
+            headers.append((name.lower().encode(), str(value).encode()))
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    headers = [(n, v) for n, v in headers if n != b"content-length"]
+    headers.append((b"content-length", str(len(payload)).encode()))
+    return result["statusCode"], payload, headers

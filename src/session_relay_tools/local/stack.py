@@ -1,0 +1,221 @@
+"""The whole system on one machine: REST API, WebSocket API (+ Management API) and DynamoDB.
+
+``session-relay dev`` (what ``make dev`` runs) starts it in the foreground; SIGINT or SIGTERM
+stops every part. Ports and the development credentials come from the environment
+(PROTOCOL.md section 3).
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import uvicorn
+
+from session_relay_tools.local.functions import FunctionHost
+from session_relay_tools.local.rest_gateway import RestGateway
+from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
+from session_relay_tools.template import create_tables, load_template
+
+HOST = "127.0.0.1"
+TABLE_PREFIX = "session-relay-local-"
+FRAME_LIMIT_BYTES = 32_768
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    rest_port: int = 3000
+    ws_port: int = 3001
+    dynamodb_port: int = 8000
+    dynamodb_endpoint: str | None = None
+    script_id: str | None = None
+    api_key: str | None = None
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> "StackConfig":
+        environ = os.environ if environ is None else environ
+
+        def port(name: str, default: int) -> int:
+            value = environ.get(name, "").strip()
+            if not value:
+                return default
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                raise SystemExit(f"{name} must be a TCP port number (1-65535), not {value!r}")
+            return int(value)
+
+        return cls(
+            rest_port=port("SESSION_RELAY_REST_PORT", 3000),
+            ws_port=port("SESSION_RELAY_WS_PORT", 3001),
+            dynamodb_port=port("SESSION_RELAY_DYNAMODB_PORT", 8000),
+            dynamodb_endpoint=environ.get("SESSION_RELAY_DYNAMODB_ENDPOINT") or None,
+            script_id=environ.get("SESSION_RELAY_DEV_SCRIPT_ID") or None,
+            api_key=environ.get("SESSION_RELAY_DEV_API_KEY") or None,
+        )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the stack stops all servers together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+
+def _integration_timeout_ms() -> int:
+    parameter = load_template()["Parameters"]["IntegrationTimeoutMs"]
+    return int(os.environ.get("INTEGRATION_TIMEOUT_MS") or parameter["Default"])
+
+
+class LocalStack:
+    """Start with ``await stack.start()``, stop with ``await stack.stop()``."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.rest_url = f"http://{HOST}:{config.rest_port}"
+        self.ws_url = f"ws://{HOST}:{config.ws_port}"
+        self.dynamodb_endpoint = config.dynamodb_endpoint or f"http://{HOST}:{config.dynamodb_port}"
+        self.script_id = config.script_id or "script_" + secrets.token_hex(6)
+        self.api_key = config.api_key
+        self.tables: dict[str, str] = {}
+        self._moto: Any = None
+        self._servers: list[_Server] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.websocket: WebSocketGateway | None = None
+
+    async def start(self) -> None:
+        _environment_defaults()
+        if self.config.dynamodb_endpoint is None:
+            self._start_moto()
+        client = boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
+        self.tables = create_tables(client, TABLE_PREFIX)
+        integration_timeout_ms = _integration_timeout_ms()
+        os.environ.update(self.tables)
+        os.environ.update(
+            DYNAMODB_ENDPOINT_URL=self.dynamodb_endpoint,
+            MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
+            INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
+        )
+        # Imported only now: the handlers read their settings from the environment set above.
+        from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
+
+        forget_dead_sessions()
+        self.api_key = register_dev_credentials(self.script_id, self.api_key)
+        host = FunctionHost()
+        for name, value in host.environment_defaults().items():
+            os.environ.setdefault(name, value)
+        self.websocket = WebSocketGateway(host, f"{HOST}:{self.config.ws_port}")
+        rest = RestGateway(host, integration_timeout_ms / 1000)
+        self._host = host
+        self._servers = [
+            _Server(_config(rest, self.config.rest_port)),
+            _Server(_config(self.websocket, self.config.ws_port, websocket=True)),
+        ]
+        for server in self._servers:
+            self._tasks.append(asyncio.create_task(server.serve()))
+        self._tasks.append(asyncio.create_task(self.websocket.enforce_limits()))
+        while not all(server.started for server in self._servers):
+            if any(task.done() for task in self._tasks):
+                await self.stop()
+                raise SystemExit("the local stack could not start (is a port already in use?)")
+            await asyncio.sleep(0.02)
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.config.dynamodb_port, verbose=False)
+        try:
+            self._moto.start()
+        except OSError as exc:
+            raise SystemExit(
+                f"the embedded DynamoDB could not listen on {self.dynamodb_endpoint}: {exc}"
+            ) from exc
+
+    async def stop(self) -> None:
+        if self.websocket is not None:
+            await self.websocket.close_all()
+            await asyncio.sleep(0.2)  # let $disconnect run for the closed connections
+        for server in self._servers:
+            server.should_exit = True
+        for task in self._tasks:
+            if task.get_coro().__qualname__.endswith("enforce_limits"):
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        if getattr(self, "_host", None) is not None:
+            self._host.close()
+
+    def banner(self) -> str:
+        dynamodb = "embedded (moto)" if self.config.dynamodb_endpoint is None else "external"
+        return "\n".join(
+            [
+                "Session Relay local stack",
+                f"  REST API        {self.rest_url}",
+                f"  WebSocket API   {self.ws_url}",
+                f"  DynamoDB        {self.dynamodb_endpoint}  ({dynamodb})",
+                f"  script id       {self.script_id}",
+                f"  API key         {self.api_key}",
+                "",
+                f"  try: curl -H 'Authorization: Bearer {self.api_key}' {self.rest_url}/sessions",
+            ]
+        )
+
+
+def _config(app: Any, port: int, websocket: bool = False) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=HOST,
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        ws="websockets-sansio" if websocket else "none",
+        ws_max_size=FRAME_LIMIT_BYTES,
+        ws_ping_interval=None,
+        timeout_graceful_shutdown=2,
+        backlog=2048,
+    )
+
+
+def _environment_defaults() -> None:
+    """What the handlers need that Lambda would provide, without overriding the caller's choices."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+async def _run(config: StackConfig) -> None:
+    stack = LocalStack(config)
+    await stack.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(stack.banner())
+    print(
+        f"ready: Session Relay is serving on {stack.rest_url} and {stack.ws_url} (Ctrl-C stops it)",
+        flush=True,
+    )
+    await stop.wait()
+    print("stopping...", flush=True)
+    await stack.stop()
+    print("stopped", flush=True)
+
+
+def main() -> None:
+    """Run the local stack in the foreground until SIGINT/SIGTERM."""
+    config = StackConfig.from_environment()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(config))
+    sys.exit(0)
