@@ -11,8 +11,8 @@ Limits follow API Gateway: 32 KB client frames (larger ones close the connection
 """
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import json
 import secrets
 import time
@@ -63,10 +63,8 @@ class Connection:
         async with self.lock:
             if self.open:
                 self.open = False
-                try:
+                with contextlib.suppress(Exception):  # already closed by the peer
                     await self.send({"type": "websocket.close", "code": code})
-                except Exception:  # noqa: S110 - already closed by the peer
-                    pass
 
 
 class WebSocketGateway:
