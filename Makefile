@@ -39,7 +39,7 @@ $(TOOLS_VENV)/.installed: requirements-tools.txt
 install: $(VENV)/.installed $(TOOLS_VENV)/.installed
 
 dev: $(VENV)/.installed
-	$(VENV)/bin/session-relay dev
+	$(PY) -m session_relay_tools.local
 
 lint: install
 	$(VENV)/bin/ruff check .

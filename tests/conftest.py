@@ -53,9 +53,8 @@ class RunningStack:
 
     def client(self, api_key: str | None = None, timeout: float = 75) -> httpx.Client:
         key = self.api_key if api_key is None else api_key
-        return httpx.Client(
-            base_url=self.rest_url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout
-        )
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.rest_url, headers=headers, timeout=timeout)
 
 
 def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:

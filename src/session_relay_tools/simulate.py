@@ -183,6 +183,14 @@ class Fleet:
                 client.task = asyncio.create_task(client.run())
                 new.append(client)
             await asyncio.gather(*(client.hello.wait() for client in new))
+            refused = [client for client in new if client.session_id is None]
+            if refused:
+                await asyncio.gather(*(client.stop() for client in new), return_exceptions=True)
+                errors = await asyncio.gather(*(client.task for client in new), return_exceptions=True)
+                first = next((error for error in errors if isinstance(error, BaseException)), None)
+                raise ConnectionError(
+                    f"{len(refused)} of {count} simulated clients did not connect: {first!r}"
+                )
             return new
 
         clients = self._call(start())

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from session_relay.auth import Principal, get_authenticator
-from session_relay.engine import Messenger
+from session_relay.engine import Messenger, check_frame_fits
 from session_relay.errors import (
     MalformedBody,
     NotFound,
@@ -46,6 +46,8 @@ app = FastAPI(
     title="Session Relay",
     version="1.0",
     description="Look up, message and disconnect live Roblox executor sessions.",
+    # A trailing-slash redirect would point outside the API Gateway stage: answer 404 instead.
+    redirect_slashes=False,
 )
 
 
@@ -237,6 +239,7 @@ async def disconnect_many(request: Request) -> JSONResponse:
 async def message_many(request: Request) -> JSONResponse:
     principal = _principal(request)
     body = await _body(request, BulkMessageRequest)
+    check_frame_fits(body.key, body.data)
     messenger = get_messenger()
     budget = messenger.wait_budget_s(body.timeout, _remaining_ms(request))
     records = _owned_sessions(principal, body.session_ids)
@@ -260,6 +263,7 @@ async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
 async def message(session_id: SessionId, request: Request) -> JSONResponse:
     principal = _principal(request)
     body = await _body(request, MessageRequest)
+    check_frame_fits(body.key, body.data)
     record = _owned_session(principal, session_id)
     messenger = get_messenger()
     budget = messenger.wait_budget_s(body.timeout, _remaining_ms(request))

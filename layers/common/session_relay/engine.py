@@ -59,6 +59,14 @@ def message_frame(message_id: str, key: str, data: Any) -> dict[str, Any]:
     return frame
 
 
+def check_frame_fits(key: str, data: Any) -> None:
+    """Refuse (413) a message whose frame would not fit, before any session is looked up.
+
+    Message ids all have the same length, so a frame built with a fresh id has the real size.
+    """
+    message_frame(new_message_id(), key, data)
+
+
 class Messenger:
     """Sends messages and disconnects sessions through one store and one gateway."""
 

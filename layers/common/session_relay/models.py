@@ -56,6 +56,13 @@ class Identity(BaseModel):
     _digits = field_validator("roblox_id", "place_id", mode="before")(_decimal_digits)
 
 
+def _not_null(value: Any) -> Any:
+    # Absent means the default; an explicit null is not a number (types are strict).
+    if value is None:
+        raise ValueError("must be a number of seconds, not null")
+    return value
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,6 +73,8 @@ class MessageRequest(_Body):
     key: ShortText
     data: Any = Field(default_factory=list)
     timeout: Timeout | None = None
+
+    _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
 
 
 def _unique_ids(ids: list[str]) -> list[str]:
@@ -86,6 +95,8 @@ class BulkMessageRequest(BulkRequest):
     key: ShortText
     data: Any = Field(default_factory=list)
     timeout: Timeout | None = None
+
+    _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
 
 
 class ListQuery(BaseModel):

@@ -104,6 +104,7 @@ class FrameHandler:
     def handle(self) -> dict[str, Any]:
         document = self._document()
         if document is None:
+            self._touch()  # last_seen_at counts frames of any kind, understood or not
             return _answer(200)
         action = document.get("action")
         if action == "hello":

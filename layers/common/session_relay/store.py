@@ -167,7 +167,7 @@ class Store:
     # ---------------------------------------------------------------- sessions
 
     def create_session(self, session_id: str, identity: Identity, connection_id: str) -> Session:
-        """Write a new session and its connection mapping in one transaction."""
+        """Write a new session and its connection mapping (one BatchWriteItem)."""
         created = now_ms()
         session = Session(id=session_id, created_at=created, last_seen_at=created, **identity.model_dump())
         expires = _n(_session_expiry_s(created, created))
@@ -188,21 +188,17 @@ class Store:
             "connection_id": _s(connection_id),
             "item": _s(SESSION_ITEM),
             "session_id": _s(session_id),
-            "expires_at": expires,
+            # Pings extend the session, not this item: keep it for the connection's whole life
+            # (API Gateway's 2-hour cap), the session's own expiry decides whether it is live.
+            "expires_at": _n(created // 1000 + SESSION_MAX_S),
         }
-        with _translated_errors():
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.sessions_table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(id)",
-                        }
-                    },
-                    {"Put": {"TableName": self.connections_table, "Item": mapping}},
-                ]
-            )
+        # One request for both items; ids are 128 random bits, so no existence condition is needed.
+        self._batch_write(
+            [
+                (self.sessions_table, {"PutRequest": {"Item": item}}),
+                (self.connections_table, {"PutRequest": {"Item": mapping}}),
+            ]
+        )
         return session
 
     def get_session(self, session_id: str) -> SessionRecord | None:

@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,17 @@ class StackConfig:
         )
 
 
+class _RefusalIsNotAnError(logging.Filter):
+    """uvicorn's sans-I/O WebSocket protocol sends a refused handshake's response correctly but then
+    logs it as an error; a refusal is an answer, not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing handshake" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_RefusalIsNotAnError())
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: the stack stops all servers together."""
 
@@ -90,6 +102,11 @@ class LocalStack:
 
     async def start(self) -> None:
         _environment_defaults()
+        ports = [self.config.rest_port, self.config.ws_port]
+        if self.config.dynamodb_endpoint is None:
+            ports.append(self.config.dynamodb_port)
+        for port in ports:
+            _require_free(port)
         if self.config.dynamodb_endpoint is None:
             self._start_moto()
         client = boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
@@ -126,10 +143,9 @@ class LocalStack:
             await asyncio.sleep(0.02)
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.config.dynamodb_port, verbose=False)
+        self._moto = EmbeddedDynamoDB(HOST, self.config.dynamodb_port)
         try:
             self._moto.start()
         except OSError as exc:
@@ -169,6 +185,18 @@ class LocalStack:
         )
 
 
+def _require_free(port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise SystemExit(
+                f"port {port} on {HOST} is in use ({exc.strerror}); stop what uses it or choose another "
+                "port with SESSION_RELAY_REST_PORT / SESSION_RELAY_WS_PORT / SESSION_RELAY_DYNAMODB_PORT"
+            ) from exc
+
+
 def _config(app: Any, port: int, websocket: bool = False) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -197,7 +225,11 @@ def _environment_defaults() -> None:
 
 async def _run(config: StackConfig) -> None:
     stack = LocalStack(config)
-    await stack.start()
+    try:
+        await stack.start()
+    except BaseException:
+        await stack.stop()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

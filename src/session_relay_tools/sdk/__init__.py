@@ -1,0 +1,76 @@
+"""A Python SDK for the Session Relay REST API (PROTOCOL.md section 1).
+
+    from session_relay_tools.sdk import SessionRelay
+
+    with SessionRelay("https://abc.execute-api.us-east-1.amazonaws.com/prod", api_key) as relay:
+        ids = [session.id for session in relay.iter_sessions(place_id=606849621)]
+        result = relay.message_many(ids, "echo", {"hello": "world"}, timeout=10)
+        print(result.summary())
+
+``AsyncSessionRelay`` offers the same methods as coroutines. Failures raise ``SessionRelayError``
+subclasses carrying ``status`` and ``error`` (the API's sentence).
+"""
+
+from session_relay.models import MAX_BULK_IDS
+
+from session_relay_tools.sdk.aio import AsyncSessionRelay
+from session_relay_tools.sdk.calls import DEFAULT_URL, UNSET
+from session_relay_tools.sdk.client import SessionRelay
+from session_relay_tools.sdk.errors import (
+    BadRequest,
+    Forbidden,
+    GatewayTimeout,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServerError,
+    ServiceUnavailable,
+    SessionNotFound,
+    SessionRelayError,
+    TooManyRequests,
+    TransportError,
+    Unauthorized,
+    UnexpectedResponse,
+    ValidationError,
+)
+from session_relay_tools.sdk.models import (
+    BulkDisconnectResult,
+    BulkMessageResult,
+    MessageResult,
+    MessageSummary,
+    Session,
+    SessionMessageResult,
+    SessionPage,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "MAX_BULK_IDS",
+    "UNSET",
+    "AsyncSessionRelay",
+    "BadRequest",
+    "BulkDisconnectResult",
+    "BulkMessageResult",
+    "Forbidden",
+    "GatewayTimeout",
+    "MessageResult",
+    "MessageSummary",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "RequestTimeout",
+    "ServerError",
+    "ServiceUnavailable",
+    "Session",
+    "SessionMessageResult",
+    "SessionNotFound",
+    "SessionPage",
+    "SessionRelay",
+    "SessionRelayError",
+    "TooManyRequests",
+    "TransportError",
+    "Unauthorized",
+    "UnexpectedResponse",
+    "ValidationError",
+]

@@ -1,0 +1,245 @@
+"""The REST routes as transport-free calls, shared by the sync and the async client.
+
+A ``Call`` says what to send and how to read the answer; each client only moves bytes.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pydantic
+from session_relay import MAX_MESSAGE_TIMEOUT_S
+from session_relay.models import MAX_BULK_IDS, Session
+
+from session_relay_tools.sdk.errors import (
+    RequestTimeout,
+    SessionRelayError,
+    TransportError,
+    UnexpectedResponse,
+    ValidationError,
+    error_for,
+)
+from session_relay_tools.sdk.models import MessageResult, SessionMessageResult, SessionPage
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Marks ``data`` as not given: the API then uses its default, ``[]`` (``None`` sends ``null``)."""
+
+
+@dataclass(frozen=True)
+class Call[T]:
+    method: str
+    path: str
+    parse: Callable[[dict[str, Any]], T]
+    params: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    wait_s: float | None = None
+    """How long the server may legitimately hold the request (a message's wait), seconds."""
+
+    def content(self) -> bytes | None:
+        if self.body is None:
+            return None
+        try:
+            return json.dumps(self.body, ensure_ascii=False, allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"data: cannot be sent as JSON ({exc})") from exc
+
+
+def _session_path(session_id: str, action: str = "") -> str:
+    return f"/sessions/{quote(session_id, safe='')}{action}"
+
+
+def _model[M: pydantic.BaseModel](model: type[M], value: Any) -> M:
+    try:
+        return model.model_validate(value)
+    except pydantic.ValidationError as exc:
+        raise UnexpectedResponse(
+            f"the API answered in an unexpected shape ({exc.errors()[0]['msg']})"
+        ) from exc
+
+
+def _list_of[M: pydantic.BaseModel](model: type[M], value: Any) -> list[M]:
+    if not isinstance(value, list):
+        raise UnexpectedResponse("the API answered in an unexpected shape (a list was expected)")
+    return [_model(model, item) for item in value]
+
+
+def _strings(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UnexpectedResponse("the API answered in an unexpected shape (a list of ids was expected)")
+    return value
+
+
+def _message_body(key: str, data: Any, timeout_s: float | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"key": key}
+    if data is not UNSET:
+        body["data"] = data
+    if timeout_s is not None:
+        body["timeout"] = timeout_s
+    return body
+
+
+def _wait(timeout_s: float | None) -> float:
+    return MAX_MESSAGE_TIMEOUT_S if timeout_s is None else float(timeout_s)
+
+
+# ---------------------------------------------------------------- the routes
+
+
+def health() -> Call[bool]:
+    return Call("GET", "/health", lambda _: True)
+
+
+def list_sessions(filters: dict[str, str | int | None], limit: int | None, cursor: str | None) -> Call:
+    params = {name: str(value) for name, value in filters.items() if value is not None}
+    if limit is not None:
+        params["limit"] = str(limit)
+    if cursor is not None:
+        params["cursor"] = cursor
+    return Call("GET", "/sessions", lambda answer: _model(SessionPage, answer), params=params)
+
+
+def get_session(session_id: str) -> Call[Session]:
+    return Call("GET", _session_path(session_id), lambda answer: _model(Session, answer.get("session")))
+
+
+def disconnect(session_id: str) -> Call[None]:
+    return Call("POST", _session_path(session_id, "/disconnect"), lambda _: None)
+
+
+def disconnect_chunk(session_ids: list[str]) -> Call[list[str]]:
+    return Call(
+        "POST",
+        "/sessions/disconnect",
+        lambda answer: _strings(answer.get("disconnected")),
+        body={"session_ids": session_ids},
+    )
+
+
+def message(session_id: str, key: str, data: Any, timeout_s: float | None) -> Call[MessageResult]:
+    return Call(
+        "POST",
+        _session_path(session_id, "/message"),
+        lambda answer: _model(MessageResult, answer),
+        body=_message_body(key, data, timeout_s),
+        wait_s=_wait(timeout_s),
+    )
+
+
+def message_chunk(
+    session_ids: list[str], key: str, data: Any, timeout_s: float | None
+) -> Call[list[SessionMessageResult]]:
+    def parse(answer: dict[str, Any]) -> list[SessionMessageResult]:
+        entries = answer.get("responses")
+        if isinstance(entries, list) and len(entries) == len(session_ids):
+            # A server without the session_id extension still answers in request order.
+            entries = [
+                {"session_id": sid, **entry} if isinstance(entry, dict) else entry
+                for sid, entry in zip(session_ids, entries, strict=True)
+            ]
+        else:
+            raise UnexpectedResponse("the API answered with a different number of entries than ids sent")
+        return _list_of(SessionMessageResult, entries)
+
+    body = {"session_ids": session_ids, **_message_body(key, data, timeout_s)}
+    return Call("POST", "/sessions/message", parse, body=body, wait_s=_wait(timeout_s))
+
+
+# ---------------------------------------------------------------- chunking
+
+
+def chunked(session_ids: list[str]) -> list[list[str]]:
+    """Split ids into requests of at most ``MAX_BULK_IDS``.
+
+    Up to the limit the list goes as it is (the API judges emptiness and duplicates); beyond it,
+    duplicates are refused here, since no single request would see them all.
+    """
+    session_ids = list(session_ids)
+    if len(session_ids) <= MAX_BULK_IDS:
+        return [session_ids]
+    if len(set(session_ids)) != len(session_ids):
+        raise ValidationError("session_ids: must not contain duplicate ids")
+    return [session_ids[start : start + MAX_BULK_IDS] for start in range(0, len(session_ids), MAX_BULK_IDS)]
+
+
+def first_failure(results: list[Any]) -> None:
+    """Raise the first exception (in request order) among gathered chunk results."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+def flatten[T](parts: list[list[T]]) -> list[T]:
+    return [item for part in parts for item in part]
+
+
+# ---------------------------------------------------------------- transport glue
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """HTTP timeouts (seconds): ``request_s`` for every call, raised for message calls to the
+    message's wait plus ``message_margin_s`` so the client never gives up before the server."""
+
+    request_s: float = 30.0
+    connect_s: float = 10.0
+    message_margin_s: float = 15.0
+
+    def for_call(self, call: Call[Any]) -> httpx.Timeout:
+        read = (
+            self.request_s
+            if call.wait_s is None
+            else max(self.request_s, call.wait_s + self.message_margin_s)
+        )
+        return httpx.Timeout(self.request_s, connect=self.connect_s, read=read)
+
+
+def headers(api_key: str | None) -> dict[str, str]:
+    found = {"Accept": "application/json", "User-Agent": "session-relay-sdk"}
+    if api_key:
+        found["Authorization"] = f"Bearer {api_key}"
+    return found
+
+
+def request_kwargs(call: Call[Any], timeouts: Timeouts) -> dict[str, Any]:
+    content = call.content()
+    return {
+        "method": call.method,
+        "url": call.path,
+        "params": call.params or None,
+        "content": content,
+        "headers": {"Content-Type": "application/json"} if content is not None else None,
+        "timeout": timeouts.for_call(call),
+    }
+
+
+def transport_error(exc: httpx.HTTPError, url: str) -> SessionRelayError:
+    """A clear sentence for a request that got no answer."""
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeout(f"no answer from {url} in time ({type(exc).__name__})")
+    if isinstance(exc, httpx.ConnectError):
+        return TransportError(f"cannot connect to {url}: {exc or 'connection failed'}")
+    return TransportError(f"request to {url} failed: {exc or type(exc).__name__}")
+
+
+def parse_response[T](call: Call[T], response: httpx.Response) -> T:
+    """The call's result, or the typed exception for a failed or malformed answer."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.is_error:
+        raise error_for(response.status_code, answer, response.reason_phrase)
+    if not isinstance(answer, dict) or answer.get("success") is not True:
+        raise UnexpectedResponse(f"the API answered HTTP {response.status_code} without a success document")
+    return call.parse(answer)
