@@ -1,118 +1,12 @@
 """Fixtures shared by every suite that talks to a running local stack over real sockets."""
 
-import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-import boto3
 import httpx
 import pytest
 
-from session_relay_tools.local.stack import TABLE_PREFIX
+from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet
-
-STARTUP_TIMEOUT_S = 90
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class RunningStack:
-    """A ``session-relay dev`` process on free ports, with its credentials and endpoints."""
-
-    process: subprocess.Popen
-    rest_url: str
-    ws_url: str
-    dynamodb_endpoint: str
-    script_id: str
-    api_key: str
-    output: list[str] = field(default_factory=list)
-
-    def table(self, logical_id: str) -> str:
-        return f"{TABLE_PREFIX}{logical_id}"
-
-    def dynamodb(self):
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.dynamodb_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-
-    def client(self, api_key: str | None = None, timeout: float = 75) -> httpx.Client:
-        key = self.api_key if api_key is None else api_key
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.rest_url, headers=headers, timeout=timeout)
-
-
-def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
-    """Start the local stack as a child process and wait for its ``ready`` line."""
-    rest, ws, dynamodb = free_port(), free_port(), free_port()
-    script_id, api_key = "script_" + secrets.token_hex(4), "sr_test_" + secrets.token_urlsafe(16)
-    env = {
-        **os.environ,
-        "SESSION_RELAY_REST_PORT": str(rest),
-        "SESSION_RELAY_WS_PORT": str(ws),
-        "SESSION_RELAY_DYNAMODB_PORT": str(dynamodb),
-        "SESSION_RELAY_DEV_SCRIPT_ID": script_id,
-        "SESSION_RELAY_DEV_API_KEY": api_key,
-        "PYTHONUNBUFFERED": "1",
-        **(extra_env or {}),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "session_relay_tools.local"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    stack = RunningStack(
-        process=process,
-        rest_url=f"http://127.0.0.1:{rest}",
-        ws_url=f"ws://127.0.0.1:{ws}",
-        dynamodb_endpoint=env.get("SESSION_RELAY_DYNAMODB_ENDPOINT") or f"http://127.0.0.1:{dynamodb}",
-        script_id=script_id,
-        api_key=api_key,
-    )
-    ready = threading.Event()
-
-    def pump() -> None:
-        for line in process.stdout:
-            stack.output.append(line)
-            if "ready" in line:
-                ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not ready.wait(0.1):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_stack(stack)
-            raise RuntimeError("local stack did not start:\n" + "".join(stack.output))
-    return stack
-
-
-def stop_stack(stack: RunningStack) -> int | None:
-    """SIGTERM, then wait; SIGKILL only if it does not stop by itself. Returns the exit code."""
-    if stack.process.poll() is None:
-        stack.process.send_signal(signal.SIGTERM)
-        try:
-            stack.process.wait(20)
-        except subprocess.TimeoutExpired:
-            stack.process.kill()
-            stack.process.wait(5)
-    return stack.process.returncode
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -43,7 +42,7 @@ PIPE_WIDTH = 240
 class _OwnersFirst(TyperGroup):
     """Lists the commands owners use most before the development ones."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
         order = ["sessions", "admin"]
         return [n for n in order if n in names] + [n for n in names if n not in order]
@@ -219,11 +218,15 @@ def _targets(
 ) -> list[str]:
     """The ids a bulk command acts on: those given, or with --all every session the filters match."""
     if all_ and ids:
-        raise click.UsageError("give session ids or --all, not both")
+        raise typer.BadParameter("give session ids or --all, not both", param_hint="--all")
     if not all_ and not ids:
-        raise click.UsageError("give at least one session id, or --all (with filters) for every match")
+        raise typer.BadParameter(
+            "give at least one session id, or --all (with filters) for every match", param_hint="ID"
+        )
     if filters and not all_:
-        raise click.UsageError("the filters (--script-id, --place-id, ...) only apply with --all")
+        raise typer.BadParameter(
+            "the filters (--script-id, --place-id, ...) only apply with --all", param_hint="--all"
+        )
     if not all_:
         return ids
     with out.err.status("finding the matching sessions..."):
@@ -298,7 +301,7 @@ def sessions_list(
     with out.reported(), _client(out) as relay:
         if all_pages:
             if cursor is not None:
-                raise click.UsageError("--cursor and --all-pages do not go together")
+                raise typer.BadParameter("--cursor and --all-pages do not go together", param_hint="--cursor")
             sessions, next_cursor = list(relay.iter_sessions(page_size=limit, **filters)), None
         else:
             page = relay.list_sessions(limit=limit, cursor=cursor, **filters)
@@ -460,7 +463,7 @@ def sessions_disconnect(
                 confirmed = typer.confirm(
                     f"Disconnect {len(ids)} session{'s' if len(ids) != 1 else ''}?", err=True
                 )
-            except click.Abort:
+            except typer.Abort:
                 confirmed = False
             if not confirmed:
                 out.fail("not confirmed (pass --yes to skip the question); nothing was disconnected")

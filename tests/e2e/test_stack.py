@@ -1,0 +1,99 @@
+"""The local stack as a process: start, serve, stop on a signal, refuse busy ports, restart."""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from session_relay_tools.local.process import free_port, start_stack, stop_stack
+from session_relay_tools.simulate import Fleet
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stack_prints_credentials_then_ready_and_stops_on_signal(signum):
+    stack = start_stack()
+    try:
+        banner = "".join(stack.output)
+        assert stack.script_id in banner
+        assert stack.api_key in banner
+        assert stack.rest_url in banner
+        assert stack.ws_url in banner
+        assert httpx.get(f"{stack.rest_url}/health").json() == {"success": True}
+        fleet = Fleet(stack.ws_url, stack.script_id)
+        (client,) = fleet.connect(1)
+        stack.process.send_signal(signum)
+        assert stack.process.wait(20) == 0
+        deadline = time.monotonic() + 5
+        while not client.closed.is_set():
+            assert time.monotonic() < deadline, "client still connected after the stack stopped"
+            time.sleep(0.05)
+        fleet.stop()
+    finally:
+        stop_stack(stack)
+    for url in (stack.rest_url, stack.ws_url, stack.dynamodb_endpoint):
+        assert _port_is_free(int(url.rsplit(":", 1)[1]))
+
+
+def test_busy_port_is_refused_with_a_clear_message():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "session_relay_tools.local"],
+            env={
+                "SESSION_RELAY_REST_PORT": str(port),
+                "SESSION_RELAY_WS_PORT": str(free_port()),
+                "SESSION_RELAY_DYNAMODB_PORT": str(free_port()),
+                "PATH": "/usr/bin:/bin",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert f"port {port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_restart_on_a_persistent_dynamodb_does_not_serve_dead_sessions():
+    database = start_stack()  # provides a DynamoDB that outlives the stack under test
+    try:
+        first = start_stack({"SESSION_RELAY_DYNAMODB_ENDPOINT": database.dynamodb_endpoint})
+        fleet = Fleet(first.ws_url, first.script_id)
+        (client,) = fleet.connect(1)
+        with first.client() as api:
+            assert api.get(f"/sessions/{client.session_id}").status_code == 200
+        first.process.kill()  # no $disconnect: the connection dies with the process
+        first.process.wait(10)
+        fleet.stop()
+        second = start_stack(
+            {
+                "SESSION_RELAY_DYNAMODB_ENDPOINT": database.dynamodb_endpoint,
+                "SESSION_RELAY_DEV_SCRIPT_ID": first.script_id,
+                "SESSION_RELAY_DEV_API_KEY": first.api_key,
+            }
+        )
+        try:
+            with second.client(api_key=first.api_key) as api:
+                assert api.get(f"/sessions/{client.session_id}").status_code == 404
+                assert api.get("/sessions").json()["sessions"] == []
+        finally:
+            stop_stack(second)
+    finally:
+        stop_stack(database)
