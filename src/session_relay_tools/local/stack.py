@@ -170,7 +170,7 @@ class LocalStack:
             self._host.close()
 
     def banner(self) -> str:
-        dynamodb = "embedded (moto)" if self.config.dynamodb_endpoint is None else "external"
+        dynamodb = "embedded moto server" if self.config.dynamodb_endpoint is None else "external"
         return "\n".join(
             [
                 "Session Relay local stack",
