@@ -75,7 +75,7 @@ admin_app.add_typer(keys_app, name="keys")
 
 
 @dataclass
-class Settings:
+class GlobalOptions:
     url: str = DEFAULT_URL
     api_key: str | None = None
     json: bool = False
@@ -85,7 +85,7 @@ class Output:
     """Where a command's answer goes: one JSON document, or rich text for people."""
 
     def __init__(self, ctx: typer.Context, json_flag: bool) -> None:
-        settings = ctx.find_object(Settings) or Settings()
+        settings = ctx.find_object(GlobalOptions) or GlobalOptions()
         self.settings = settings
         self.json = settings.json or json_flag
         self.out = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
@@ -111,15 +111,14 @@ class Output:
         raise typer.Exit(code)
 
     @contextmanager
-    def reported(self) -> Iterator[None]:
-        """Turn expected failures into the error sentence on stderr and exit status 1."""
-        from session_relay_tools.admin import AdminError
-
+    def reported(self, *also: type[Exception]) -> Iterator[None]:
+        """Turn expected failures (API errors, and ``also`` these) into the error sentence on
+        stderr and exit status 1."""
         try:
             yield
         except SessionRelayError as exc:
             self.fail(exc.error, exc.status)
-        except AdminError as exc:
+        except also as exc:
             self.fail(str(exc))
         except KeyboardInterrupt:
             self.fail("interrupted", code=130)
@@ -269,7 +268,7 @@ def root(
 
     Global options go before the command (--json is also accepted after it).
     """
-    ctx.obj = Settings(url=url, api_key=api_key, json=json_output)
+    ctx.obj = GlobalOptions(url=url, api_key=api_key, json=json_output)
 
 
 # ---------------------------------------------------------------- sessions
@@ -518,9 +517,9 @@ EndpointOption = Annotated[
 def _store(
     out: Output, stack: str | None, table: str | None, endpoint: str | None, region: str | None
 ) -> Any:
-    from session_relay_tools.admin import Target, open_store
+    from session_relay_tools.admin import AdminError, Target, open_store
 
-    with out.reported():
+    with out.reported(AdminError):
         return open_store(Target(stack=stack, table=table, endpoint=endpoint, region=region))
 
 
@@ -546,7 +545,9 @@ def _key_document(key: Any) -> dict[str, Any]:
 @scripts_app.command("create")
 def scripts_create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A name for people; the id is what clients use.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="A name for people; the id is what clients use.")
+    ],
     script_id: Annotated[
         str | None,
         typer.Option("--id", metavar="ID", help="Choose the script id (default: random script_...)."),
@@ -562,7 +563,7 @@ def scripts_create(
 
     out = Output(ctx, json_flag)
     store = _store(out, stack, table, dynamodb_endpoint, region)
-    with out.reported():
+    with out.reported(admin.AdminError):
         script = admin.create_script(store, name, script_id)
     out.emit(
         {"script": _script_document(script)},
@@ -584,7 +585,7 @@ def scripts_list(
 
     out = Output(ctx, json_flag)
     store = _store(out, stack, table, dynamodb_endpoint, region)
-    with out.reported():
+    with out.reported(admin.AdminError):
         scripts = admin.list_scripts(store)
 
     def render() -> None:
@@ -609,7 +610,7 @@ def _set_enabled(
 
     out = Output(ctx, json_flag)
     store = _store(out, *target)
-    with out.reported():
+    with out.reported(admin.AdminError):
         admin.set_script_enabled(store, script_id, enabled)
     word = "enabled" if enabled else "disabled"
     out.emit({"script_id": script_id, "enabled": enabled}, lambda: out.print(f"script {script_id} {word}"))
@@ -671,7 +672,7 @@ def keys_create(
 
     out = Output(ctx, json_flag)
     store = _store(out, stack, table, dynamodb_endpoint, region)
-    with out.reported():
+    with out.reported(admin.AdminError):
         issued = admin.create_key(store, scripts, name)
 
     def render() -> None:
@@ -696,7 +697,7 @@ def keys_list(
 
     out = Output(ctx, json_flag)
     store = _store(out, stack, table, dynamodb_endpoint, region)
-    with out.reported():
+    with out.reported(admin.AdminError):
         keys = admin.list_keys(store)
 
     def render() -> None:
@@ -727,12 +728,15 @@ def keys_revoke(
     region: RegionOption = None,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Revoke an API key. Running API containers may honour it for up to their key cache's TTL (30 s)."""
+    """Revoke an API key.
+
+    A key already in use keeps working for up to 30 s: each API container caches keys that long.
+    """
     from session_relay_tools import admin
 
     out = Output(ctx, json_flag)
     store = _store(out, stack, table, dynamodb_endpoint, region)
-    with out.reported():
+    with out.reported(admin.AdminError):
         admin.revoke_key(store, key_id)
     out.emit({"key_id": key_id, "revoked": True}, lambda: out.print(f"key {key_id} revoked"))
 

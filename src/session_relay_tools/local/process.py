@@ -65,6 +65,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
         "SESSION_RELAY_DEV_SCRIPT_ID": "script_" + secrets.token_hex(4),
         "SESSION_RELAY_DEV_API_KEY": "sr_test_" + secrets.token_urlsafe(16),
         "PYTHONUNBUFFERED": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",  # the region RunningStack.dynamodb() reads
         **(extra_env or {}),
     }
     process = subprocess.Popen(

@@ -100,7 +100,9 @@ def health() -> Call[bool]:
     return Call("GET", "/health", lambda _: True)
 
 
-def list_sessions(filters: dict[str, str | int | None], limit: int | None, cursor: str | None) -> Call:
+def list_sessions(
+    filters: dict[str, str | int | None], limit: int | None, cursor: str | None
+) -> Call[SessionPage]:
     params = {name: str(value) for name, value in filters.items() if value is not None}
     if limit is not None:
         params["limit"] = str(limit)
@@ -141,15 +143,14 @@ def message_chunk(
 ) -> Call[list[SessionMessageResult]]:
     def parse(answer: dict[str, Any]) -> list[SessionMessageResult]:
         entries = answer.get("responses")
-        if isinstance(entries, list) and len(entries) == len(session_ids):
-            # A server without the session_id extension still answers in request order.
-            entries = [
-                {"session_id": sid, **entry} if isinstance(entry, dict) else entry
-                for sid, entry in zip(session_ids, entries, strict=True)
-            ]
-        else:
+        if not isinstance(entries, list) or len(entries) != len(session_ids):
             raise UnexpectedResponse("the API answered with a different number of entries than ids sent")
-        return _list_of(SessionMessageResult, entries)
+        # Entries come in request order, so a server without the session_id extension is labelled too.
+        labelled = [
+            {"session_id": sid, **entry} if isinstance(entry, dict) else entry
+            for sid, entry in zip(session_ids, entries, strict=True)
+        ]
+        return _list_of(SessionMessageResult, labelled)
 
     body = {"session_ids": session_ids, **_message_body(key, data, timeout_s)}
     return Call("POST", "/sessions/message", parse, body=body, wait_s=_wait(timeout_s))
