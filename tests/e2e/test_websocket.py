@@ -130,3 +130,16 @@ def test_message_frame_shape(api, raw_client):
     client.send({"action": "reply", "id": frame["id"], "processed": True, "response": None})
     caller.join(10)
     assert results["answer"] == {"success": True, "processed": True, "response": None}
+
+
+def test_reply_sent_just_before_closing_still_reaches_the_caller(api, raw_client):
+    client = raw_client()
+    session = client.hello()
+    results = {}
+    caller = _message_in_background(api, session["id"], results, timeout=10)
+    frame = client.receive_type("message")
+    time.sleep(1.5)  # let the caller's poll interval grow, as it does for slow functions
+    client.send({"action": "reply", "id": frame["id"], "processed": True, "response": "last words"})
+    client.socket.close()
+    caller.join(15)
+    assert results["answer"] == {"success": True, "processed": True, "response": "last words"}

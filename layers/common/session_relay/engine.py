@@ -28,6 +28,8 @@ POLL_GROWTH = 1.5
 MAX_POLL_S = 0.25
 # Kept back from the Lambda's remaining time so the answer is sent before the function is killed.
 LAMBDA_MARGIN_S = 1.0
+# How long after a message's stored deadline (epoch ms) bulk polling continues: covers clock steps.
+DEADLINE_MARGIN_S = 0.05
 DISCONNECT_FRAME = {"type": "disconnect", "reason": "disconnected by the script owner"}
 
 NO_RESPONSE = Outcome(processed=False, reason=REASON_NO_RESPONSE)
@@ -144,7 +146,9 @@ class Messenger:
         message_ids = {session_id: new_message_id() for session_id in records}
         frames = {sid: message_frame(mid, key, data) for sid, mid in message_ids.items()}
         started = self.clock()
-        deadline = started + budget_s
+        # Polled until just after the stored deadline, past which no reply can be recorded any more,
+        # so deleting what is still pending at the end cannot discard an accepted reply.
+        deadline = started + budget_s + DEADLINE_MARGIN_S
         outcomes: dict[str, Outcome] = {}
         targets = [(records[sid], message_ids[sid]) for sid in session_ids if sid in records]
         if targets:

@@ -279,87 +279,41 @@ class Store:
         self._batch_delete(requests)
 
     def drop_connection(self, connection_id: str) -> str | None:
-        """Forget a closed connection: its session, its mapping and every message sent on it.
+        """Forget a closed connection: its session, its mapping and its messages still pending.
 
-        Returns the session id it carried, if any. Deleting pending messages is what tells
-        their waiting callers, at their next poll, that the client went away.
+        Returns the session id it carried, if any. Deleting pending messages is what tells their
+        waiting callers, at their next poll, that the client went away. Answered messages stay
+        (until their TTL): a reply sent just before the close must still reach its caller.
         """
-        keys: list[dict[str, Any]] = []
+        pending: list[str] = []
         session_id = None
         query: dict[str, Any] = {
             "TableName": self.connections_table,
             "KeyConditionExpression": "connection_id = :c",
             "ExpressionAttributeValues": {":c": _s(connection_id)},
-            "ProjectionExpression": "connection_id, #item, session_id",
-            "ExpressionAttributeNames": {"#item": "item"},
+            "ProjectionExpression": "#item, session_id, #status",
+            "ExpressionAttributeNames": {"#item": "item", "#status": "status"},
             "ConsistentRead": True,
         }
         with _translated_errors():
             while True:
                 page = self.client.query(**query)
                 for item in page["Items"]:
-                    keys.append({"connection_id": item["connection_id"], "item": item["item"]})
                     if item["item"]["S"] == SESSION_ITEM:
                         session_id = item["session_id"]["S"]
+                    elif item.get("status", {}).get("S") == PENDING:
+                        pending.append(item["item"]["S"].removeprefix(MESSAGE_PREFIX))
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        requests = [(self.connections_table, key) for key in keys]
+        for message_id in pending:
+            # Conditional, so a reply that lands between the query and here is kept, not lost.
+            self.withdraw_message(connection_id, message_id)
+        requests = [(self.connections_table, {"connection_id": _s(connection_id), "item": _s(SESSION_ITEM)})]
         if session_id is not None:
             requests.append((self.sessions_table, {"id": _s(session_id)}))
         self._batch_delete(requests)
         return session_id
-
-    def list_sessions(
-        self,
-        script_ids: Iterable[str],
-        filters: dict[str, str | int],
-        limit: int,
-        cursor: str | None,
-    ) -> tuple[list[Session], str | None]:
-        """Live sessions of these scripts, newest first (ties by id), and the next page's cursor."""
-        after = decode_cursor(cursor) if cursor else None
-        now_s = int(time.time())
-        conditions = ["expires_at > :now"]
-        values: dict[str, Any] = {":now": _n(now_s)}
-        for field, value in sorted(filters.items()):
-            conditions.append(f"{field} = :{field}")
-            values[f":{field}"] = _n(value) if isinstance(value, int) else _s(value)
-        found: list[tuple[str, Session]] = []
-        for script_id in sorted(set(script_ids)):
-            found.extend(self._list_script(script_id, after, " AND ".join(conditions), values, limit + 1))
-        found.sort(key=lambda pair: pair[0])
-        page = found[:limit]
-        next_cursor = encode_cursor(page[-1][0]) if len(found) > limit else None
-        return [session for _, session in page], next_cursor
-
-    def _list_script(
-        self, script_id: str, after: str | None, condition: str, values: dict[str, Any], wanted: int
-    ) -> list[tuple[str, Session]]:
-        key_condition = "script_id = :script"
-        values = {**values, ":script": _s(script_id)}
-        if after is not None:
-            key_condition += " AND listing_key > :after"
-            values[":after"] = _s(after)
-        query: dict[str, Any] = {
-            "TableName": self.sessions_table,
-            "IndexName": "by_script",
-            "KeyConditionExpression": key_condition,
-            "FilterExpression": condition,
-            "ExpressionAttributeValues": values,
-            "Limit": max(wanted, 25),
-        }
-        found: list[tuple[str, Session]] = []
-        with _translated_errors():
-            while len(found) < wanted:
-                page = self.client.query(**query)
-                found.extend(
-                    (item["listing_key"]["S"], _session_from_item(item).session) for item in page["Items"]
-                )
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return found[:wanted]
 
     def connections_with_sessions(self) -> list[str]:
         """Every connection id that carries a session (a full scan: for maintenance, not requests)."""
