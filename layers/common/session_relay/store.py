@@ -315,6 +315,57 @@ class Store:
         self._batch_delete(requests)
         return session_id
 
+    def list_sessions(
+        self,
+        script_ids: Iterable[str],
+        filters: dict[str, str | int],
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Session], str | None]:
+        """Live sessions of these scripts, newest first (ties by id), and the next page's cursor."""
+        after = decode_cursor(cursor) if cursor else None
+        now_s = int(time.time())
+        conditions = ["expires_at > :now"]
+        values: dict[str, Any] = {":now": _n(now_s)}
+        for field, value in sorted(filters.items()):
+            conditions.append(f"{field} = :{field}")
+            values[f":{field}"] = _n(value) if isinstance(value, int) else _s(value)
+        found: list[tuple[str, Session]] = []
+        for script_id in sorted(set(script_ids)):
+            found.extend(self._list_script(script_id, after, " AND ".join(conditions), values, limit + 1))
+        found.sort(key=lambda pair: pair[0])
+        page = found[:limit]
+        next_cursor = encode_cursor(page[-1][0]) if len(found) > limit else None
+        return [session for _, session in page], next_cursor
+
+    def _list_script(
+        self, script_id: str, after: str | None, condition: str, values: dict[str, Any], wanted: int
+    ) -> list[tuple[str, Session]]:
+        key_condition = "script_id = :script"
+        values = {**values, ":script": _s(script_id)}
+        if after is not None:
+            key_condition += " AND listing_key > :after"
+            values[":after"] = _s(after)
+        query: dict[str, Any] = {
+            "TableName": self.sessions_table,
+            "IndexName": "by_script",
+            "KeyConditionExpression": key_condition,
+            "FilterExpression": condition,
+            "ExpressionAttributeValues": values,
+            "Limit": max(wanted, 25),
+        }
+        found: list[tuple[str, Session]] = []
+        with _translated_errors():
+            while len(found) < wanted:
+                page = self.client.query(**query)
+                found.extend(
+                    (item["listing_key"]["S"], _session_from_item(item).session) for item in page["Items"]
+                )
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found[:wanted]
+
     def connections_with_sessions(self) -> list[str]:
         """Every connection id that carries a session (a full scan: for maintenance, not requests)."""
         scan: dict[str, Any] = {
