@@ -56,7 +56,7 @@ e2e: $(VENV)/.installed
 test: lint
 	$(PY) -m pytest
 
-bench: $(VENV)/.installed
+bench: install
 	$(PY) -m bench
 
 build: $(TOOLS_VENV)/.installed

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import uvicorn
 
+from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
@@ -107,6 +108,10 @@ class LocalStack:
             ports.append(self.config.dynamodb_port)
         for port in ports:
             _require_free(port)
+        calls = None
+        if os.environ.get("SESSION_RELAY_COUNT_CALLS") == "1":
+            calls = CallCounter()
+            calls.install()  # before any client exists: every client then reports its calls
         if self.config.dynamodb_endpoint is None:
             self._start_moto()
         client = boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
@@ -126,7 +131,7 @@ class LocalStack:
         host = FunctionHost()
         for name, value in host.environment_defaults().items():
             os.environ.setdefault(name, value)
-        self.websocket = WebSocketGateway(host, f"{HOST}:{self.config.ws_port}")
+        self.websocket = WebSocketGateway(host, f"{HOST}:{self.config.ws_port}", calls)
         rest = RestGateway(host, integration_timeout_ms / 1000)
         self._host = host
         self._servers = [

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import Receive, Send
 
@@ -70,8 +71,9 @@ class Connection:
 class WebSocketGateway:
     """ASGI app for the WebSocket API and its Management API."""
 
-    def __init__(self, host: FunctionHost, domain_name: str) -> None:
+    def __init__(self, host: FunctionHost, domain_name: str, calls: CallCounter | None = None) -> None:
         self.host = host
+        self.calls = calls
         self.domain_name = domain_name
         self.connections: dict[str, Connection] = {}
         self.routes = host.websocket_routes
@@ -222,6 +224,11 @@ class WebSocketGateway:
         parts = [unquote(part) for part in scope["path"].strip("/").split("/")]
         if parts and parts[0] == STAGE:
             parts = parts[1:]
+        if parts == ["@local", "calls"] and self.calls is not None:
+            if scope["method"] == "DELETE":
+                self.calls.reset()
+            await _json(send, 200, self.calls.snapshot())
+            return
         if len(parts) != 2 or parts[0] != "@connections":
             await _aws_error(send, 404, "NotFoundException", "No route")
             return
