@@ -15,8 +15,9 @@ DYNAMODB_CONFIG = Config(
     read_timeout=5,
     max_pool_connections=64,
 )
+# Throttling (LimitExceededException) is also retried by the gateway itself: keep the product small.
 MANAGEMENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    retries={"mode": "standard", "max_attempts": 2},
     connect_timeout=2,
     read_timeout=5,
     max_pool_connections=64,

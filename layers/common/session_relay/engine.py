@@ -100,6 +100,9 @@ class Messenger:
         """Send ``key``/``data`` to one session and wait up to ``budget_s`` for its reply."""
         message_id = new_message_id()
         frame = message_frame(message_id, key, data)
+        if budget_s <= 0:  # no time left to wait: sending would only strand the client's reply
+            count("MessagesTimedOut")
+            return NO_RESPONSE
         connection_id = record.connection_id
         started = self.clock()
         deadline = started + budget_s
@@ -151,6 +154,8 @@ class Messenger:
         deadline = started + budget_s + DEADLINE_MARGIN_S
         outcomes: dict[str, Outcome] = {}
         targets = [(records[sid], message_ids[sid]) for sid in session_ids if sid in records]
+        if budget_s <= 0:  # no time left to wait: nothing is sent, every found session times out
+            targets = []
         if targets:
             self.store.put_messages(targets, now_ms() + int(budget_s * 1000))
             count("MessagesSent", len(targets))

@@ -63,6 +63,16 @@ def _not_null(value: Any) -> Any:
     return value
 
 
+def _number_in_schema(schema: dict[str, Any]) -> None:
+    # The field may be left out but never sent as null: document it as a plain number.
+    variants = [variant for variant in schema.pop("anyOf", []) if variant.get("type") != "null"]
+    schema.update(variants[0] if variants else {})
+    schema.pop("default", None)
+
+
+OptionalTimeout = Annotated[Timeout | None, Field(default=None, json_schema_extra=_number_in_schema)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -72,7 +82,7 @@ class MessageRequest(_Body):
 
     key: ShortText
     data: Any = Field(default_factory=list)
-    timeout: Timeout | None = None
+    timeout: OptionalTimeout = None
 
     _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
 
@@ -94,7 +104,7 @@ class BulkMessageRequest(BulkRequest):
 
     key: ShortText
     data: Any = Field(default_factory=list)
-    timeout: Timeout | None = None
+    timeout: OptionalTimeout = None
 
     _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
 
