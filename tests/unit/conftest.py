@@ -195,12 +195,12 @@ class FakeGateway:
         with self._lock:
             return list(self.frames[connection_id])
 
-    def post(self, connection_id: str, frame: dict[str, Any]) -> bool:
+    def post(self, connection_id: str, frame: dict[str, Any] | str) -> bool:
         if connection_id in self.failing:
             raise ServiceUnavailable("the WebSocket gateway is unavailable, try again")
         if connection_id in self.gone:
             return False
-        text = dump_json(frame)
+        text = frame if isinstance(frame, str) else dump_json(frame)
         if len(text.encode()) > FRAME_LIMIT_BYTES:
             self.oversized.append(len(text.encode()))  # API Gateway would refuse it
         received = json.loads(text)

@@ -21,7 +21,7 @@ from session_relay.models import REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
 from session_relay.observability import count, logger
 from session_relay.settings import Settings
 from session_relay.store import SessionRecord, Store, now_ms
-from session_relay.wire import frame_size
+from session_relay.wire import dump_json
 
 FIRST_POLL_S = 0.01
 POLL_GROWTH = 1.5
@@ -51,22 +51,27 @@ def new_message_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def message_frame(message_id: str, key: str, data: Any) -> dict[str, Any]:
-    frame = {"type": "message", "id": message_id, "key": key, "data": data}
-    size = frame_size(frame)
-    if size > FRAME_LIMIT_BYTES:
-        raise PayloadTooLarge(
-            f"the message frame would be {size} bytes, over the {FRAME_LIMIT_BYTES}-byte frame limit"
-        )
-    return frame
+class MessageFrames:
+    """The ``message`` frames of one call: ``data`` and ``key`` are serialized once, then each frame
+    is the same text around its own id (ids all have the same length, so every frame's size is
+    known up front and checked once)."""
+
+    def __init__(self, key: str, data: Any) -> None:
+        self._head = '{"type":"message","id":"'
+        self._tail = f'","key":{dump_json(key)},"data":{dump_json(data)}}}'
+        size = len(self._head.encode()) + len(new_message_id()) + len(self._tail.encode())
+        if size > FRAME_LIMIT_BYTES:
+            raise PayloadTooLarge(
+                f"the message frame would be {size} bytes, over the {FRAME_LIMIT_BYTES}-byte frame limit"
+            )
+
+    def frame(self, message_id: str) -> str:
+        return self._head + message_id + self._tail
 
 
 def check_frame_fits(key: str, data: Any) -> None:
-    """Refuse (413) a message whose frame would not fit, before any session is looked up.
-
-    Message ids all have the same length, so a frame built with a fresh id has the real size.
-    """
-    message_frame(new_message_id(), key, data)
+    """Refuse (413) a message whose frame would not fit, before any session is looked up."""
+    MessageFrames(key, data)
 
 
 class Messenger:
@@ -99,7 +104,7 @@ class Messenger:
     def message(self, record: SessionRecord, key: str, data: Any, budget_s: float) -> Outcome:
         """Send ``key``/``data`` to one session and wait up to ``budget_s`` for its reply."""
         message_id = new_message_id()
-        frame = message_frame(message_id, key, data)
+        frame = MessageFrames(key, data).frame(message_id)
         if budget_s <= 0:  # no time left to wait: sending would only strand the client's reply
             count("MessagesTimedOut")
             return NO_RESPONSE
@@ -120,7 +125,10 @@ class Messenger:
         while True:
             self.sleep(max(0.0, min(interval, deadline - self.clock())))
             interval = min(interval * POLL_GROWTH, MAX_POLL_S)
-            exists, outcome = self.store.read_outcome(connection_id, message_id)
+            try:
+                exists, outcome = self.store.read_outcome(connection_id, message_id)
+            except ServiceUnavailable:  # the message is out: a failed poll is no news, keep waiting
+                exists, outcome = True, None
             if outcome is not None:
                 self._count_answer(outcome, started)
                 return outcome
@@ -147,7 +155,7 @@ class Messenger:
     ) -> list[dict[str, Any]]:
         """Message every found session concurrently; one entry per requested id, in request order."""
         message_ids = {session_id: new_message_id() for session_id in records}
-        frames = {sid: message_frame(mid, key, data) for sid, mid in message_ids.items()}
+        frames = MessageFrames(key, data)
         started = self.clock()
         # Polled until just after the stored deadline, past which no reply can be recorded any more,
         # so deleting what is still pending at the end cannot discard an accepted reply.
@@ -159,7 +167,7 @@ class Messenger:
         if targets:
             self.store.put_messages(targets, now_ms() + int(budget_s * 1000))
             count("MessagesSent", len(targets))
-        delivered = self._post_all([(record, frames[record.session.id]) for record, _ in targets])
+        delivered = self._post_all([(record, frames.frame(message_id)) for record, message_id in targets])
         dead = [record for record, _ in targets if delivered[record.session.id] is False]
         undeliverable = [(r.connection_id, m) for r, m in targets if delivered[r.session.id] is None]
         if dead:
@@ -175,7 +183,10 @@ class Messenger:
         while waiting:
             self.sleep(max(0.0, min(interval, deadline - self.clock())))
             interval = min(interval * POLL_GROWTH, MAX_POLL_S)
-            polled = self.store.read_outcomes(list(waiting))
+            try:
+                polled = self.store.read_outcomes(list(waiting))
+            except ServiceUnavailable:  # the messages are out: a failed poll is no news, keep waiting
+                polled = dict.fromkeys(waiting)
             for pair in list(waiting):
                 if pair not in polled:
                     outcomes[waiting.pop(pair)] = NO_RESPONSE
@@ -193,10 +204,10 @@ class Messenger:
             entries.append({"session_id": session_id, **outcome.as_contract()})
         return entries
 
-    def _post_all(self, frames: list[tuple[SessionRecord, dict[str, Any]]]) -> dict[str, bool | None]:
+    def _post_all(self, frames: list[tuple[SessionRecord, str]]) -> dict[str, bool | None]:
         """Post concurrently. Per session: True delivered, False gone (410), None gateway failure."""
 
-        def post(item: tuple[SessionRecord, dict[str, Any]]) -> bool | None:
+        def post(item: tuple[SessionRecord, str]) -> bool | None:
             record, frame = item
             try:
                 return self.gateway.post(record.connection_id, frame)

@@ -24,8 +24,9 @@ class Gateway:
         self.client = client
         self._gone = client.exceptions.GoneException
 
-    def post(self, connection_id: str, frame: dict[str, Any]) -> bool:
-        data = dump_json(frame).encode()
+    def post(self, connection_id: str, frame: dict[str, Any] | str) -> bool:
+        """Send one frame (a dict, or JSON text already serialized)."""
+        data = (frame if isinstance(frame, str) else dump_json(frame)).encode()
         return self._call(self.client.post_to_connection, ConnectionId=connection_id, Data=data)
 
     def close(self, connection_id: str) -> bool:

@@ -68,10 +68,14 @@ def connect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or "query"
         return _answer(400, f"{field}: {str(error['msg']).removeprefix('Value error, ')}")
-    script = store.get_script(identity.script_id)
-    if script is None or not script.enabled:
-        return _answer(403, "unknown or disabled script")
-    session = store.create_session(secrets.token_hex(16), identity, event.connection_id)
+    try:
+        script = store.get_script(identity.script_id)
+        if script is None or not script.enabled:
+            return _answer(403, "unknown or disabled script")
+        session = store.create_session(secrets.token_hex(16), identity, event.connection_id)
+    except ServiceUnavailable as exc:  # refuse cleanly: the client retries the handshake later
+        logger.warning("handshake refused", extra={"error": exc.message})
+        return _answer(503, exc.message)
     count("SessionsConnected")
     logger.info("session connected", extra={"session_id": session.id, "script_id": session.script_id})
     return _answer(200)
@@ -102,10 +106,18 @@ class FrameHandler:
         self.connection_id = event.connection_id
 
     def handle(self) -> dict[str, Any]:
+        try:
+            self._handle()
+        except ServiceUnavailable as exc:  # the frame was not acted on: say so rather than crash
+            logger.warning("frame not handled", extra={"error": exc.message})
+            self._error(f"{exc.message}; the frame was not handled")
+        return _answer(200)
+
+    def _handle(self) -> None:
         document = self._document()
         if document is None:
             self._touch()  # last_seen_at counts frames of any kind, understood or not
-            return _answer(200)
+            return
         action = document.get("action")
         if action == "hello":
             self._hello()
@@ -116,7 +128,6 @@ class FrameHandler:
         else:
             self._touch()
             self._error("unknown action: expected hello, ping or reply")
-        return _answer(200)
 
     def _document(self) -> dict[str, Any] | None:
         body = self.event.body or ""

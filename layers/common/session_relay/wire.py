@@ -27,8 +27,3 @@ def parse_json(text: str | bytes) -> Any:
 def dump_json(value: Any) -> str:
     """Compact JSON text, non-ASCII kept as UTF-8 (it is what frame sizes are measured on)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def frame_size(value: Any) -> int:
-    """Bytes ``value`` takes as one WebSocket text frame."""
-    return len(dump_json(value).encode())
