@@ -21,6 +21,7 @@ help:
 	@echo "make dev    install, then run the whole system locally (REST :3000, WebSocket :3001, DynamoDB :8000)"
 	@echo "make test   install, then run every check (ruff, cfn-lint, sam validate --lint, all tests)"
 	@echo "make bench  run the benchmarks against the local stack and write docs/benchmarks.md"
+	@echo "make soak   60 s soak: 300 churning sessions, 30 callers, invariants checked (loopback only)"
 	@echo "make build  sam build"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
@@ -58,6 +59,9 @@ test: lint
 
 bench: install
 	$(PY) -m bench
+
+soak: $(VENV)/.installed
+	$(PY) -m session_relay_tools.soak --duration 60 --sessions 300 --callers 30 --json-out soak.json
 
 build: $(TOOLS_VENV)/.installed
 	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build

@@ -8,7 +8,8 @@ from session_relay import sockets
 from session_relay.observability import logger, publish_metrics, tracer
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# Events carry the owner's API key: never log them, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
 def handler(event, context):

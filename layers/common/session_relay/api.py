@@ -6,7 +6,7 @@ and to refuse what ``json`` would otherwise accept (NaN, Infinity).
 """
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -67,8 +67,8 @@ def _ok(payload: dict[str, Any]) -> JSONResponse:
     return JSONResponse(payload)
 
 
-def _failure(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"success": False, "error": message}, status_code=status)
+def _failure(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"success": False, "error": message}, status_code=status, headers=headers)
 
 
 @app.exception_handler(RelayError)
@@ -83,8 +83,20 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     if exc.status_code == 404:
         return _failure(404, f"no route {request.method} {request.url.path}")
     if exc.status_code == 405:
-        return _failure(405, f"method {request.method} is not allowed on {request.url.path}")
+        allow = {"Allow": _allowed_methods(request.url.path)} if request.url.path else exc.headers
+        return _failure(405, f"method {request.method} is not allowed on {request.url.path}", allow)
     return _failure(exc.status_code, str(exc.detail))
+
+
+def _allowed_methods(path: str) -> str:
+    """The methods this path supports, for a 405's ``Allow`` header (RFC 9110). The router names only
+    the first route that matched (``/sessions/message`` also matches ``/sessions/{session_id}``);
+    a literal route is the resource the caller meant, so it wins over templated ones."""
+    matching = [
+        route for route in app.routes if getattr(route, "path_regex", None) and route.path_regex.match(path)
+    ]
+    literal = [route for route in matching if "{" not in route.path]
+    return ", ".join(sorted({method for route in literal or matching for method in route.methods or ()}))
 
 
 @app.exception_handler(RequestValidationError)
@@ -161,6 +173,23 @@ def _openapi_body(model: type[BaseModel]) -> dict[str, Any]:
 
 SessionId = Annotated[str, Path(description="The session's id")]
 
+_STRING = {"type": "string"}
+_POSITIVE_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+_LIST_PARAMETERS = {
+    "parameters": [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in (
+            ("script_id", _STRING),
+            ("user_key", _STRING),
+            ("roblox_id", _POSITIVE_ID),
+            ("place_id", _POSITIVE_ID),
+            ("job_id", _STRING),
+            ("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            ("cursor", _STRING),
+        )
+    ]
+}
+
 
 # ---------------------------------------------------------------- response shapes (for OpenAPI)
 
@@ -192,6 +221,42 @@ class BulkDisconnectAnswer(Success):
     disconnected: list[str]
 
 
+class Failure(BaseModel):
+    success: Literal[False] = False
+    error: str
+
+
+_ERRORS = {
+    400: "The body is not valid JSON",
+    401: "No API key, or an invalid one",
+    404: "No such session (or not one of the caller's)",
+    413: "The body, or the frame it would make, is too large",
+    422: "A field fails validation",
+    503: "A dependency stayed unavailable after retries; nothing was changed",
+}
+
+
+def _fails(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route documents (every one is ``{"success": false, "error": ...}``)."""
+    return {status: {"model": Failure, "description": _ERRORS[status]} for status in statuses}
+
+
+_default_openapi = app.openapi
+
+
+def _openapi() -> dict[str, Any]:
+    """The generated document, plus the bearer scheme every route but ``/health`` requires."""
+    document = _default_openapi()
+    document.setdefault("components", {})["securitySchemes"] = {
+        "ApiKey": {"type": "http", "scheme": "bearer", "description": "An owner API key"}
+    }
+    return document
+
+
+app.openapi = _openapi  # type: ignore[method-assign]
+_AUTH = {"security": [{"ApiKey": []}]}
+
+
 # ---------------------------------------------------------------- routes
 
 
@@ -200,7 +265,12 @@ async def health() -> JSONResponse:
     return _ok({"success": True})
 
 
-@app.get("/sessions", response_model=SessionPage)
+@app.get(
+    "/sessions",
+    response_model=SessionPage,
+    responses=_fails(401, 422, 503),
+    openapi_extra={**_LIST_PARAMETERS, **_AUTH},
+)
 async def list_sessions(request: Request) -> JSONResponse:
     principal = _principal(request)
     try:
@@ -215,14 +285,22 @@ async def list_sessions(request: Request) -> JSONResponse:
     return _ok({"success": True, "sessions": [s.model_dump() for s in sessions], "next_cursor": cursor})
 
 
-@app.get("/sessions/{session_id}", response_model=SessionAnswer)
+@app.get(
+    "/sessions/{session_id}",
+    response_model=SessionAnswer,
+    responses=_fails(401, 404, 422, 503),
+    openapi_extra=_AUTH,
+)
 async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
     record = _owned_session(_principal(request), session_id)
     return _ok({"success": True, "session": record.session.model_dump()})
 
 
 @app.post(
-    "/sessions/disconnect", response_model=BulkDisconnectAnswer, openapi_extra=_openapi_body(BulkRequest)
+    "/sessions/disconnect",
+    response_model=BulkDisconnectAnswer,
+    responses=_fails(400, 401, 413, 422, 503),
+    openapi_extra={**_openapi_body(BulkRequest), **_AUTH},
 )
 async def disconnect_many(request: Request) -> JSONResponse:
     principal = _principal(request)
@@ -234,7 +312,10 @@ async def disconnect_many(request: Request) -> JSONResponse:
 
 
 @app.post(
-    "/sessions/message", response_model=BulkMessageAnswer, openapi_extra=_openapi_body(BulkMessageRequest)
+    "/sessions/message",
+    response_model=BulkMessageAnswer,
+    responses=_fails(400, 401, 413, 422, 503),
+    openapi_extra={**_openapi_body(BulkMessageRequest), **_AUTH},
 )
 async def message_many(request: Request) -> JSONResponse:
     principal = _principal(request)
@@ -247,7 +328,12 @@ async def message_many(request: Request) -> JSONResponse:
     return _ok({"success": True, "responses": responses})
 
 
-@app.post("/sessions/{session_id}/disconnect", response_model=Success)
+@app.post(
+    "/sessions/{session_id}/disconnect",
+    response_model=Success,
+    responses=_fails(401, 404, 422, 503),
+    openapi_extra=_AUTH,
+)
 async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
     record = _owned_session(_principal(request), session_id)
     if not get_messenger().disconnect([record]):
@@ -258,7 +344,8 @@ async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
 @app.post(
     "/sessions/{session_id}/message",
     response_model=MessageAnswer,
-    openapi_extra=_openapi_body(MessageRequest),
+    responses=_fails(400, 401, 404, 413, 422, 503),
+    openapi_extra={**_openapi_body(MessageRequest), **_AUTH},
 )
 async def message(session_id: SessionId, request: Request) -> JSONResponse:
     principal = _principal(request)

@@ -94,7 +94,9 @@ def _unique_ids(ids: list[str]) -> list[str]:
 
 
 class BulkRequest(_Body):
-    session_ids: Annotated[list[StrictStr], Field(min_length=1, max_length=MAX_BULK_IDS)]
+    session_ids: Annotated[
+        list[StrictStr], Field(min_length=1, max_length=MAX_BULK_IDS, json_schema_extra={"uniqueItems": True})
+    ]
 
     _no_duplicates = field_validator("session_ids")(_unique_ids)
 

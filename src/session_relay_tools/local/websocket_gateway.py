@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import secrets
 import time
 import uuid
@@ -31,6 +32,8 @@ MAX_POST_BYTES = 128 * 1024
 IDLE_TIMEOUT_S = 10 * 60
 MAX_CONNECTION_S = 2 * 60 * 60
 CLOSE_GOING_AWAY = 1001
+
+_log = logging.getLogger(__name__)
 
 
 def new_connection_id() -> str:
@@ -108,9 +111,12 @@ class WebSocketGateway:
     def _route_for(self, body: str) -> str:
         try:
             action = json.loads(body).get("action")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # any body at all still reaches $default
             action = None
-        return action if isinstance(action, str) and action in self.routes else "$default"
+        # Like API Gateway, a frame selects only a custom route: "$connect" and "$disconnect" are
+        # the gateway's own events, never something a client's frame can invoke.
+        selectable = isinstance(action, str) and not action.startswith("$") and action in self.routes
+        return action if selectable else "$default"
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
         function = self.routes.get(route_key)
@@ -119,6 +125,8 @@ class WebSocketGateway:
         try:
             return await self.host.invoke(function, event)
         except Exception:
+            # Lambda would log the failed invocation; a silent 500 here hid lost $disconnects.
+            _log.exception("%s invocation failed", route_key)
             return {"statusCode": 500}
 
     # ------------------------------------------------------------ WebSocket API
