@@ -1,12 +1,15 @@
 """Fixtures shared by every suite that talks to a running local stack over real sockets."""
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
-from session_relay_tools.simulate import Fleet
+from session_relay_tools.simulate import Fleet, RawClient, raw_identity
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +32,21 @@ def api(local_stack: RunningStack) -> Iterator[httpx.Client]:
     """An HTTP client for the REST API, authenticated with the development key."""
     with local_stack.client() as client:
         yield client
+
+
+@pytest.fixture
+def raw_client(local_stack: RunningStack) -> Iterator[Callable[..., RawClient]]:
+    """A factory of raw connections with a valid identity (``query`` replaces the whole query
+    string, ``script_id`` and other keywords adjust the identity); all closed afterwards."""
+    with contextlib.ExitStack() as opened:
+
+        def open_client(
+            script_id: str | None = None, query: str | None = None, **overrides: Any
+        ) -> RawClient:
+            if query is None:
+                query = urlencode(raw_identity(script_id or local_stack.script_id, **overrides))
+            client = RawClient.open(local_stack.ws_url, query)
+            opened.callback(client.close)
+            return client
+
+        yield open_client

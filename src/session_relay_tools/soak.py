@@ -458,23 +458,11 @@ class Soak:
         }
 
 
-def _scan(client: Any, table: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    scan: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = client.scan(**scan)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def leftovers(stack: RunningStack) -> dict[str, int]:
     """What a full scan of the stack's tables finds: sessions, connection mappings, messages by status."""
-    client = stack.dynamodb()
-    connections = _scan(client, stack.table("ConnectionsTable"))
+    connections = stack.scan("ConnectionsTable")
     return {
-        "sessions": len(_scan(client, stack.table("SessionsTable"))),
+        "sessions": len(stack.scan("SessionsTable")),
         "connection_mappings": sum(1 for item in connections if item["item"]["S"] == "session"),
         "pending_messages": sum(1 for item in connections if item.get("status", {}).get("S") == "pending"),
         "answered_messages": sum(1 for item in connections if item.get("status", {}).get("S") == "answered"),

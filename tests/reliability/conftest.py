@@ -10,7 +10,6 @@ same hook: posts reach simulated executors, which reply through the real ``$defa
 """
 
 import base64
-import contextlib
 import importlib.util
 import io
 import json
@@ -23,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
 import boto3
 import pytest
@@ -32,11 +31,12 @@ from botocore.retries import standard
 from session_relay import api, auth, aws, settings, store
 from session_relay.auth import new_api_key
 from session_relay.store import ApiKeyRecord, ScriptRecord, now_ms
-from websockets.sync.client import ClientConnection, connect
 
 from session_relay_tools import admin
+from session_relay_tools.local import functions
 from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 from session_relay_tools.local.process import RunningStack, free_port
+from session_relay_tools.simulate import raw_identity
 from session_relay_tools.template import create_tables
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -65,82 +65,7 @@ def second_owner(local_stack: RunningStack) -> OwnerKey:
 
 
 def scan_table(stack: RunningStack, logical_id: str) -> list[dict[str, Any]]:
-    """Every item of one of the stack's tables (a full, consistent scan)."""
-    client = stack.dynamodb()
-    items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"TableName": stack.table(logical_id), "ConsistentRead": True}
-    while True:
-        page = client.scan(**request)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def ws_identity(script_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "script_id": script_id,
-        "user_key": "reliability-user",
-        "roblox_id": 10234711811,
-        "place_id": 606849621,
-        "job_id": "reliability-job",
-        **overrides,
-    }
-
-
-class RawClient:
-    """A hand-driven executor connection: send any frame, read frames one by one."""
-
-    def __init__(self, socket: ClientConnection) -> None:
-        self.socket = socket
-
-    def send(self, frame: Any) -> None:
-        self.socket.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
-
-    def receive(self, timeout: float = 10) -> dict[str, Any]:
-        return json.loads(self.socket.recv(timeout))
-
-    def receive_type(self, frame_type: str, timeout: float = 10) -> dict[str, Any]:
-        """The next frame of this type (frames of other types before it are skipped)."""
-        while True:
-            frame = self.receive(timeout)
-            if frame.get("type") == frame_type:
-                return frame
-
-    def nothing_within(self, seconds: float) -> bool:
-        """True when no frame arrives within ``seconds``."""
-        try:
-            self.socket.recv(seconds)
-        except TimeoutError:
-            return True
-        return False
-
-    def hello(self) -> dict[str, Any]:
-        self.send({"action": "hello"})
-        return self.receive_type("hello")["session"]
-
-    def ping(self) -> dict[str, Any]:
-        self.send({"action": "ping"})
-        return self.receive_type("pong")
-
-
-@pytest.fixture
-def raw_client(local_stack: RunningStack) -> Iterator[Callable[..., RawClient]]:
-    """A factory of raw connections (``query`` replaces the whole query string); all closed after."""
-    with contextlib.ExitStack() as opened:
-
-        def open_client(
-            script_id: str | None = None, query: str | None = None, **overrides: Any
-        ) -> RawClient:
-            query = (
-                query
-                if query is not None
-                else urlencode(ws_identity(script_id or local_stack.script_id, **overrides))
-            )
-            url = f"{local_stack.ws_url}/?{query}"
-            return RawClient(opened.enter_context(connect(url, open_timeout=10, max_size=None)))
-
-        yield open_client
+    return stack.scan(logical_id)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -322,19 +247,11 @@ class FakeManagementApi:
 # ------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class LambdaContext:
-    """What Powertools and Mangum read from a Lambda context; the remaining time runs for real."""
-
-    remaining_ms: int = 75_000
-    function_name: str = "session-relay-RestApiFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:session-relay-RestApiFunction"
-    aws_request_id: str = field(default_factory=lambda: secrets.token_hex(16))
-    _started: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int(self.remaining_ms - (time.monotonic() - self._started) * 1000))
+def LambdaContext(
+    remaining_ms: int = 75_000, function_name: str = "session-relay-RestApiFunction"
+) -> functions.LambdaContext:
+    """A Lambda context whose remaining time starts at ``remaining_ms`` and runs for real."""
+    return functions.LambdaContext(function_name, remaining_ms / 1000)
 
 
 @dataclass
@@ -417,7 +334,7 @@ class Relay:
 
     def connect(self, behaviour: Behaviour = echo, **query: Any) -> Executor:
         connection_id = secrets.token_urlsafe(10)[:14] + "="
-        identity = {k: str(v) for k, v in {**ws_identity(self.script_id), **query}.items()}
+        identity = {k: str(v) for k, v in {**raw_identity(self.script_id), **query}.items()}
         event = self._ws_event(connection_id, "$connect", queryStringParameters=identity)
         answer = self.handlers["ws_connect"](event, LambdaContext(function_name="ws_connect"))
         assert answer["statusCode"] == 200, answer
@@ -444,7 +361,7 @@ class Relay:
         method: str,
         path: str,
         body: Any = None,
-        context: LambdaContext | None = None,
+        context: functions.LambdaContext | None = None,
         api_key: str | None = None,
     ) -> Answer:
         headers = {"Authorization": f"Bearer {api_key or self.api_key}", "Content-Type": "application/json"}
@@ -482,7 +399,7 @@ class Relay:
         session_id: str,
         key: str = "echo",
         data: Any = None,
-        context: LambdaContext | None = None,
+        context: functions.LambdaContext | None = None,
         **extra: Any,
     ) -> Answer:
         body = {"key": key, **({} if data is None else {"data": data}), **extra}
@@ -493,7 +410,7 @@ class Relay:
         session_ids: list[str],
         key: str = "echo",
         data: Any = None,
-        context: LambdaContext | None = None,
+        context: functions.LambdaContext | None = None,
         **extra: Any,
     ) -> Answer:
         body = {"session_ids": session_ids, "key": key, **({} if data is None else {"data": data}), **extra}

@@ -21,9 +21,9 @@ from websockets.sync.client import connect
 
 from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 from session_relay_tools.local.process import free_port, start_stack, stop_stack
-from session_relay_tools.simulate import Fleet
+from session_relay_tools.simulate import Fleet, RawClient, raw_identity
 
-from .conftest import LambdaContext, RawClient, scan_table, silent, ws_identity
+from .conftest import LambdaContext, scan_table, silent
 
 NEVER = {"success": True, "processed": False, "reason": "client never responded"}
 
@@ -459,7 +459,7 @@ def test_a_killed_stack_leaves_no_live_sessions_or_pending_messages_after_restar
     first = start_stack(environment)
     with contextlib.ExitStack() as sockets:
         # Clients that never answer, so messages stay pending until the stack dies.
-        query = urlencode(ws_identity(first.script_id))
+        query = urlencode(raw_identity(first.script_id))
         clients = [
             RawClient(sockets.enter_context(connect(f"{first.ws_url}/?{query}", open_timeout=10)))
             for _ in range(3)

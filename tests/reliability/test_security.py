@@ -18,9 +18,9 @@ from websockets.sync.client import connect
 
 from session_relay_tools import admin
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
-from session_relay_tools.simulate import Fleet, SimulatedClient, identity_for
+from session_relay_tools.simulate import Fleet, RawClient, SimulatedClient, identity_for, raw_identity
 
-from .conftest import REGION, OwnerKey, RawClient, scan_table, ws_identity
+from .conftest import REGION, OwnerKey, scan_table
 
 FRAME_LIMIT = 32_768
 
@@ -444,7 +444,7 @@ def _handshake(local_stack: RunningStack, query: str) -> dict[str, Any] | int:
 
 
 def test_duplicate_query_parameters_take_the_last_value(local_stack):
-    identity = ws_identity(local_stack.script_id)
+    identity = raw_identity(local_stack.script_id)
     rest = urlencode({k: v for k, v in identity.items() if k != "script_id"})
     unknown = "script_" + secrets.token_hex(6)
     accepted = _handshake(local_stack, f"script_id={unknown}&script_id={local_stack.script_id}&{rest}")
@@ -468,7 +468,7 @@ def test_duplicate_query_parameters_take_the_last_value(local_stack):
 def test_identity_strings_are_stored_and_returned_verbatim(local_stack, api, value):
     job = "hs-" + secrets.token_hex(4)
     session = _handshake(
-        local_stack, urlencode(ws_identity(local_stack.script_id, user_key=value, job_id=job))
+        local_stack, urlencode(raw_identity(local_stack.script_id, user_key=value, job_id=job))
     )
     assert isinstance(session, dict)
     assert session["user_key"] == value
@@ -503,7 +503,7 @@ def test_identity_strings_are_stored_and_returned_verbatim(local_stack, api, val
 )
 def test_malformed_identity_fields_are_refused_and_create_nothing(local_stack, api, overrides):
     job = "bad-" + secrets.token_hex(4)
-    query = urlencode(ws_identity(local_stack.script_id, **{"job_id": job, **overrides}))
+    query = urlencode(raw_identity(local_stack.script_id, **{"job_id": job, **overrides}))
     assert _handshake(local_stack, query) in (400, 414, 431)
     assert api.get("/sessions", params={"job_id": job}).json()["sessions"] == []
 
@@ -514,11 +514,11 @@ def test_malformed_identity_fields_are_refused_and_create_nothing(local_stack, a
     ids=["sql", "nosql", "apikey item", "prefix", "star", "nul"],
 )
 def test_script_ids_that_look_like_queries_are_unknown_scripts(local_stack, script_id):
-    assert _handshake(local_stack, urlencode(ws_identity(script_id))) == 403
+    assert _handshake(local_stack, urlencode(raw_identity(script_id))) == 403
 
 
 def test_every_identity_field_is_required(local_stack):
-    identity = ws_identity(local_stack.script_id)
+    identity = raw_identity(local_stack.script_id)
     for name in identity:
         query = urlencode({k: v for k, v in identity.items() if k != name})
         assert _handshake(local_stack, query) == 400, name

@@ -15,7 +15,7 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from session_relay.errors import ServiceUnavailable
 from session_relay.store import ApiKeyRecord, ScriptRecord, Store, now_ms
 from session_relay.wire import dump_json
 
+from session_relay_tools.local import functions
 from session_relay_tools.template import TABLE_ENVIRONMENT, create_tables, table_definitions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,20 +97,11 @@ def frame_event(connection_id: str, body: str) -> sockets.WebSocketEvent:
 # ------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class LambdaContext:
-    """The attributes Powertools and Mangum read from a Lambda context; time runs for real."""
-
-    remaining_ms: int = 75_000
-    function_name: str = "session-relay-RestApiFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:session-relay-RestApiFunction"
-    aws_request_id: str = "6f0e8c3b-1d2a-4b5c-9e8f-7a6b5c4d3e2f"
-    _started: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed_ms = (time.monotonic() - self._started) * 1000
-        return max(0, int(self.remaining_ms - elapsed_ms))
+def LambdaContext(
+    remaining_ms: int = 75_000, function_name: str = "session-relay-RestApiFunction"
+) -> functions.LambdaContext:
+    """A Lambda context whose remaining time starts at ``remaining_ms`` and runs for real."""
+    return functions.LambdaContext(function_name, remaining_ms / 1000)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -437,7 +429,7 @@ def connect(gateway: FakeGateway, relay_store: Store) -> Callable[..., Simulated
 
 
 @pytest.fixture
-def lambda_context() -> LambdaContext:
+def lambda_context() -> functions.LambdaContext:
     return LambdaContext()
 
 
@@ -472,7 +464,7 @@ class RestCaller:
         params: dict[str, str] | None = None,
         json_body: Any = None,
         content: str | bytes | None = None,
-        context: "LambdaContext | None" = None,
+        context: functions.LambdaContext | None = None,
     ) -> RestResponse:
         event = load_event("rest/get_session", api_key="unused", session_id="unused")
         event["httpMethod"] = event["requestContext"]["httpMethod"] = method
@@ -495,7 +487,7 @@ class RestCaller:
             event["body"], event["isBase64Encoded"] = content, False
         return self.invoke(event, context)
 
-    def invoke(self, event: dict[str, Any], context: "LambdaContext | None" = None) -> RestResponse:
+    def invoke(self, event: dict[str, Any], context: functions.LambdaContext | None = None) -> RestResponse:
         answer = self.handler(event, context or LambdaContext())
         body = answer["body"]
         if answer.get("isBase64Encoded"):

@@ -48,6 +48,17 @@ class RunningStack:
             aws_secret_access_key="local",  # noqa: S106 - the embedded DynamoDB takes any key
         )
 
+    def scan(self, logical_id: str) -> list[dict]:
+        """Every item of one of the stack's tables (a full, consistent scan)."""
+        client, items = self.dynamodb(), []
+        request = {"TableName": self.table(logical_id), "ConsistentRead": True}
+        while True:
+            page = client.scan(**request)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def client(self, api_key: str | None = None, timeout: float = 75) -> httpx.Client:
         key = self.api_key if api_key is None else api_key
         headers = {"Authorization": f"Bearer {key}"} if key else {}
