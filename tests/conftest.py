@@ -1,6 +1,7 @@
 """Fixtures shared by every suite that talks to a running local stack over real sockets."""
 
 import contextlib
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
-from session_relay_tools.simulate import Fleet, RawClient, raw_identity
+from session_relay_tools.simulate import Fleet, RawClient, SimulatedClient, identity_for, raw_identity
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +51,24 @@ def raw_client(local_stack: RunningStack) -> Iterator[Callable[..., RawClient]]:
             return client
 
         yield open_client
+
+
+@pytest.fixture
+def place_id() -> int:
+    """A place id no other test uses, so filters see only this test's sessions."""
+    return 1 + secrets.randbelow(2**40)
+
+
+@pytest.fixture
+def connect(fleet: Fleet, place_id: int) -> Callable[[int], list[SimulatedClient]]:
+    """Connect n simulated sessions of the development script at this test's place."""
+
+    def connect_sessions(count: int) -> list[SimulatedClient]:
+        clients = [
+            fleet.connect(1, identity=identity_for(fleet.script_id, index, place_id=place_id))[0]
+            for index in range(count)
+        ]
+        assert all(client.session_id for client in clients)
+        return clients
+
+    return connect_sessions
