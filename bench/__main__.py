@@ -154,7 +154,9 @@ class Bench:
 
     def bulk(self, sizes: tuple[int, ...] = (100, 1000)) -> dict[str, Any]:
         started = time.perf_counter()
-        clients = self.fleet.connect(max(sizes))
+        clients = []
+        while len(clients) < max(sizes):  # in waves: a thousand handshakes at once would time out
+            clients += self.fleet.connect(min(100, max(sizes) - len(clients)))
         connect_s = time.perf_counter() - started
         result: dict[str, Any] = {"connect_s": round(connect_s, 2)}
         for size in sizes:
@@ -163,6 +165,8 @@ class Bench:
             started = time.perf_counter()
             answer = self.api.post("/sessions/message", json={"session_ids": ids, "key": "echo", "data": 1})
             wall_s = time.perf_counter() - started
+            if answer.status_code != 200:
+                raise RuntimeError(f"bulk message to {size} failed: {answer.status_code} {answer.text}")
             responses = answer.json()["responses"]
             counts = self.calls().get("dynamodb", {})
             chunks = -(-size // 100)
@@ -178,7 +182,16 @@ class Bench:
             }
         for client in clients:
             self.fleet.close(client)
+        self.wait_drained()
         return result
+
+    def wait_drained(self, timeout_s: float = 180) -> None:
+        """Wait until every closed client's ``$disconnect`` has run (no session left)."""
+        deadline = time.monotonic() + timeout_s
+        while self.stack.scan("SessionsTable"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("sessions still present long after their clients closed")
+            time.sleep(0.5)
 
     # -------------------------------------------------------------- 4. concurrency
 

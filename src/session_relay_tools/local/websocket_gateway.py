@@ -32,6 +32,7 @@ MAX_POST_BYTES = 128 * 1024
 IDLE_TIMEOUT_S = 10 * 60
 MAX_CONNECTION_S = 2 * 60 * 60
 CLOSE_GOING_AWAY = 1001
+CONCURRENCY = 32
 
 _log = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ class WebSocketGateway:
         self.connections: dict[str, Connection] = {}
         self.routes = host.websocket_routes
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Like a Lambda concurrency limit: invocations beyond it wait their turn instead of piling
+        # hundreds of requests onto the embedded DynamoDB, which serves one at a time.
+        self._slots = asyncio.Semaphore(CONCURRENCY)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -123,7 +127,8 @@ class WebSocketGateway:
         if function is None:
             return {"statusCode": 200}
         try:
-            return await self.host.invoke(function, event)
+            async with self._slots:
+                return await self.host.invoke(function, event)
         except Exception:
             # Lambda would log the failed invocation; a silent 500 here hid lost $disconnects.
             _log.exception("%s invocation failed", route_key)
