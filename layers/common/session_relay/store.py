@@ -295,17 +295,11 @@ class Store:
             "ExpressionAttributeNames": {"#item": "item", "#status": "status"},
             "ConsistentRead": True,
         }
-        with _translated_errors():
-            while True:
-                page = self.client.query(**query)
-                for item in page["Items"]:
-                    if item["item"]["S"] == SESSION_ITEM:
-                        session_id = item["session_id"]["S"]
-                    elif item.get("status", {}).get("S") == PENDING:
-                        pending.append(item["item"]["S"].removeprefix(MESSAGE_PREFIX))
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in self._items(self.client.query, query):
+            if item["item"]["S"] == SESSION_ITEM:
+                session_id = item["session_id"]["S"]
+            elif item.get("status", {}).get("S") == PENDING:
+                pending.append(item["item"]["S"].removeprefix(MESSAGE_PREFIX))
         for message_id in pending:
             # Conditional, so a reply that lands between the query and here is kept, not lost.
             self.withdraw_message(connection_id, message_id)
@@ -355,16 +349,11 @@ class Store:
             "Limit": max(wanted, 25),
         }
         found: list[tuple[str, Session]] = []
-        with _translated_errors():
-            while len(found) < wanted:
-                page = self.client.query(**query)
-                found.extend(
-                    (item["listing_key"]["S"], _session_from_item(item).session) for item in page["Items"]
-                )
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return found[:wanted]
+        for item in self._items(self.client.query, query):
+            found.append((item["listing_key"]["S"], _session_from_item(item).session))
+            if len(found) == wanted:
+                break  # no further page is read once enough sessions are found
+        return found
 
     def connections_with_sessions(self) -> list[str]:
         """Every connection id that carries a session (a full scan: for maintenance, not requests)."""
@@ -375,14 +364,7 @@ class Store:
             "ExpressionAttributeValues": {":session": _s(SESSION_ITEM)},
             "ProjectionExpression": "connection_id",
         }
-        found: list[str] = []
-        with _translated_errors():
-            while True:
-                page = self.client.scan(**scan)
-                found.extend(item["connection_id"]["S"] for item in page["Items"])
-                if "LastEvaluatedKey" not in page:
-                    return found
-                scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [item["connection_id"]["S"] for item in self._items(self.client.scan, scan)]
 
     # ---------------------------------------------------------------- messages
 
@@ -580,16 +562,20 @@ class Store:
             "ExpressionAttributeValues": {":kind": _s(kind)},
             "ConsistentRead": True,
         }
-        items: list[dict[str, Any]] = []
-        with _translated_errors():
-            while True:
-                page = self.client.scan(**scan)
-                items.extend(page["Items"])
-                if "LastEvaluatedKey" not in page:
-                    return items
-                scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(self._items(self.client.scan, scan))
 
-    # ---------------------------------------------------------------- batches
+    # ---------------------------------------------------------------- pages and batches
+
+    def _items(self, operation: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item of a Query or Scan, page after page (a page is read only when needed)."""
+        request = dict(request)
+        while True:
+            with _translated_errors():
+                page = operation(**request)
+            yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
