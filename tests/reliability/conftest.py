@@ -10,13 +10,11 @@ same hook: posts reach simulated executors, which reply through the real ``$defa
 """
 
 import base64
-import importlib.util
 import io
 import json
 import secrets
 import threading
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -265,14 +263,7 @@ class Answer:
 
 def _load_function(name: str) -> Any:
     path = REPO_ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"reliability_{name}_app", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "There is no current event loop", DeprecationWarning)
-        spec.loader.exec_module(module)
-    return module.handler
+    return functions.load_module(path, f"reliability_{name}_app").handler
 
 
 @pytest.fixture(scope="session")

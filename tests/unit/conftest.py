@@ -7,12 +7,10 @@ real Lambda entry point (``functions/rest_api/app.py``, Mangum) as API Gateway p
 """
 
 import base64
-import importlib.util
 import json
 import secrets
 import threading
 import time
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -502,17 +500,8 @@ class RestCaller:
 
 
 def import_function(name: str) -> Any:
-    """``functions/<name>/app.py`` as a module (every function folder has an ``app.py``)."""
-    path = FUNCTIONS_DIR / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"function_{name}_app", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        # Mangum probes for an event loop when built (Python 3.12 warns); Lambda prints the same.
-        warnings.filterwarnings("ignore", "There is no current event loop", DeprecationWarning)
-        spec.loader.exec_module(module)
-    return module
+    """``functions/<name>/app.py`` as a module."""
+    return functions.load_module(FUNCTIONS_DIR / name / "app.py", f"function_{name}_app")
 
 
 @pytest.fixture(scope="session")

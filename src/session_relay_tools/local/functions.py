@@ -12,9 +12,11 @@ import re
 import sys
 import time
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from session_relay_tools.template import TEMPLATE_PATH, load_template
@@ -64,16 +66,24 @@ def _function_reference(value: Any) -> str:
     return match.group(1)
 
 
-def _load_handler(name: str, code_uri: Path, handler: str) -> Any:
-    module_name, _, attribute = handler.rpartition(".")
-    path = code_uri / f"{module_name.replace('.', '/')}.py"
-    spec = importlib.util.spec_from_file_location(f"lambda_{name}_{module_name}", path)
+def load_module(path: Path, module_name: str) -> ModuleType:
+    """Import a function's entry module from its file (every function folder has an ``app.py``)."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return getattr(module, attribute)
+    sys.modules[module_name] = module
+    with warnings.catch_warnings():
+        # Mangum probes for an event loop when built (Python 3.12 warns); Lambda prints the same.
+        warnings.filterwarnings("ignore", "There is no current event loop", DeprecationWarning)
+        spec.loader.exec_module(module)
+    return module
+
+
+def _load_handler(name: str, code_uri: Path, handler: str) -> Any:
+    module_name, _, attribute = handler.rpartition(".")
+    path = code_uri / f"{module_name.replace('.', '/')}.py"
+    return getattr(load_module(path, f"lambda_{name}_{module_name}"), attribute)
 
 
 class FunctionHost:
