@@ -32,6 +32,7 @@ from session_relay.models import (
     ListQuery,
     MessageRequest,
     Session,
+    describe_errors,
 )
 from session_relay.observability import logger
 from session_relay.settings import get_settings
@@ -110,12 +111,9 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return _failure(500, "internal error")
 
 
-def _describe(errors: Any) -> str:
-    """One sentence naming the first failing field."""
-    error = errors[0]
-    field = ".".join(str(part) for part in error["loc"] if part not in ("body", "query", "path"))
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{field or 'body'}: {message}"
+def _describe(errors: Any, model: type[BaseModel] | None = None) -> str:
+    """One sentence naming the first failing field and what it must be (``models.EXPECTED``)."""
+    return describe_errors(errors, model)
 
 
 # ---------------------------------------------------------------- request pieces
@@ -138,7 +136,7 @@ async def _body[M: BaseModel](request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        raise ValidationFailed(_describe(exc.errors())) from exc
+        raise ValidationFailed(_describe(exc.errors(), model)) from exc
 
 
 def _remaining_ms(request: Request) -> int | None:
