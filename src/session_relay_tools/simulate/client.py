@@ -81,6 +81,7 @@ class SimulatedClient:
         self.disconnect_reason: str | None = None
         self.close_code: int | None = None
         self._socket: Any = None
+        self._answers: set[asyncio.Task[None]] = set()
 
     @property
     def session_id(self) -> str | None:
@@ -98,6 +99,8 @@ class SimulatedClient:
                         await self._on_frame(socket, json.loads(text))
                 finally:
                     pinger.cancel()
+                    for answer in list(self._answers):  # a function still running has nobody to answer
+                        answer.cancel()
                     self.close_code = socket.close_code
         except BaseException as exc:
             self.error = exc
@@ -117,7 +120,9 @@ class SimulatedClient:
             self.session = frame["session"]
             self.hello.set()
         elif frame.get("type") == "message":
-            asyncio.create_task(self._answer(socket, frame))  # noqa: RUF006 - runs until replied
+            answer = asyncio.create_task(self._answer(socket, frame))
+            self._answers.add(answer)
+            answer.add_done_callback(self._answers.discard)
         elif frame.get("type") == "disconnect":
             self.disconnect_reason = str(frame.get("reason") or "")
             await socket.close()
