@@ -1,5 +1,6 @@
-"""The executor simulator as its own program (``python -m session_relay_tools.simulate``) against the
-local stack: each session lives on its own, refusals are explained, the exit status tells."""
+"""The demo programs against the local stack, as child processes: the executor simulator
+(``python -m session_relay_tools.simulate``: each session lives on its own, refusals are explained,
+the exit status tells) and the real Luau client in a Luau VM (``python -m session_relay_tools.luau``)."""
 
 import os
 import re
@@ -14,12 +15,12 @@ import pytest
 from session_relay_tools.local.process import free_port
 
 
-class Simulator:
-    """The simulator as a child process; its output lines are collected as they come."""
+class Program:
+    """A demo program as a child process; its output lines are collected as they come."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, module: str, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "session_relay_tools.simulate", *args],
+            [sys.executable, "-u", "-m", module, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -52,16 +53,18 @@ class Simulator:
 
 
 @pytest.fixture
-def simulator(local_stack):
-    started: list[Simulator] = []
+def program(local_stack):
+    started: list[Program] = []
 
-    def start(*args: str, script_id: str | None = None) -> Simulator:
+    def start(
+        *args: str, script_id: str | None = None, module: str = "session_relay_tools.simulate"
+    ) -> Program:
         identity = ("--script-id", script_id or local_stack.script_id, "--url", local_stack.ws_url)
-        started.append(Simulator(*identity, *args))
+        started.append(Program(module, *identity, *args))
         return started[-1]
 
     yield start
-    for process in (simulator.process for simulator in started):
+    for process in (program.process for program in started):
         if process.poll() is None:
             process.kill()
             process.wait(5)
@@ -72,8 +75,8 @@ def listed(api, place_id: int) -> set[str]:
     return {session["id"] for session in sessions}
 
 
-def test_each_session_outlives_the_disconnect_of_another(simulator, api, place_id):
-    run = simulator("--sessions", "3", "--place-id", str(place_id))
+def test_each_session_outlives_the_disconnect_of_another(program, api, place_id):
+    run = program("--sessions", "3", "--place-id", str(place_id))
     run.wait_for("3 sessions connected")
     first, *others = run.session_ids()
 
@@ -93,8 +96,8 @@ def test_each_session_outlives_the_disconnect_of_another(simulator, api, place_i
     assert "Traceback" not in run.text
 
 
-def test_ctrl_c_disconnects_every_session_and_exits_0(simulator, api, place_id):
-    run = simulator("--sessions", "2", "--place-id", str(place_id))
+def test_ctrl_c_disconnects_every_session_and_exits_0(program, api, place_id):
+    run = program("--sessions", "2", "--place-id", str(place_id))
     run.wait_for("2 sessions connected; Ctrl-C disconnects them")
     assert len(listed(api, place_id)) == 2
 
@@ -108,8 +111,8 @@ def test_ctrl_c_disconnects_every_session_and_exits_0(simulator, api, place_id):
     assert listed(api, place_id) == set()
 
 
-def test_refused_handshake_prints_the_status_and_the_reason_and_exits_1(simulator):
-    run = simulator("--sessions", "2", script_id="script-nobody-registered")
+def test_refused_handshake_prints_the_status_and_the_reason_and_exits_1(program):
+    run = program("--sessions", "2", script_id="script-nobody-registered")
 
     assert run.exit_status() == 1, run.text
     assert "2 sessions refused: HTTP 403: unknown or disabled script" in run.text
@@ -117,8 +120,8 @@ def test_refused_handshake_prints_the_status_and_the_reason_and_exits_1(simulato
     assert "Traceback" not in run.text
 
 
-def test_handshake_refused_for_a_field_names_the_field(simulator):
-    run = simulator("--job-id", "j" * 129)
+def test_handshake_refused_for_a_field_names_the_field(program):
+    run = program("--job-id", "j" * 129)
 
     assert run.exit_status() == 1, run.text
     expected = "HTTP 400: job_id: must be a string of 1 to 128 characters (got a string of 129 characters)"
@@ -126,7 +129,9 @@ def test_handshake_refused_for_a_field_names_the_field(simulator):
 
 
 def test_no_server_at_the_url_is_said_in_words_and_exits_1():
-    run = Simulator("--script-id", "demo", "--url", f"ws://127.0.0.1:{free_port()}")
+    run = Program(
+        "session_relay_tools.simulate", "--script-id", "demo", "--url", f"ws://127.0.0.1:{free_port()}"
+    )
 
     assert run.exit_status() == 1, run.text
     assert "1 session refused: cannot connect" in run.text
@@ -160,3 +165,67 @@ def test_usage_mistakes_exit_2():
 
     assert no_sessions.returncode == 2
     assert "--sessions" in no_sessions.stderr
+
+
+# ------------------------------------------------------------ the Luau client in a Luau VM
+
+
+def luau_client(program, place_id: int, *args: str) -> Program:
+    return program(
+        "--place-id",
+        str(place_id),
+        "--user-key",
+        f"luau-{place_id}",
+        *args,
+        module="session_relay_tools.luau",
+    )
+
+
+def test_luau_command_runs_the_real_client_and_answers_messages(program, api, place_id):
+    run = luau_client(program, place_id)
+    session_id = run.wait_for(r"session (\w+) connected; functions: echo, sleep, error, invalid").group(1)
+
+    assert listed(api, place_id) == {session_id}
+    answers = [
+        api.post(f"/sessions/{session_id}/message", json=body).json()
+        for body in (
+            {"key": "echo", "data": {"hello": "world"}},
+            {"key": "error", "data": "boom"},
+            {"key": "invalid"},
+            {"key": "missing"},
+        )
+    ]
+    errored = answers[1].pop("reason")
+    assert re.fullmatch(r"function errored, message: demo:\d+: boom", errored), errored
+    assert answers == [
+        {"success": True, "processed": True, "response": {"hello": "world"}},
+        {"success": True, "processed": False},
+        {"success": True, "processed": False, "reason": "invalid return data"},
+        {"success": True, "processed": False, "reason": "function doesnt exist"},
+    ]
+
+    run.process.send_signal(signal.SIGINT)
+    assert run.exit_status() == 0, run.text
+    assert "disconnected: closed by the script" in run.text
+    assert listed(api, place_id) == set()
+
+
+def test_luau_command_ends_when_the_owner_disconnects_it(program, api, place_id):
+    run = luau_client(program, place_id)
+    session_id = run.wait_for(r"session (\w+) connected").group(1)
+
+    assert api.post(f"/sessions/{session_id}/disconnect").json() == {"success": True}
+
+    assert run.exit_status() == 0, run.text
+    assert "disconnected: disconnected by the script owner" in run.text
+    assert "Luau error" not in run.text
+
+
+def test_luau_command_that_never_connects_says_why_and_exits_1(program, place_id):
+    run = luau_client(program, place_id, "--script-id", "script-nobody-registered")
+
+    run.wait_for(r"not connected yet \(.+\); the client keeps trying", timeout_s=40)
+    run.process.send_signal(signal.SIGINT)
+
+    assert run.exit_status() == 1, run.text
+    assert "Traceback" not in run.text
