@@ -30,24 +30,20 @@ def _plain(param: Any) -> None:
         param.display_type_rich = lambda ctx=None: None  # type: ignore[method-assign]
 
 
-class PlainHelpCommand(TyperCommand):
+class _PlainParams:
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            _plain(param)
+        return params
+
+
+class PlainHelpCommand(_PlainParams, TyperCommand):
     """A command whose help and usage lines use plain placeholders."""
 
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        for param in params:
-            _plain(param)
-        return params
 
-
-class PlainHelpGroup(TyperGroup):
+class PlainHelpGroup(_PlainParams, TyperGroup):
     """A group whose own help, and every command and sub-group under it, use plain placeholders."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        for param in params:
-            _plain(param)
-        return params
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)

@@ -14,7 +14,7 @@ import typer
 
 from session_relay_tools.luau.executor import CLIENT_PATH, LuauExecutor
 from session_relay_tools.plain_help import PlainHelpCommand
-from session_relay_tools.simulate.command import default_ws_url
+from session_relay_tools.simulate.command import ScriptIdOption, WsUrlOption, default_ws_url
 
 DEMO = """
 local SessionRelay = require(game:GetService("ReplicatedStorage").SessionRelay)
@@ -67,37 +67,24 @@ def run_client(executor: LuauExecutor, stop: list[bool]) -> int:
 
 
 def luau(
-    script_id: Annotated[
-        str,
-        typer.Option(
-            "--script-id",
-            metavar="ID",
-            envvar="SESSION_RELAY_DEV_SCRIPT_ID",
-            show_default=False,
-            help="The script id to connect as (make dev prints its development script id).",
-        ),
-    ],
-    url: Annotated[
-        str | None,
-        typer.Option(
-            "--url",
-            metavar="URL",
-            show_default=False,
-            help="WebSocket API URL (default: $SESSION_RELAY_WS_URL, else ws://127.0.0.1 on "
-            "$SESSION_RELAY_WS_PORT, else port 3001).",
-        ),
-    ] = None,
+    script_id: ScriptIdOption,
+    url: WsUrlOption = None,
     user_key: Annotated[str, typer.Option("--user-key", metavar="KEY", help="The user key to send.")] = (
         "luau-demo"
     ),
     place_id: Annotated[
-        int, typer.Option("--place-id", metavar="N", help="The place id to send.")
+        int, typer.Option("--place-id", metavar="N", help="The place id to send (a positive integer).")
     ] = 606849621,
     job_id: Annotated[str, typer.Option("--job-id", metavar="ID", help="The job id to send.")] = "job-luau",
     client: Annotated[
-        Path,
-        typer.Option("--client", metavar="FILE", help="The client file to run (default: this repository's)."),
-    ] = CLIENT_PATH,
+        Path | None,
+        typer.Option(
+            "--client",
+            metavar="FILE",
+            show_default=False,
+            help="The client file to run (default: clients/luau/SessionRelay.lua of this repository).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Print the client's own log lines.")] = False,
 ) -> None:
     """Run clients/luau/SessionRelay.lua in a Luau VM against a stack, with demo functions.

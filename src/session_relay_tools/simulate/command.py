@@ -93,33 +93,38 @@ def _report_start(clients: list[SimulatedClient]) -> None:
         _say("no session connected")
 
 
+# Shared with ``session_relay_tools.luau``: who connects, and where.
+ScriptIdOption = Annotated[
+    str,
+    typer.Option(
+        "--script-id",
+        metavar="ID",
+        envvar="SESSION_RELAY_DEV_SCRIPT_ID",
+        show_default=False,
+        help="The script id to connect as (make dev prints its development script id).",
+    ),
+]
+WsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        metavar="URL",
+        show_default=False,
+        help="WebSocket API URL (default: $SESSION_RELAY_WS_URL, else ws://127.0.0.1 on "
+        "$SESSION_RELAY_WS_PORT, else port 3001).",
+    ),
+]
+
+
 def simulate(
-    script_id: Annotated[
-        str,
-        typer.Option(
-            "--script-id",
-            metavar="ID",
-            envvar="SESSION_RELAY_DEV_SCRIPT_ID",
-            show_default=False,
-            help="The script id to connect as (make dev prints its development script id).",
-        ),
-    ],
+    script_id: ScriptIdOption,
     sessions: Annotated[
         int,
         typer.Option(
             "--sessions", "-n", metavar="N", min=1, help="How many sessions to connect (at least 1)."
         ),
     ] = 1,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            "--url",
-            metavar="URL",
-            show_default=False,
-            help="WebSocket API URL (default: $SESSION_RELAY_WS_URL, else ws://127.0.0.1 on "
-            "$SESSION_RELAY_WS_PORT, else port 3001).",
-        ),
-    ] = None,
+    url: WsUrlOption = None,
     place_id: Annotated[
         int,
         typer.Option(
