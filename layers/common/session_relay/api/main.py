@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from session_relay.api.requests import describe
+from session_relay.api.dependencies import describe
 from session_relay.api.responses import failure
 from session_relay.api.routers import health, sessions
 from session_relay.errors import RelayError

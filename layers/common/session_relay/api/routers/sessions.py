@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from session_relay.api.requests import (
+from session_relay.api.dependencies import (
     body,
     describe,
     get_messenger,

@@ -1,5 +1,6 @@
-"""Request pieces every router shares. Bodies are parsed here, not by FastAPI, to keep the
-contract's order of checks and to refuse what ``json`` would otherwise accept (NaN, Infinity)."""
+"""Request pieces every router shares (FastAPI's "dependencies"). Bodies are parsed here, not by
+FastAPI, to keep the contract's order of checks and to refuse what ``json`` would otherwise accept
+(NaN, Infinity)."""
 
 from functools import lru_cache
 from typing import Any
