@@ -61,7 +61,10 @@ EndpointOption = Annotated[
 
 
 def _option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+    # Typer passes every parameter by keyword; the kind only has to fit anywhere in the signature.
+    return inspect.Parameter(
+        name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation
+    )
 
 
 JSON = (_option("json_flag", JsonFlag, False),)
@@ -80,13 +83,18 @@ TARGET = (
 )
 
 
-def with_options[F: Callable[..., Any]](*shared: inspect.Parameter) -> Callable[[F], F]:
-    """Give a command ending in ``**options`` these shared options (in this order, after its own)."""
+def with_options[F: Callable[..., Any]](
+    *shared: inspect.Parameter, before: str | None = None
+) -> Callable[[F], F]:
+    """Give a command ending in ``**options`` these shared options, after its own or (for the order
+    ``--help`` lists them in) ``before`` the own parameter of that name."""
 
     def add(command: F) -> F:
         signature = inspect.signature(command)
         own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-        command.__signature__ = signature.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]
+        at = [p.name for p in own].index(before) if before else len(own)
+        parameters = [*own[:at], *shared, *own[at:]]
+        command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
         return command
 
     return add

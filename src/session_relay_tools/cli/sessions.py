@@ -57,7 +57,8 @@ def _targets(
 
 
 @app.command("list")
-@with_options(*FILTERS, *JSON)
+@with_options(*JSON)
+@with_options(*FILTERS, before="limit")
 def sessions_list(
     ctx: typer.Context,
     limit: Annotated[
@@ -204,7 +205,8 @@ def sessions_message(
 
 
 @app.command("disconnect")
-@with_options(*FILTERS, *JSON)
+@with_options(*JSON)
+@with_options(*FILTERS, before="yes")
 def sessions_disconnect(
     ctx: typer.Context,
     session_ids: Annotated[
