@@ -112,3 +112,10 @@ def test_a_long_wrong_value_is_described_not_echoed(client, owner, failure):
     error = failure(client.get("/sessions", headers=owner.headers, params={"limit": "9" * 40}), 422)
 
     assert error == f"{MUST_BE['limit']} (got a string of 40 characters)"
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "MTIzI2FiYw"])
+def test_a_cursor_the_api_did_not_return_is_named_like_other_fields(client, owner, failure, cursor):
+    error = failure(client.get("/sessions", headers=owner.headers, params={"cursor": cursor}), 422)
+
+    assert error == f'cursor: must be a next_cursor this API returned (got "{cursor}")'

@@ -220,6 +220,11 @@ def _what_was_wrong(error: dict[str, Any]) -> str:
     return f"got {_shown(value)}"
 
 
+def field_sentence(field: str, value: Any) -> str:
+    """The sentence for a field whose value was refused outside pydantic (e.g. an unknown cursor)."""
+    return f"{field}: {EXPECTED[field]} (got {_shown(value)})"
+
+
 def describe_errors(errors: Any, model: type[BaseModel] | None = None) -> str:
     """One sentence for the first failing field: ``field: what it must be (what was wrong)``."""
     error = errors[0]

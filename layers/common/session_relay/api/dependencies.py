@@ -1,0 +1,76 @@
+"""Request pieces every router shares (FastAPI's "dependencies"). Bodies are parsed here, not by
+FastAPI, to keep the contract's order of checks and to refuse what ``json`` would otherwise accept
+(NaN, Infinity)."""
+
+from functools import lru_cache
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from session_relay.auth import Principal, get_authenticator
+from session_relay.engine import Messenger
+from session_relay.errors import MalformedBody, NotFound, PayloadTooLarge, ValidationFailed
+from session_relay.gateway import gateway_for
+from session_relay.models import MAX_FIELD_LENGTH, describe_errors
+from session_relay.settings import get_settings
+from session_relay.store import SessionRecord, get_store
+from session_relay.wire import parse_json
+
+MAX_BODY_BYTES = 1_048_576
+# Ids this API issues are short; anything longer cannot exist and is never sent to DynamoDB.
+MAX_SESSION_ID_LENGTH = MAX_FIELD_LENGTH
+
+
+@lru_cache(maxsize=1)
+def get_messenger() -> Messenger:
+    settings = get_settings()
+    if not settings.management_api_url:
+        raise RuntimeError("MANAGEMENT_API_URL is not set: the REST API cannot reach the WebSocket API")
+    return Messenger(get_store(), gateway_for(settings.management_api_url), settings)
+
+
+def describe(errors: Any, model: type[BaseModel] | None = None) -> str:
+    """One sentence naming the first failing field and what it must be (``models.EXPECTED``)."""
+    return describe_errors(errors, model)
+
+
+def principal(request: Request) -> Principal:
+    return get_authenticator().authenticate(request.headers.get("authorization"))
+
+
+async def body[M: BaseModel](request: Request, model: type[M]) -> M:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
+    try:
+        document = parse_json(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody(f"the request body is not valid JSON ({exc})") from exc
+    if not isinstance(document, dict):
+        raise ValidationFailed("body: must be a JSON object")
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise ValidationFailed(describe(exc.errors(), model)) from exc
+
+
+def remaining_ms(request: Request) -> int | None:
+    context = request.scope.get("aws.context")
+    return context.get_remaining_time_in_millis() if context is not None else None
+
+
+def owned_session(caller: Principal, session_id: str) -> SessionRecord:
+    """The caller's live session, or 404: another owner's session looks exactly like none."""
+    record = None
+    if 0 < len(session_id) <= MAX_SESSION_ID_LENGTH:
+        record = get_store().get_session(session_id)
+    if record is None or record.session.script_id not in caller.script_ids:
+        raise NotFound("session not found")
+    return record
+
+
+def owned_sessions(caller: Principal, session_ids: list[str]) -> dict[str, SessionRecord]:
+    lookup = [sid for sid in session_ids if 0 < len(sid) <= MAX_SESSION_ID_LENGTH]
+    found = get_store().get_sessions(lookup) if lookup else {}
+    return {sid: r for sid, r in found.items() if r.session.script_id in caller.script_ids}
