@@ -4,8 +4,8 @@ Typer shows Python type names as placeholders: ``--json <bool>``, ``ID <list[str
 required argument, ranges as ``[x>=1]``. Here a flag shows no placeholder, an argument shows its
 metavar (``ID``, ``ID...`` for several, ``[ID...]`` when optional), an option without a metavar its
 name in capitals, and no range (each option's help says it in words).
-Use ``PlainHelpGroup`` as a Typer app's ``cls`` (its commands and sub-groups follow) and
-``PlainHelpCommand`` as a lone command's ``cls``.
+Every ``typer.Typer(...)`` of the CLI takes ``cls=PlainHelpGroup`` and every command
+``cls=PlainHelpCommand``.
 """
 
 from typing import Any
@@ -43,13 +43,4 @@ class PlainHelpCommand(_PlainParams, TyperCommand):
 
 
 class PlainHelpGroup(_PlainParams, TyperGroup):
-    """A group whose own help, and every command and sub-group under it, use plain placeholders."""
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        command = super().get_command(ctx, cmd_name)
-        # Typer builds its commands itself; give each the plain help on the way out.
-        if type(command) is TyperCommand:
-            command.__class__ = PlainHelpCommand
-        elif type(command) is TyperGroup:
-            command.__class__ = PlainHelpGroup
-        return command
+    """A group whose own help uses plain placeholders (its commands take ``PlainHelpCommand``)."""

@@ -4,7 +4,7 @@ waiting), half-open sockets (``mute``), and the frames of one socket as JSON."""
 
 from typing import Any
 
-from session_relay_tools.luau import (
+from session_relay_tools.luau.executor import (
     CLIENT_PATH,
     FRAME_LIMIT_BYTES,
     WEBSOCKET_STYLES,

@@ -8,13 +8,15 @@ connected, reconnecting as the client does, until Ctrl-C (or until the owner dis
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from session_relay_tools.luau.executor import CLIENT_PATH, LuauExecutor
 from session_relay_tools.plain_help import PlainHelpCommand
 from session_relay_tools.simulate.command import ScriptIdOption, WsUrlOption, default_ws_url
+
+if TYPE_CHECKING:
+    from session_relay_tools.luau.executor import LuauExecutor
 
 DEMO = """
 local SessionRelay = require(game:GetService("ReplicatedStorage").SessionRelay)
@@ -48,7 +50,7 @@ CLOSE_WAIT_S = 3
 NOTICE_AFTER_S = 10
 
 
-def run_client(executor: LuauExecutor, stop: list[bool]) -> int:
+def run_client(executor: "LuauExecutor", stop: list[bool]) -> int:
     """Run the demo until ``stop`` holds True or the client closes for good; returns the exit status."""
     noticed = False
     while not stop and not executor.eval("return session.closed"):
@@ -95,6 +97,8 @@ def luau(
 
     Exit status: 0 when the client connected, 1 when it never did or a Luau error escaped.
     """
+    from session_relay_tools.luau.executor import CLIENT_PATH, LuauExecutor  # the VM only when run
+
     stop: list[bool] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.append(True))
