@@ -1,5 +1,6 @@
 """The local stack as a process: start, serve, stop on a signal, refuse busy ports, restart."""
 
+import re
 import signal
 import socket
 import subprocess
@@ -97,3 +98,22 @@ def test_restart_on_a_persistent_dynamodb_does_not_serve_dead_sessions():
             stop_stack(second)
     finally:
         stop_stack(database)
+
+
+def test_every_handler_log_line_is_printed_with_its_function_and_request_id(local_stack, connect):
+    (client,) = connect(1)
+    session_id = client.session_id
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = [line for line in local_stack.output if f"session_id={session_id}" in line]
+        if lines:
+            break
+        time.sleep(0.05)
+    (line,) = lines
+    # "12:00:00.000 INFO    WsConnectFunction <request id> session connected  session_id=... script_id=..."
+    _, level, function, request_id, *message = line.split()
+    assert level == "INFO"
+    assert function == "WsConnectFunction"
+    assert re.fullmatch(r"[0-9a-f-]{36}", request_id)
+    assert "session connected" in " ".join(message)
+    assert not line.lstrip().startswith("{")  # readable, not a JSON document

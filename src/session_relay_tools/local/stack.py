@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import uvicorn
 
+from session_relay_tools.local import logs
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import RestGateway
@@ -28,6 +29,7 @@ from session_relay_tools.template import create_tables, load_template
 HOST = "127.0.0.1"
 TABLE_PREFIX = "session-relay-local-"
 FRAME_LIMIT_BYTES = 32_768
+LOCAL_DYNAMODB_READ_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,14 @@ class LocalStack:
             MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
         )
+        _patient_dynamodb_client()
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
 
         forget_dead_sessions()
         self.api_key = register_dev_credentials(self.script_id, self.api_key)
         host = FunctionHost()
+        logs.install()  # after the handlers created their Powertools Logger
         for name, value in host.environment_defaults().items():
             os.environ.setdefault(name, value)
         self.websocket = WebSocketGateway(host, f"{HOST}:{self.config.ws_port}", calls)
@@ -218,12 +222,28 @@ def _config(app: Any, port: int, websocket: bool = False) -> uvicorn.Config:
     )
 
 
+def _patient_dynamodb_client() -> None:
+    """Give the handlers' DynamoDB client time to wait its turn at the embedded DynamoDB.
+
+    DynamoDB answers in milliseconds however many executions call it at once; moto serves one
+    request at a time, so with hundreds of executions calling it (1000 sessions closing at once) its
+    queue, not the network, is what a request waits for. With the product's 5 s read timeout such a
+    wait looks like a lost connection and fails the invocation; here it is only slow.
+    """
+    from botocore.config import Config
+    from session_relay import aws
+
+    aws.DYNAMODB_CONFIG = aws.DYNAMODB_CONFIG.merge(Config(read_timeout=LOCAL_DYNAMODB_READ_TIMEOUT_S))
+    aws.dynamodb_client.cache_clear()
+
+
 def _environment_defaults() -> None:
     """What the handlers need that Lambda would provide, without overriding the caller's choices."""
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # Lambda sets AWS_LAMBDA_LOG_LEVEL from the template's ApplicationLogLevel (the LogLevel parameter).
+    os.environ.setdefault("AWS_LAMBDA_LOG_LEVEL", str(load_template()["Parameters"]["LogLevel"]["Default"]))
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
