@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -48,7 +49,14 @@ app = FastAPI(
     description="Look up, message and disconnect live Roblox executor sessions.",
     # A trailing-slash redirect would point outside the API Gateway stage: answer 404 instead.
     redirect_slashes=False,
+    docs_url=None,
 )
+
+
+@app.get("/docs", include_in_schema=False)
+def docs() -> HTMLResponse:
+    # Relative, so that behind the API Gateway stage path /prod/docs loads /prod/openapi.json.
+    return get_swagger_ui_html(openapi_url="openapi.json", title=f"{app.title} - docs")
 
 
 @lru_cache(maxsize=1)
