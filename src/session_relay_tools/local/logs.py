@@ -35,6 +35,8 @@ _HIDDEN = {
     "exception_name",
     "exception_notes",
     "stack_trace",
+    # Powertools keeps it per process, not per thread: concurrent invocations here would mislabel it.
+    "correlation_id",
 }
 _current = threading.local()
 

@@ -21,6 +21,7 @@ import uvicorn
 
 from session_relay_tools.local import logs
 from session_relay_tools.local.calls import CallCounter
+from session_relay_tools.local.dynamodb import patient_dynamodb_client
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
@@ -29,7 +30,6 @@ from session_relay_tools.template import create_tables, load_template
 HOST = "127.0.0.1"
 TABLE_PREFIX = "session-relay-local-"
 FRAME_LIMIT_BYTES = 32_768
-LOCAL_DYNAMODB_READ_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class LocalStack:
             MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
         )
-        _patient_dynamodb_client()
+        patient_dynamodb_client(embedded=self.config.dynamodb_endpoint is None)
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
 
@@ -220,21 +220,6 @@ def _config(app: Any, port: int, websocket: bool = False) -> uvicorn.Config:
         timeout_graceful_shutdown=2,
         backlog=2048,
     )
-
-
-def _patient_dynamodb_client() -> None:
-    """Give the handlers' DynamoDB client time to wait its turn at the embedded DynamoDB.
-
-    DynamoDB answers in milliseconds however many executions call it at once; moto serves one
-    request at a time, so with hundreds of executions calling it (1000 sessions closing at once) its
-    queue, not the network, is what a request waits for. With the product's 5 s read timeout such a
-    wait looks like a lost connection and fails the invocation; here it is only slow.
-    """
-    from botocore.config import Config
-    from session_relay import aws
-
-    aws.DYNAMODB_CONFIG = aws.DYNAMODB_CONFIG.merge(Config(read_timeout=LOCAL_DYNAMODB_READ_TIMEOUT_S))
-    aws.dynamodb_client.cache_clear()
 
 
 def _environment_defaults() -> None:
