@@ -227,8 +227,10 @@ def _environment_defaults() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    # Lambda sets AWS_LAMBDA_LOG_LEVEL from the template's ApplicationLogLevel (the LogLevel parameter).
-    os.environ.setdefault("AWS_LAMBDA_LOG_LEVEL", str(load_template()["Parameters"]["LogLevel"]["Default"]))
+    # Lambda sets AWS_LAMBDA_LOG_LEVEL from the template's ApplicationLogLevel (the LogLevel parameter);
+    # a level the developer chose (either variable) wins.
+    if not os.environ.get("POWERTOOLS_LOG_LEVEL"):
+        os.environ.setdefault("AWS_LAMBDA_LOG_LEVEL", str(load_template()["Parameters"]["LogLevel"]["Default"]))
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
