@@ -230,7 +230,8 @@ def _environment_defaults() -> None:
     # Lambda sets AWS_LAMBDA_LOG_LEVEL from the template's ApplicationLogLevel (the LogLevel parameter);
     # a level the developer chose (either variable) wins.
     if not os.environ.get("POWERTOOLS_LOG_LEVEL"):
-        os.environ.setdefault("AWS_LAMBDA_LOG_LEVEL", str(load_template()["Parameters"]["LogLevel"]["Default"]))
+        level = load_template()["Parameters"]["LogLevel"]["Default"]
+        os.environ.setdefault("AWS_LAMBDA_LOG_LEVEL", str(level))
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
