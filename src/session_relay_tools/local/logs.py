@@ -4,10 +4,15 @@ the request id of the invocation that wrote it (in Lambda, CloudWatch Logs keeps
 Lambda sets ``AWS_LAMBDA_LOG_LEVEL`` from the function's ``ApplicationLogLevel``; Powertools Logger
 follows it (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
 The local stack does the same with the template's ``LogLevel`` default, unless the variable is set.
+
+``SESSION_RELAY_LOG_FORMAT``: ``text`` (readable lines), ``json`` (Powertools' JSON, as CloudWatch
+gets it), or unset: text on a terminal, JSON when the output goes to a pipe or a file.
 """
 
 import contextlib
+import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -17,6 +22,7 @@ from typing import Any
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 POWERTOOLS_LOGGER = "session-relay"
+FORMAT_VARIABLE = "SESSION_RELAY_LOG_FORMAT"
 # Keys every Powertools line carries that the readable line shows otherwise, or not at all.
 _HIDDEN = {
     "level",
@@ -67,18 +73,36 @@ def render(log: dict[str, Any]) -> str:
     return line
 
 
-class ReadableFormatter(LambdaPowertoolsFormatter):
-    """Powertools' formatter (so its keys still work) writing :func:`render` lines instead of JSON."""
+class InvocationFormatter(LambdaPowertoolsFormatter):
+    """Powertools' formatter (so its keys still work) that names the invocation a line belongs to
+    (Powertools keeps those keys per process, not per thread), as :func:`render` text or JSON."""
+
+    def __init__(self, text: bool) -> None:
+        super().__init__()
+        self.text = text
 
     def serialize(self, log: dict[str, Any]) -> str:
-        return render(log)
+        if self.text:
+            return render(log)
+        function, request_id = current()
+        log.pop("correlation_id", None)
+        return json.dumps({**log, "function_name": function, "function_request_id": request_id}, default=str)
+
+
+def text_wanted(environ: dict[str, str] | None = None, terminal: bool | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    chosen = environ.get(FORMAT_VARIABLE, "").strip().lower()
+    if chosen in ("text", "json"):
+        return chosen == "text"
+    return sys.stdout.isatty() if terminal is None else terminal
 
 
 def install() -> None:
-    """Switch the handlers' Powertools Logger to readable lines on stdout."""
+    """Switch the handlers' Powertools Logger to lines naming their invocation, on stdout."""
     logger = logging.getLogger(POWERTOOLS_LOGGER)
+    text = text_wanted()
     for handler in logger.handlers:
-        handler.setFormatter(ReadableFormatter())
+        handler.setFormatter(InvocationFormatter(text))
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(sys.stdout)
 
