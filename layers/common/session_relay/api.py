@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from session_relay.auth import Principal, get_authenticator
+from session_relay.dashboard import router as dashboard_router
 from session_relay.engine import Messenger, check_frame_fits
 from session_relay.errors import (
     MalformedBody,
@@ -49,6 +50,7 @@ app = FastAPI(
     # A trailing-slash redirect would point outside the API Gateway stage: answer 404 instead.
     redirect_slashes=False,
 )
+app.include_router(dashboard_router)
 
 
 @lru_cache(maxsize=1)
