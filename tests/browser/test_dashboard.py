@@ -1,0 +1,251 @@
+"""The owner dashboard in a real headless Chromium against the local stack (PROTOCOL.md section 4):
+listing, filters, paging, counts, auto-refresh, messages with every outcome, disconnect, errors, and
+hostile identity fields. The accessible names used here are the contract's."""
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from session_relay_tools.simulate import identity_for
+
+
+def rows(page):
+    return page.locator("#sessions tbody tr")
+
+
+def row_of(page, session_id):
+    return rows(page).filter(has=page.get_by_role("checkbox", name=session_id, exact=True))
+
+
+def filter_place(page, place_id):
+    page.get_by_label("Place id").fill(str(place_id))
+    with page.expect_response(lambda r: f"place_id={place_id}" in r.url):
+        page.get_by_role("button", name="Refresh").click()
+
+
+def test_key_lists_live_sessions_newest_first_with_every_field(visit, connect, place_id):
+    clients = connect(3)
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+
+    expect(rows(page)).to_have_count(3)
+    newest_first = [client.session for client in reversed(clients)]
+    for index, session in enumerate(newest_first):
+        cells = rows(page).nth(index).locator("td")
+        expect(cells.nth(1)).to_have_text(session["id"])
+        expect(cells.nth(2)).to_have_text(session["user_key"])
+        expect(cells.nth(3)).to_have_text(session["script_id"])
+        expect(cells.nth(4)).to_have_text(str(session["roblox_id"]))
+        expect(cells.nth(5)).to_have_text(str(session["place_id"]))
+        expect(cells.nth(6)).to_have_text(session["job_id"])
+        expect(cells.nth(7)).to_have_text(re.compile(r"^\d+ s$|^\d+ min \d+ s$"))
+    expect(page.get_by_text("3 live sessions shown")).to_be_visible()
+
+
+def test_the_key_stays_in_the_tab_only(visit, connect, place_id):
+    connect(1)
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(1)
+
+    key = visit.stack.api_key
+    assert page.evaluate("() => localStorage.length") == 0
+    assert page.context.cookies() == []
+    assert key not in page.url
+    assert not [request for request in visit.requests if key in request]
+    assert page.evaluate("() => Object.values(sessionStorage)") == [key]
+    # A reload of the same tab keeps it; a new tab (context) has no key.
+    page.reload()
+    expect(rows(page)).to_have_count(1)
+    page.get_by_role("button", name="Forget key").click()
+    assert page.evaluate("() => sessionStorage.length") == 0
+    expect(rows(page)).to_have_count(0)
+
+
+def test_a_bad_key_shows_the_apis_sentence(visit):
+    page = visit.open("sr_not_a_key")
+    expect(page.get_by_role("alert")).to_have_text("invalid API key")
+    expect(rows(page)).to_have_count(0)
+
+
+def test_filters_narrow_the_listing(visit, fleet, place_id):
+    identities = [
+        identity_for(fleet.script_id, 0, place_id=place_id, job_id="job-a"),
+        identity_for(fleet.script_id, 1, place_id=place_id, job_id="job-a"),
+        identity_for(fleet.script_id, 2, place_id=place_id, job_id="job-b"),
+    ]
+    identities[2]["user_key"] = f"unique-{place_id}"
+    clients = [fleet.connect(1, identity=identity)[0] for identity in identities]
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(3)
+
+    page.get_by_label("Job id").fill("job-a")
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows(page)).to_have_count(2)
+
+    page.get_by_label("Job id").fill("")
+    page.get_by_label("User key").fill(f"unique-{place_id}")
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows(page)).to_have_count(1)
+    expect(row_of(page, clients[2].session_id)).to_have_count(1)
+
+    page.get_by_label("Roblox id").fill(str(identities[0]["roblox_id"]))
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows(page)).to_have_count(0)
+
+    page.get_by_label("User key").fill("")
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows(page)).to_have_count(1)
+    expect(row_of(page, clients[0].session_id)).to_have_count(1)
+
+    page.get_by_label("Script").fill("not-my-script")
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows(page)).to_have_count(0)
+
+
+def test_an_invalid_numeric_filter_shows_the_apis_422_sentence(visit, api):
+    expected = api.get("/sessions", params={"roblox_id": "abc"})
+    assert expected.status_code == 422
+    page = visit.open(visit.stack.api_key)
+    page.get_by_label("Roblox id").fill("abc")
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_role("alert")).to_have_text(expected.json()["error"])
+
+
+def test_counts_per_place_and_per_job(visit, fleet, place_id):
+    for index, job in enumerate(["job-x", "job-x", "job-x", "job-y"]):
+        fleet.connect(1, identity=identity_for(fleet.script_id, index, place_id=place_id, job_id=job))
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+
+    per_job = page.get_by_role("figure", name="Sessions per job").get_by_role("listitem")
+    expect(per_job).to_have_text(["job-x3", "job-y1"])
+    per_place = page.get_by_role("figure", name="Sessions per place").get_by_role("listitem")
+    expect(per_place).to_have_text([f"{place_id}4"])
+    widths = per_job.locator(".bar").evaluate_all("bars => bars.map(bar => bar.getBoundingClientRect().width)")
+    assert widths[0] > 2 * widths[1] > 0
+
+
+def test_load_more_fetches_the_next_page(visit, connect, place_id):
+    connect(30)
+    page = visit.open(visit.stack.api_key)
+    page.get_by_label("Page size").select_option("25")
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(25)
+    expect(page.get_by_role("button", name="Load more")).to_be_visible()
+
+    page.get_by_role("button", name="Load more").click()
+    expect(rows(page)).to_have_count(30)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    ids = rows(page).locator("td.id").all_text_contents()
+    assert len(set(ids)) == 30
+
+
+def send(page, function, data=None, timeout=None):
+    page.get_by_label("Function").fill(function)
+    if data is not None:
+        page.get_by_label("Data").fill(data)
+    if timeout is not None:
+        page.get_by_label("Timeout").fill(timeout)
+    page.get_by_role("button", name="Message", exact=True).click()
+
+
+def outcome(page, session_id):
+    return row_of(page, session_id).locator("td.outcome")
+
+
+def listed(visit, connect, place_id, count):
+    clients = connect(count)
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(count)
+    return page, clients
+
+
+@pytest.mark.parametrize(
+    ("function", "data", "timeout", "shown"),
+    [
+        ("echo", '{"hello": ["world", 1, null, {}]}', None, '{"hello":["world",1,null,{}]}'),
+        ("echo", "123456789012345678901234567890", None, "123456789012345678901234567890"),
+        ("echo", "", None, "[]"),
+        ("error", '"kaboom"', None, "function errored, message: kaboom"),
+        ("invalid", "[]", None, "invalid return data"),
+        ("sleep", "5", "0.5", "client never responded"),
+        ("missing", "[]", None, "function doesnt exist"),
+    ],
+    ids=["response", "big-integer", "default-data", "errored", "invalid", "no-answer", "no-function"],
+)
+def test_message_shows_each_selected_sessions_outcome(visit, connect, place_id, function, data, timeout, shown):
+    page, clients = listed(visit, connect, place_id, 3)
+    chosen = [clients[0].session_id, clients[2].session_id]
+    for session_id in chosen:
+        page.get_by_role("checkbox", name=session_id, exact=True).check()
+    expect(page.get_by_text("2 selected")).to_be_visible()
+
+    send(page, function, data, timeout)
+
+    for session_id in chosen:
+        expect(outcome(page, session_id)).to_have_text(shown)
+    expect(outcome(page, clients[1].session_id)).to_have_text("")
+    assert clients[1].handled == 0
+    assert len(visit.api_calls("POST")) == 2  # one call per selected session
+
+
+def test_invalid_data_json_is_refused_before_anything_is_sent(visit, connect, place_id):
+    page, clients = listed(visit, connect, place_id, 1)
+    page.get_by_role("checkbox", name="Select all").check()
+    send(page, "echo", "{oops")
+
+    expect(page.get_by_text(re.compile(r"^Data is not valid JSON: "))).to_be_visible()
+    assert visit.api_calls("POST") == []
+    expect(outcome(page, clients[0].session_id)).to_have_text("")
+    assert clients[0].handled == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "timeout", "status"),
+    [("[]", "0", 422), (json.dumps("x" * 40_000), "5", 413)],
+    ids=["timeout-out-of-range", "frame-too-large"],
+)
+def test_a_refused_message_shows_the_apis_sentence(visit, connect, place_id, api, data, timeout, status):
+    page, clients = listed(visit, connect, place_id, 1)
+    (session_id,) = [client.session_id for client in clients]
+    expected = api.post(
+        f"/sessions/{session_id}/message",
+        content=f'{{"key":"echo","data":{data},"timeout":{timeout}}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert expected.status_code == status
+    page.get_by_role("checkbox", name="Select all").check()
+    send(page, "echo", data, timeout)
+
+    expect(outcome(page, session_id)).to_have_text(expected.json()["error"])
+    expect(page.locator("#command-status")).to_have_text(expected.json()["error"])
+    assert clients[0].handled == 0
+
+
+def test_disconnect_asks_first_and_then_closes_the_selected_sessions(visit, connect, place_id, api):
+    page, clients = listed(visit, connect, place_id, 2)
+    gone, kept = clients
+    page.get_by_role("checkbox", name=gone.session_id, exact=True).check()
+
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Disconnect sessions?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("the selected session")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert visit.api_calls("POST") == []
+    assert api.get(f"/sessions/{gone.session_id}").status_code == 200
+
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    with page.expect_response(lambda r: r.url.endswith("/sessions/disconnect")):
+        dialog.get_by_role("button", name="Yes, disconnect").click()
+    expect(page.get_by_text("Disconnected 1 session.")).to_be_visible()
+    expect(rows(page)).to_have_count(1)
+    expect(row_of(page, kept.session_id)).to_have_count(1)
+    assert api.get(f"/sessions/{gone.session_id}").status_code == 404
+    assert api.get(f"/sessions/{kept.session_id}").status_code == 200
