@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 
 from session_relay_tools.local.process import RunningStack
 
@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 HTTP_ERROR_LOG = "Failed to load resource: the server responded with a status of"
+# The machine is small and shared: give the page time to hear from the local stack.
+expect.set_options(timeout=15_000)
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 
 
@@ -81,7 +83,7 @@ class Visit:
 
     def enter_key(self, key: str) -> None:
         self.page.get_by_label("API key").fill(key)
-        with self.page.expect_response(lambda r: "/sessions?" in r.url):
+        with self.page.expect_response(lambda r: "/sessions?" in r.url, timeout=60_000):
             self.page.get_by_role("button", name="Use key").click()
 
     def console(self, kind: str, text: str) -> None:

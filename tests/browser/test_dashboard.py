@@ -249,3 +249,144 @@ def test_disconnect_asks_first_and_then_closes_the_selected_sessions(visit, conn
     expect(row_of(page, kept.session_id)).to_have_count(1)
     assert api.get(f"/sessions/{gone.session_id}").status_code == 404
     assert api.get(f"/sessions/{kept.session_id}").status_code == 200
+
+
+HOSTILE_USER_KEY = '<img src=x onerror="window.pwned=1;alert(1)">'
+HOSTILE_JOB_ID = "<script>window.pwned=2</script><b>bold</b>"
+BIG_ROBLOX_ID = 2**62 + 1  # beyond 2^53: a JavaScript number would round it
+
+
+def test_hostile_identity_fields_are_shown_as_text_and_run_nothing(visit, fleet, place_id):
+    identity = identity_for(fleet.script_id, 0, place_id=place_id, job_id=HOSTILE_JOB_ID)
+    identity.update(user_key=HOSTILE_USER_KEY, roblox_id=BIG_ROBLOX_ID)
+    (client,) = fleet.connect(1, identity=identity)
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+
+    cells = row_of(page, client.session_id).locator("td")
+    expect(cells.nth(2)).to_have_text(HOSTILE_USER_KEY)
+    expect(cells.nth(4)).to_have_text(str(BIG_ROBLOX_ID))
+    expect(cells.nth(6)).to_have_text(HOSTILE_JOB_ID)
+    per_job = page.get_by_role("figure", name="Sessions per job").get_by_role("listitem")
+    expect(per_job).to_have_text([f"{HOSTILE_JOB_ID}1"])
+
+    page.get_by_role("checkbox", name=client.session_id, exact=True).check()
+    send(page, "echo", json.dumps(HOSTILE_USER_KEY))
+    expect(outcome(page, client.session_id)).to_have_text(json.dumps(HOSTILE_USER_KEY))
+
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("img, b, tbody script, figure script").count() == 0
+    assert not [request for request in visit.requests if request.endswith("/x")]
+    # (the visit fixture also fails the test on any dialog, page error or CSP violation)
+
+
+def test_the_page_loads_only_its_own_files_under_the_stage_path(visit, connect, place_id):
+    connect(1)
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(1)
+
+    prefix = f"{visit.origin}/prod/"
+    paths = {request.split(" ", 1)[1].removeprefix(prefix).split("?")[0] for request in visit.requests}
+    assert paths == {
+        "dashboard",
+        "dashboard/style.css",
+        "dashboard/app.js",
+        "dashboard/api.js",
+        "dashboard/table.js",
+        "dashboard/chart.js",
+        "sessions",
+    }
+    assert all(request.split(" ", 1)[1].startswith(prefix) for request in visit.requests)
+
+
+def test_auto_refresh_shows_new_sessions_until_switched_off(visit, connect, place_id):
+    connect(1)
+    visit.page.clock.install()
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(1)
+
+    connect(1)
+    with page.expect_response(lambda r: "/sessions?" in r.url):
+        page.clock.run_for(6000)
+    expect(rows(page)).to_have_count(2)
+
+    page.get_by_label("Auto-refresh").uncheck()
+    listings = len(visit.api_calls("GET"))
+    connect(1)
+    page.clock.run_for(60_000)
+    page.wait_for_timeout(300)
+    expect(rows(page)).to_have_count(2)
+    assert len(visit.api_calls("GET")) == listings
+
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows(page)).to_have_count(3)
+
+
+def test_selection_and_outcomes_survive_a_refresh(visit, connect, place_id):
+    page, clients = listed(visit, connect, place_id, 3)
+    chosen = [client.session_id for client in clients[:2]]
+    for session_id in chosen:
+        page.get_by_role("checkbox", name=session_id, exact=True).check()
+    send(page, "echo", '"kept"')
+    for session_id in chosen:
+        expect(outcome(page, session_id)).to_have_text('"kept"')
+
+    with page.expect_response(lambda r: "/sessions?" in r.url):
+        page.get_by_role("button", name="Refresh").click()
+    for session_id in chosen:
+        expect(page.get_by_role("checkbox", name=session_id, exact=True)).to_be_checked()
+        expect(outcome(page, session_id)).to_have_text('"kept"')
+    expect(page.get_by_role("checkbox", name=clients[2].session_id, exact=True)).not_to_be_checked()
+    expect(page.get_by_text("2 selected")).to_be_visible()
+
+
+def test_a_narrow_window_shows_sessions_as_cards_without_sideways_scrolling(visit, connect, place_id):
+    visit.page.set_viewport_size({"width": 380, "height": 800})
+    page, clients = listed(visit, connect, place_id, 2)
+
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 380
+    first = row_of(page, clients[0].session_id)
+    label = first.locator("td.id").evaluate("td => getComputedStyle(td, '::before').content")
+    assert label == '"Session id"'
+    page.get_by_role("checkbox", name=clients[0].session_id, exact=True).check()
+    page.get_by_label("Function").scroll_into_view_if_needed()
+    send(page, "echo", '"narrow"')
+    expect(outcome(page, clients[0].session_id)).to_have_text('"narrow"')
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 380
+
+
+def test_a_thousand_sessions_list_and_select_and_large_selections_go_in_bulk_calls(visit, fleet, place_id):
+    for wave in range(10):  # in waves, as executors arrive: a thousand handshakes at once would time out
+        job = "job-few" if wave >= 8 else "job-many"
+        fleet.connect(100, identity=identity_for(fleet.script_id, wave, place_id=place_id, job_id=job))
+    page = visit.open()
+    page.get_by_label("Page size").select_option("1000")
+    page.get_by_label("Place id").fill(str(place_id))
+    visit.enter_key(visit.stack.api_key)
+    expect(page.get_by_text("1000 live sessions shown")).to_be_visible(timeout=60_000)
+    expect(rows(page)).to_have_count(1000)
+    per_job = page.get_by_role("figure", name="Sessions per job").get_by_role("listitem")
+    expect(per_job).to_have_text(["job-many800", "job-few200"])
+
+    page.get_by_role("checkbox", name="Select all").check()
+    expect(page.get_by_text("1000 selected")).to_be_visible()
+    with page.expect_response(lambda r: "/sessions?" in r.url, timeout=60_000):
+        page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_text("1000 selected")).to_be_visible()
+    page.get_by_role("checkbox", name="Select all").uncheck()
+    expect(page.get_by_text("0 selected")).to_be_visible()
+
+    page.get_by_label("Job id").fill("job-few")
+    with page.expect_response(lambda r: "job_id=job-few" in r.url, timeout=60_000):
+        page.get_by_role("button", name="Refresh").click()
+    expect(rows(page)).to_have_count(200)
+    page.get_by_role("checkbox", name="Select all").check()
+    send(page, "echo", '"all"', timeout="40")
+    expect(page.locator("#command-status")).to_have_text("Answered: 200 of 200.", timeout=60_000)
+
+    assert page.locator("td.outcome").all_text_contents() == ['"all"'] * 200
+    bulk = [request for request in visit.api_calls("POST") if request.endswith("/sessions/message")]
+    assert len(bulk) == 2  # above 60 sessions: bulk calls, the selection in halves, both at once
+    assert sorted(client.handled for client in fleet.clients) == [0] * 800 + [1] * 200

@@ -20,7 +20,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self'",
+        # Only the empty inline icon (which stops a browser asking the host's root for /favicon.ico).
+        "img-src data:",
         "connect-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",

@@ -5,8 +5,14 @@ import { SessionTable, outcomeOf } from "./table.js";
 
 const KEY_ITEM = "session-relay.api-key"; // in sessionStorage: kept for this tab only
 const REFRESH_EVERY_MS = 5000;
-const IN_FLIGHT = 6; // calls at once: a browser's connections per host, and Lambda executions held
-const SINGLE_CALLS_UP_TO = 60; // above this many sessions, bulk calls (fewer invocations, coarser updates)
+// Up to SINGLE_CALLS_UP_TO selected sessions: one call per session, SINGLE_IN_FLIGHT at once (a browser's
+// connections per host), so each row fills the moment its own answer arrives. More: bulk calls of
+// 100..1000 ids, BULK_IN_FLIGHT at once: each waiting call holds one Lambda execution for its whole wait,
+// and one bulk call polls all its sessions together (BatchGetItem), so few large calls cost the least.
+const SINGLE_CALLS_UP_TO = 60;
+const SINGLE_IN_FLIGHT = 6;
+const BULK_IN_FLIGHT = 2;
+const BULK_AT_LEAST = 100;
 
 const $ = (id) => document.getElementById(id);
 const FILTERS = {
@@ -17,7 +23,7 @@ const FILTERS = {
   job_id: $("filter-job-id"),
 };
 
-const state = { key: "", wanted: 0, cursor: null, generation: 0, loading: false, timer: 0, busy: false };
+const state = { key: "", wanted: 0, cursor: null, generation: 0, loading: false, asked: "", timer: 0, busy: false };
 const table = new SessionTable($("sessions").tBodies[0], showSelection);
 
 function showStatus(text) {
@@ -59,19 +65,24 @@ function show(sessions, cursor) {
   $("summary").textContent = `${sessions.length} live session${sessions.length === 1 ? "" : "s"} shown${more}`;
 }
 
-/** Fetch the first ``wanted`` sessions again (as many pages as were shown) and show them. */
+/** Fetch the first ``wanted`` sessions again (as many pages as were shown) and show them. The same
+ * listing already on its way is not asked for twice (a filter's change and the Refresh click that
+ * caused it arrive together); a different one replaces it. */
 async function reload(wanted = Math.max(state.wanted, pageSize())) {
+  const query = filters();
+  const ask = JSON.stringify([query, wanted]);
+  if (state.loading && state.asked === ask) return;
   const generation = ++state.generation;
   state.loading = true;
+  state.asked = ask;
   try {
-    const query = filters();
     const sessions = [];
     let cursor = null;
     do {
       const page = await listSessions(state.key, query, Math.min(MAX_IDS_PER_CALL, wanted - sessions.length), cursor);
       sessions.push(...page.sessions);
       cursor = page.next_cursor;
-    } while (cursor && sessions.length < wanted);
+    } while (cursor && sessions.length < wanted && generation === state.generation);
     if (generation !== state.generation) return;
     state.wanted = wanted;
     show(sessions, cursor);
@@ -81,14 +92,18 @@ async function reload(wanted = Math.max(state.wanted, pageSize())) {
     show([], null);
     showStatus(failure(error));
   } finally {
-    if (generation === state.generation) state.loading = false;
-    schedule();
+    if (generation === state.generation) {
+      state.loading = false;
+      schedule();
+    }
   }
 }
 
 async function loadMore() {
   if (!state.cursor) return;
   const generation = ++state.generation;
+  state.loading = true;
+  state.asked = "";
   try {
     const page = await listSessions(state.key, filters(), pageSize(), state.cursor);
     if (generation !== state.generation) return;
@@ -97,6 +112,11 @@ async function loadMore() {
     show(sessions, page.next_cursor);
   } catch (error) {
     if (generation === state.generation) showStatus(failure(error));
+  } finally {
+    if (generation === state.generation) {
+      state.loading = false;
+      schedule();
+    }
   }
 }
 
@@ -104,7 +124,8 @@ function schedule() {
   clearTimeout(state.timer);
   if ($("auto-refresh").checked && state.key) {
     state.timer = setTimeout(() => {
-      if (!document.hidden && !state.loading) reload();
+      // Not while hidden, loading, or a command runs (its answers arrive into the rows shown).
+      if (!document.hidden && !state.loading && !state.busy) reload();
       else schedule();
     }, REFRESH_EVERY_MS);
   }
@@ -112,13 +133,13 @@ function schedule() {
 
 // ---------------------------------------------------------------- commands
 
-/** Run ``work`` over ``items`` with at most IN_FLIGHT at once. */
-async function eachLimited(items, work) {
+/** Run ``work`` over ``items`` with at most ``inFlight`` at once. */
+async function eachLimited(items, inFlight, work) {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await work(items[next++]);
   };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(inFlight, items.length) }, worker));
 }
 
 function messageFields() {
@@ -153,7 +174,7 @@ async function sendMessages(ids, fields) {
   };
   if (ids.length <= SINGLE_CALLS_UP_TO) {
     // Each row fills the moment its own answer arrives.
-    await eachLimited(ids, async (id) => {
+    await eachLimited(ids, SINGLE_IN_FLIGHT, async (id) => {
       if (stopped) return skip([id]);
       try {
         table.setOutcome(id, outcomeOf(await messageOne(state.key, id, fields)));
@@ -163,10 +184,10 @@ async function sendMessages(ids, fields) {
     });
   } else {
     // One Lambda invocation answers a whole chunk; rows fill chunk by chunk.
-    const size = Math.min(MAX_IDS_PER_CALL, Math.ceil(ids.length / IN_FLIGHT));
+    const size = Math.min(MAX_IDS_PER_CALL, Math.max(BULK_AT_LEAST, Math.ceil(ids.length / BULK_IN_FLIGHT)));
     const chunks = [];
     for (let start = 0; start < ids.length; start += size) chunks.push(ids.slice(start, start + size));
-    await eachLimited(chunks, async (chunk) => {
+    await eachLimited(chunks, BULK_IN_FLIGHT, async (chunk) => {
       if (stopped) return skip(chunk);
       try {
         const answer = await messageMany(state.key, chunk, fields);
