@@ -92,7 +92,9 @@ class Visit:
             self.errors.append(f"console: {text}")
 
     def api_calls(self, method: str | None = None) -> list[str]:
-        return [r for r in self.requests if "/dashboard" not in r and (method is None or r.startswith(method))]
+        return [
+            r for r in self.requests if "/dashboard" not in r and (method is None or r.startswith(method))
+        ]
 
 
 @pytest.fixture

@@ -125,7 +125,9 @@ def test_counts_per_place_and_per_job(visit, fleet, place_id):
     expect(per_job).to_have_text(["job-x3", "job-y1"])
     per_place = page.get_by_role("figure", name="Sessions per place").get_by_role("listitem")
     expect(per_place).to_have_text([f"{place_id}4"])
-    widths = per_job.locator(".bar").evaluate_all("bars => bars.map(bar => bar.getBoundingClientRect().width)")
+    widths = per_job.locator(".bar").evaluate_all(
+        "bars => bars.map(bar => bar.getBoundingClientRect().width)"
+    )
     assert widths[0] > 2 * widths[1] > 0
 
 
@@ -178,7 +180,9 @@ def listed(visit, connect, place_id, count):
     ],
     ids=["response", "big-integer", "default-data", "errored", "invalid", "no-answer", "no-function"],
 )
-def test_message_shows_each_selected_sessions_outcome(visit, connect, place_id, function, data, timeout, shown):
+def test_message_shows_each_selected_sessions_outcome(
+    visit, connect, place_id, function, data, timeout, shown
+):
     page, clients = listed(visit, connect, place_id, 3)
     chosen = [clients[0].session_id, clients[2].session_id]
     for session_id in chosen:

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 from session_relay.api import app
-from session_relay.dashboard import ASSETS, CONTENT_SECURITY_POLICY, static_file
+from session_relay.dashboard import ASSETS, CONTENT_SECURITY_POLICY, PAGE, static_file
 
 from .conftest import load_event
 
@@ -59,7 +59,7 @@ def test_dashboard_files_carry_the_strict_security_headers(client, path):
 @pytest.mark.parametrize("path", PATHS)
 def test_dashboard_files_are_text_api_gateway_passes_through(function_handlers, lambda_context, path):
     answer = function_handlers["rest_api"](dashboard_event(path), lambda_context)
-    name, media_type = ASSETS.get(path.removeprefix("/dashboard/"), ("index.html", "text/html; charset=utf-8"))
+    name, media_type = ASSETS.get(path.removeprefix("/dashboard/"), PAGE)
 
     assert answer["statusCode"] == 200
     assert answer["isBase64Encoded"] is False
