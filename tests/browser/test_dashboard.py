@@ -10,6 +10,8 @@ from playwright.sync_api import expect
 
 from session_relay_tools.simulate import identity_for
 
+from .conftest import SCREENSHOT
+
 
 def rows(page):
     return page.locator("#sessions tbody tr")
@@ -394,3 +396,40 @@ def test_a_thousand_sessions_list_and_select_and_large_selections_go_in_bulk_cal
     bulk = [request for request in visit.api_calls("POST") if request.endswith("/sessions/message")]
     assert len(bulk) == 2  # above 60 sessions: bulk calls, the selection in halves, both at once
     assert sorted(client.handled for client in fleet.clients) == [0] * 800 + [1] * 200
+
+
+def test_screenshot_of_sessions_and_outcomes_for_the_readme(visit, fleet, place_id):
+    jobs = ["job-lobby", "job-lobby", "job-lobby", "job-arena", "job-arena"]
+    clients = [
+        fleet.connect(1, identity=identity_for(fleet.script_id, index, place_id=place_id, job_id=job))[0]
+        for index, job in enumerate(jobs)
+    ]
+    page = visit.open(visit.stack.api_key)
+    page.get_by_label("Auto-refresh").uncheck()
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(5)
+    outcomes = [
+        ("echo", '{"coins": 250, "level": 7}', "5", '{"coins":250,"level":7}'),
+        ("error", '"inventory is full"', "5", "function errored, message: inventory is full"),
+        ("invalid", "[]", "5", "invalid return data"),
+        ("teleport", "[]", "5", "function doesnt exist"),
+        ("sleep", "5", "1", "client never responded"),
+    ]
+    for client, (function, data, timeout, shown) in zip(clients, outcomes, strict=True):
+        box = page.get_by_role("checkbox", name=client.session_id, exact=True)
+        box.check()
+        send(page, function, data, timeout)
+        expect(outcome(page, client.session_id)).to_have_text(shown)
+        box.uncheck()
+    for client, (*_, shown) in zip(clients, outcomes, strict=True):
+        expect(outcome(page, client.session_id)).to_have_text(shown)
+    for client in clients[:2]:
+        page.get_by_role("checkbox", name=client.session_id, exact=True).check()
+    page.get_by_label("Function").fill("echo")
+    page.get_by_label("Data").fill('{"coins": 250, "level": 7}')
+    page.get_by_label("Timeout").fill("10")
+    page.get_by_role("heading", name="Live sessions").click()
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOT, full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
