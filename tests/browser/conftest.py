@@ -120,6 +120,7 @@ def visit(browser: Browser, local_stack: RunningStack) -> Iterator[Visit]:
     page.on("pageerror", lambda error: seen.errors.append(f"page error: {error}"))
     page.on("console", lambda message: seen.console(message.type, message.text))
     yield seen
+    context.unroute_all(behavior="ignoreErrors")  # an auto-refresh may still be on its way
     context.close()
     assert seen.refused == [], "the page asked for something outside its own stage path"
     assert seen.dialogs == [], "a native dialog opened"

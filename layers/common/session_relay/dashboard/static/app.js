@@ -89,7 +89,7 @@ async function reload(wanted = Math.max(state.wanted, pageSize())) {
     showStatus("");
   } catch (error) {
     if (generation !== state.generation) return;
-    show([], null);
+    if (error.status === 401) show([], null); // a refused key sees nothing; else keep what is shown
     showStatus(failure(error));
   } finally {
     if (generation === state.generation) {
@@ -267,6 +267,7 @@ $("forget-key").addEventListener("click", () => {
   sessionStorage.removeItem(KEY_ITEM);
   state.key = "";
   $("api-key").value = "";
+  showStatus("");
   state.generation++;
   clearTimeout(state.timer);
   show([], null);
@@ -275,8 +276,12 @@ $("filters").addEventListener("submit", (event) => {
   event.preventDefault();
   if (state.key) reload();
 });
+// Another filter or page size starts again from one page (a Refresh keeps as many as are shown).
 for (const input of [...Object.values(FILTERS), $("page-size")]) {
-  input.addEventListener("change", () => state.key && reload(pageSize()));
+  input.addEventListener("change", () => {
+    state.wanted = 0;
+    if (state.key) reload();
+  });
 }
 $("auto-refresh").addEventListener("change", schedule);
 $("load-more").addEventListener("click", loadMore);
