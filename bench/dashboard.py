@@ -39,7 +39,11 @@ def measure(page, step, action, done) -> dict:
     page.evaluate("() => { window.longTasks = []; }")
     started = time.perf_counter()
     action()
-    done()
+    try:
+        done()
+    except Exception:
+        print(f"{step}: the page says {page.locator('#status').text_content()!r}")
+        raise
     wall_ms = (time.perf_counter() - started) * 1000
     page.wait_for_timeout(200)  # let the observer deliver the last entries
     tasks = page.evaluate("() => window.longTasks")
