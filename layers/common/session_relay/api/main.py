@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from session_relay.api.dependencies import describe
 from session_relay.api.responses import failure
 from session_relay.api.routers import docs, health, sessions
+from session_relay.dashboard import router as dashboard_router
 from session_relay.errors import RelayError
 from session_relay.observability import logger
 
@@ -30,6 +31,7 @@ app = FastAPI(
 app.include_router(docs.router)
 app.include_router(health.router)
 app.include_router(sessions.router)
+app.include_router(dashboard_router)
 
 
 # ---------------------------------------------------------------- errors, in one place
