@@ -4,6 +4,7 @@ Each route checks in the contract's order: route (404/405, by the router) -> key
 body (400/413/422) -> session (404).
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -58,9 +59,7 @@ def _allowed_methods(path: str) -> str:
     """The methods this path supports, for a 405's ``Allow`` header (RFC 9110). The router names only
     the first route that matched (``/sessions/message`` also matches ``/sessions/{session_id}``);
     a literal route is the resource the caller meant, so it wins over templated ones."""
-    matching = [
-        route for route in app.routes if getattr(route, "path_regex", None) and route.path_regex.match(path)
-    ]
+    matching = [route for route in _routes(app.routes) if route.path_regex.match(path)]
     literal = [route for route in matching if "{" not in route.path]
     return ", ".join(sorted({method for route in literal or matching for method in route.methods or ()}))
 
@@ -91,3 +90,13 @@ def _openapi() -> dict[str, Any]:
 
 
 app.openapi = _openapi  # type: ignore[method-assign]
+
+
+def _routes(routes: list[Any]) -> Iterator[Any]:
+    """Every path route, also those inside included routers (FastAPI keeps an included router as one
+    entry of ``app.routes``, its own routes under ``original_router``; no router here has a prefix)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes)
+        elif getattr(route, "path_regex", None):
+            yield route
