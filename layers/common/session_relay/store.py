@@ -34,8 +34,11 @@ SESSION_ITEM = "session"
 MESSAGE_PREFIX = "message#"
 PENDING, ANSWERED = "pending", "answered"
 
-# API Gateway drops a connection idle for 10 minutes and any connection after 2 hours.
-SESSION_IDLE_S = 11 * 60
+# API Gateway closes any connection after 2 hours, and one idle for 10 minutes; pings are answered
+# by API Gateway itself and never reach the functions, so a session's expiry is fixed at its
+# connection's 2-hour cap plus a margin: a session whose $disconnect was lost stops being listed
+# then at the latest.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 SESSION_MAX_S = 2 * 60 * 60 + 60
 
 # Listing sorts newest first, then by id ascending: the sort key stores the inverted creation time.
@@ -63,6 +66,16 @@ class SessionRecord:
 
     session: Session
     connection_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedReply:
+    """A reply just stored: its session, that session's ``last_seen_at`` when the message was sent,
+    and when the reply was stored (epoch ms)."""
+
+    session_id: str
+    seen_at: int
+    replied_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +144,8 @@ def _session_from_item(item: dict[str, Any]) -> SessionRecord:
     return SessionRecord(session=session, connection_id=item["connection_id"]["S"])
 
 
-def _session_expiry_s(created_at_ms: int, seen_at_ms: int) -> int:
-    return min(seen_at_ms // 1000 + SESSION_IDLE_S, created_at_ms // 1000 + SESSION_MAX_S)
+def _session_expiry_s(created_at_ms: int) -> int:
+    return created_at_ms // 1000 + SESSION_MAX_S
 
 
 def listing_key(created_at_ms: int, session_id: str) -> str:
@@ -170,7 +183,7 @@ class Store:
         """Write a new session and its connection mapping (one BatchWriteItem)."""
         created = now_ms()
         session = Session(id=session_id, created_at=created, last_seen_at=created, **identity.model_dump())
-        expires = _n(_session_expiry_s(created, created))
+        expires = _n(_session_expiry_s(created))
         item = {
             "id": _s(session_id),
             "connection_id": _s(connection_id),
@@ -188,9 +201,8 @@ class Store:
             "connection_id": _s(connection_id),
             "item": _s(SESSION_ITEM),
             "session_id": _s(session_id),
-            # Pings extend the session, not this item: keep it for the connection's whole life
-            # (API Gateway's 2-hour cap), the session's own expiry decides whether it is live.
-            "expires_at": _n(created // 1000 + SESSION_MAX_S),
+            # Kept for the connection's whole life (API Gateway's 2-hour cap), like the session.
+            "expires_at": expires,
         }
         # One request for both items; ids are 128 random bits, so no existence condition is needed.
         self._batch_write(
@@ -219,39 +231,23 @@ class Store:
         return {item["id"]["S"]: _session_from_item(item) for item in items if _live(item, now_s)}
 
     def touch_session(self, session_id: str) -> Session | None:
-        """Record a frame from the client: refresh ``last_seen_at`` and the expiry; None if gone."""
+        """Record a frame from the client: set ``last_seen_at`` (one UpdateItem); None if gone."""
         seen = now_ms()
         try:
             with _translated_errors():
                 item = self.client.update_item(
                     TableName=self.sessions_table,
                     Key={"id": _s(session_id)},
-                    UpdateExpression="SET last_seen_at = :seen, expires_at = :expires",
+                    UpdateExpression="SET last_seen_at = :seen",
                     ConditionExpression="attribute_exists(id) AND expires_at > :now",
-                    ExpressionAttributeValues={
-                        ":seen": _n(seen),
-                        # The 2-hour cap is applied from created_at below, on the returned item.
-                        ":expires": _n(seen // 1000 + SESSION_IDLE_S),
-                        ":now": _n(seen // 1000),
-                    },
+                    ExpressionAttributeValues={":seen": _n(seen), ":now": _n(seen // 1000)},
                     ReturnValues="ALL_NEW",
                 )["Attributes"]
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise
-        record = _session_from_item(item)
-        capped = _session_expiry_s(record.session.created_at, seen)
-        if capped != int(item["expires_at"]["N"]):
-            with _translated_errors():
-                self.client.update_item(
-                    TableName=self.sessions_table,
-                    Key={"id": _s(session_id)},
-                    UpdateExpression="SET expires_at = :expires",
-                    ConditionExpression="attribute_exists(id)",
-                    ExpressionAttributeValues={":expires": _n(capped)},
-                )
-        return record.session
+        return _session_from_item(item).session
 
     def session_id_for_connection(self, connection_id: str) -> str | None:
         with _translated_errors():
@@ -375,6 +371,8 @@ class Store:
         return {
             **self._message_key(record.connection_id, message_id),
             "session_id": _s(record.session.id),
+            # The session's last_seen_at when sent: the reply's handler skips refreshing a recent one.
+            "seen_at": _n(record.session.last_seen_at),
             "status": _s(PENDING),
             "deadline_ms": _n(deadline_ms),
             "expires_at": _n(int(time.time()) + self.message_ttl_s),
@@ -439,10 +437,11 @@ class Store:
     def delete_messages(self, sent: list[tuple[str, str]]) -> None:
         self._batch_delete([(self.connections_table, self._message_key(c, m)) for c, m in sent])
 
-    def record_reply(self, connection_id: str, message_id: str, outcome: Outcome) -> str:
+    def record_reply(self, connection_id: str, message_id: str, outcome: Outcome) -> RecordedReply:
         """Store the first reply to a pending message sent on this very connection, before its
-        deadline. Returns the message's session id; raises ``ReplyRejected`` otherwise."""
+        deadline. Returns the message's session; raises ``ReplyRejected`` otherwise."""
         reply = dump_json(outcome.as_contract())
+        replied_at = now_ms()
         try:
             with _translated_errors():
                 item = self.client.update_item(
@@ -455,7 +454,7 @@ class Store:
                         ":answered": _s(ANSWERED),
                         ":pending": _s(PENDING),
                         ":reply": _s(reply),
-                        ":now": _n(now_ms()),
+                        ":now": _n(replied_at),
                     },
                     ReturnValues="ALL_NEW",
                 )["Attributes"]
@@ -463,7 +462,8 @@ class Store:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ReplyRejected(message_id) from exc
             raise
-        return item["session_id"]["S"]
+        seen_at = int(item["seen_at"]["N"]) if "seen_at" in item else 0
+        return RecordedReply(session_id=item["session_id"]["S"], seen_at=seen_at, replied_at=replied_at)
 
     # ---------------------------------------------------------------- scripts and API keys
 

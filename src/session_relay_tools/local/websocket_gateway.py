@@ -3,7 +3,8 @@
 On one port, as in AWS where both live on the API's domain:
 - WebSocket upgrades: each connect, frame and close becomes the API Gateway WebSocket event the
   deployed handlers get, routed on ``$request.body.action`` to the template's routes. A ``$connect``
-  answer outside 2xx refuses the handshake with that status.
+  answer outside 2xx refuses the handshake with that status. A route on a MOCK integration (ping)
+  is answered by the gateway with the template's integration response, invoking nothing.
 - HTTP ``POST|GET|DELETE /[{stage}/]@connections/{id}``: what boto3's ``apigatewaymanagementapi``
   client calls; a connection that is not open answers 410 ``GoneException``, like AWS.
 Limits follow API Gateway: 32 KB client frames (larger ones close the connection with 1009),
@@ -26,6 +27,7 @@ from urllib.parse import parse_qsl, unquote
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import Receive, Send
+from session_relay_tools.template import websocket_mock_routes
 
 STAGE = "local"
 MAX_POST_BYTES = 128 * 1024
@@ -81,6 +83,9 @@ class WebSocketGateway:
         self.domain_name = domain_name
         self.connections: dict[str, Connection] = {}
         self.routes = host.websocket_routes
+        # Routes on a MOCK integration (the ping route) are answered here, read from the template,
+        # as API Gateway answers them: no function runs.
+        self.mock_routes = websocket_mock_routes()
         self._tasks: set[asyncio.Task[Any]] = set()
         # Like a Lambda concurrency limit: invocations beyond it wait their turn instead of piling
         # hundreds of requests onto the embedded DynamoDB, which serves one at a time.
@@ -119,7 +124,8 @@ class WebSocketGateway:
             action = None
         # Like API Gateway, a frame selects only a custom route: "$connect" and "$disconnect" are
         # the gateway's own events, never something a client's frame can invoke.
-        selectable = isinstance(action, str) and not action.startswith("$") and action in self.routes
+        known = action in self.routes or action in self.mock_routes
+        selectable = isinstance(action, str) and not action.startswith("$") and known
         return action if selectable else "$default"
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
@@ -200,6 +206,11 @@ class WebSocketGateway:
         else:
             body, encoded = base64.b64encode(message.get("bytes") or b"").decode(), True
         route_key = "$default" if encoded else self._route_for(body)
+        if route_key in self.mock_routes:
+            answer = self.mock_routes[route_key]
+            if answer is not None:
+                await connection.send_text(answer)
+            return
         context = self._context(connection, route_key, "MESSAGE")
         context["messageId"] = secrets.token_urlsafe(10)
         await self._invoke(route_key, {"requestContext": context, "body": body, "isBase64Encoded": encoded})
