@@ -25,6 +25,9 @@ from urllib.parse import urlencode
 import websockets
 
 FRAME_LIMIT_BYTES = 32_768
+# PROTOCOL.md section 2: a ping at most every 540 s (API Gateway answers it; 10 minutes idle closes),
+# with 10 s to spare like the Luau client.
+PING_INTERVAL_S = 530.0
 Function = Callable[[Any], Awaitable[Any] | Any]
 
 
@@ -74,7 +77,7 @@ class SimulatedClient:
         url: str,
         identity: dict[str, Any],
         functions: dict[str, Function] | None = None,
-        ping_interval_s: float = 60.0,
+        ping_interval_s: float = PING_INTERVAL_S,
     ) -> None:
         self.url = f"{url.rstrip('/')}?{urlencode(identity)}"
         self.identity = identity
@@ -234,7 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--place-id", type=int, default=606849621, help="place id of every session")
     parser.add_argument("--job-id", default="job-local", help="job id of every session")
     parser.add_argument(
-        "--ping-interval", type=float, default=60.0, help="seconds between pings (default 60)"
+        "--ping-interval",
+        type=float,
+        default=PING_INTERVAL_S,
+        help=f"seconds between pings (default {PING_INTERVAL_S:g}, the contract's longest)",
     )
     return parser
 
