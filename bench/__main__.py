@@ -21,14 +21,13 @@ import boto3
 import httpx
 from session_relay.aws import DYNAMODB_CONFIG, MANAGEMENT_CONFIG
 
-from bench import peer
+from bench import coldstart, cost, memory, peer, throughput
 from bench.report import write_report
 from bench.stats import summarize
 from session_relay_tools.local.process import RunningStack, free_port, start_stack, stop_stack
-from session_relay_tools.simulate import Fleet
+from session_relay_tools.simulate import PING_INTERVAL_S, Fleet
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTIONS = ("rest_api", "ws_connect", "ws_disconnect", "ws_default")
 
 
 class Bench:
@@ -158,6 +157,7 @@ class Bench:
         while len(clients) < max(sizes):  # in waves: a thousand handshakes at once would time out
             clients += self.fleet.connect(min(100, max(sizes) - len(clients)))
         connect_s = time.perf_counter() - started
+        self.bulk_session_ids = [client.session_id for client in clients]
         result: dict[str, Any] = {"connect_s": round(connect_s, 2)}
         for size in sizes:
             ids = [client.session_id for client in clients[:size]]
@@ -233,39 +233,6 @@ def _credentials() -> dict[str, str]:
 # ------------------------------------------------------------------ 5. cold start and sizes
 
 
-def import_times(repeats: int = 5) -> dict[str, float]:
-    """Median wall time to import each function's entry module in a fresh interpreter (ms)."""
-    env = {
-        **os.environ,
-        "SESSIONS_TABLE": "bench-sessions",
-        "CONNECTIONS_TABLE": "bench-connections",
-        "AUTH_TABLE": "bench-auth",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    probe = (
-        "import importlib.util, sys, time\n"
-        "path = sys.argv[1]\n"
-        "started = time.perf_counter()\n"
-        "spec = importlib.util.spec_from_file_location('app', path)\n"
-        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "print((time.perf_counter() - started) * 1000)\n"
-    )
-    result = {}
-    for name in FUNCTIONS:
-        samples = []
-        for _ in range(repeats):
-            output = subprocess.run(
-                [sys.executable, "-c", probe, str(ROOT / "functions" / name / "app.py")],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            samples.append(float(output.strip()))
-        result[name] = round(statistics.median(samples), 1)
-    return result
-
-
 def _size_mb(path: Path) -> float:
     return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1_000_000, 3)
 
@@ -314,10 +281,21 @@ def main() -> None:
         bench = Bench(stack, fleet)
         print("round trip and floor...", flush=True)
         results["round_trip"] = bench.round_trip(50 if quick else 200)
+        (client,) = fleet.connect(1)
+        results["rest_cpu"] = memory.cpu_per_message(bench, client.session_id, 30 if quick else 100)
         print("operations per message...", flush=True)
         results["operations"] = bench.operations()
         print("bulk...", flush=True)
         results["bulk"] = bench.bulk((10, 100) if quick else (100, 1000))
+        print("local throughput (sequential writes, 200 x a 1-second function)...", flush=True)
+        results["throughput"] = {
+            "sequential_writes": throughput.sequential_writes(
+                stack.dynamodb_endpoint, stack.table("ConnectionsTable"), 100 if quick else 1000
+            ),
+            "slow_bulk": throughput.slow_bulk(bench.api, bench.bulk_session_ids[:200]),
+        }
+        results["ping"] = throughput.ping_cost(bench)
+        results["ping_interval_s"] = PING_INTERVAL_S
         print("concurrency...", flush=True)
         results["concurrency"] = bench.concurrency(10 if quick else 50, 5 if quick else 20)
     finally:
@@ -326,11 +304,18 @@ def main() -> None:
     print("peer (python-socketio call())...", flush=True)
     results["peer_socketio"] = peer.measure(free_port(), 50 if quick else 200)
     print("cold start...", flush=True)
-    results["import_ms"] = import_times(3 if quick else 5)
+    results["imports"] = coldstart.import_times(3 if quick else 7)
+    results["import_breakdown_ms"] = coldstart.import_breakdown()
+    footprint = memory.rest_footprint_mb()
+    results["rest_memory"] = {
+        "footprint_mb": footprint,
+        "sizes": memory.sizing(footprint, results["rest_cpu"]["cpu_ms"]),
+    }
     print("package sizes (sam build)...", flush=True)
     results["package_mb"] = package_sizes()
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_report(results, ROOT / "docs" / "benchmarks.md")
+    cost.write_cost(results, ROOT / "docs" / "cost.md")
     print(json.dumps(results, indent=2))
 
 

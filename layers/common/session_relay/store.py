@@ -38,7 +38,7 @@ PENDING, ANSWERED = "pending", "answered"
 # by API Gateway itself and never reach the functions, so a session's expiry is fixed at its
 # connection's 2-hour cap plus a margin: a session whose $disconnect was lost stops being listed
 # then at the latest.
-# https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
 SESSION_MAX_S = 2 * 60 * 60 + 60
 
 # Listing sorts newest first, then by id ascending: the sort key stores the inverted creation time.
