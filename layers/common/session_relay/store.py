@@ -46,6 +46,11 @@ _LISTING_MAX_MS = 10**15 - 1
 _CURSOR_PATTERN = re.compile(r"^\d{15}#.{1,128}$", re.DOTALL)
 
 _BATCH_GET_LIMIT = 100
+# A poll reads only what an outcome needs: every attribute more is more to send and to parse.
+_OUTCOME_PROJECTION = {
+    "ProjectionExpression": "connection_id, #item, #status, reply",
+    "ExpressionAttributeNames": {"#item": "item", "#status": "status"},
+}
 _BATCH_WRITE_LIMIT = 25
 _UNPROCESSED_RETRIES = 8
 _TRANSIENT_CODES = frozenset(
@@ -399,7 +404,7 @@ class Store:
         the pending ones to None; a message that no longer exists is missing from the result."""
         keys = [self._message_key(connection_id, message_id) for connection_id, message_id in sent]
         result: dict[tuple[str, str], Outcome | None] = {}
-        for item in self._batch_get(self.connections_table, keys):
+        for item in self._batch_get(self.connections_table, keys, _OUTCOME_PROJECTION):
             pair = (item["connection_id"]["S"], item["item"]["S"].removeprefix(MESSAGE_PREFIX))
             result[pair] = _outcome_from_item(item)
         return result
@@ -411,6 +416,7 @@ class Store:
                 TableName=self.connections_table,
                 Key=self._message_key(connection_id, message_id),
                 ConsistentRead=True,
+                **_OUTCOME_PROJECTION,
             ).get("Item")
         if item is None:
             return False, None
@@ -456,7 +462,8 @@ class Store:
                         ":reply": _s(reply),
                         ":now": _n(replied_at),
                     },
-                    ReturnValues="ALL_NEW",
+                    # The item as it was (pending, so without the reply): its session and seen_at.
+                    ReturnValues="ALL_OLD",
                 )["Attributes"]
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -577,10 +584,12 @@ class Store:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _batch_get(
+        self, table: str, keys: list[dict[str, Any]], projection: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for chunk in _chunks(keys, _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True}}
+            request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True, **(projection or {})}}
             for attempt in range(_UNPROCESSED_RETRIES + 1):
                 with _translated_errors():
                     answer = self.client.batch_get_item(RequestItems=request)
