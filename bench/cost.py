@@ -103,15 +103,18 @@ def scenarios(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]
         }
         for when in ("before", "after")
     }
-    bulk = results["bulk"]["1000"]
+    size = max((key for key in results["bulk"] if key != "connect_s"), key=int)  # 1000 but in --quick
+    bulk, scale = results["bulk"][size], 1000 / int(size)
     counted = bulk["dynamodb_by_operation"]
-    batch_reads = 1000 + (counted.get("BatchGetItem", 0) - 10) * 100  # lookups + polls (at most)
-    writes_after = 1000 + counted.get("UpdateItem", 0)  # the pending messages, replies and refreshes
+    chunks = -(-int(size) // 100)
+    # Lookups, then polls (at most 100 keys a BatchGetItem call); pending messages, replies, refreshes.
+    batch_reads = (int(size) + (counted.get("BatchGetItem", 0) - chunks) * 100) * scale
+    writes_after = (int(size) + counted.get("UpdateItem", 0)) * scale
     out["one 1000-session bulk message"] = {
         when: {
             "rest_request": 1,
             "lambda_request": 1 + 1000,
-            "lambda_gb_s": bulk["wall_s"] * memory_gb[when] + 1000 * WS_HANDLER_S * 0.5,
+            "lambda_gb_s": bulk["wall_s"] * scale * memory_gb[when] + 1000 * WS_HANDLER_S * 0.5,
             "dynamodb_rru": batch_reads,
             # Before: every reply was two writes (the reply and last_seen_at).
             "dynamodb_wru": writes_after if when == "after" else 1000 + 2000,
