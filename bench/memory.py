@@ -18,12 +18,14 @@ ONE_VCPU_MB = 1769
 SIZES_MB = (128, 256, 512, 1024)
 
 _FOOTPRINT = """
-import importlib.util, resource, sys
+import importlib.util, sys
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 spec.loader.exec_module(importlib.util.module_from_spec(spec))
 from session_relay.api import get_messenger
 get_messenger()  # the DynamoDB and Management API clients a first request creates
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(int(status["VmHWM"].split()[0]) // 1024)
 """
 
 

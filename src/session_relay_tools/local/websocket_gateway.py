@@ -119,7 +119,9 @@ class WebSocketGateway:
 
     def _route_for(self, body: str) -> str:
         try:
-            action = json.loads(body).get("action")
+            # Strict JSON, as API Gateway evaluates $request.body.action: a body with NaN is not
+            # JSON, so it goes to $default (and is refused there) rather than to a custom route.
+            action = json.loads(body, parse_constant=_not_json).get("action")
         except (ValueError, AttributeError, RecursionError):  # any body at all still reaches $default
             action = None
         # Like API Gateway, a frame selects only a custom route: "$connect" and "$disconnect" are
@@ -289,6 +291,10 @@ class WebSocketGateway:
             await _json(send, 204, None)
         else:
             await _aws_error(send, 405, "MethodNotAllowedException", f"{method} is not allowed")
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _iso(epoch_s: float) -> str:
