@@ -126,8 +126,11 @@ class WebSocketGateway:
             action = None
         # Like API Gateway, a frame selects only a custom route: "$connect" and "$disconnect" are
         # the gateway's own events, never something a client's frame can invoke.
-        known = action in self.routes or action in self.mock_routes
-        selectable = isinstance(action, str) and not action.startswith("$") and known
+        selectable = (
+            isinstance(action, str)
+            and not action.startswith("$")
+            and (action in self.routes or action in self.mock_routes)
+        )
         return action if selectable else "$default"
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
