@@ -14,7 +14,7 @@ INTEGRATION_MARGIN_MS = 2_000
 class Settings(BaseModel):
     """Every knob the handlers read. Table names are required; the rest have defaults."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sessions_table: str = Field(min_length=3)
     connections_table: str = Field(min_length=3)

@@ -19,9 +19,8 @@ from session_relay.aws import dynamodb_client
 from session_relay.settings import get_settings
 from session_relay.store.auth import ApiKeyRecord, AuthStore, ScriptRecord
 from session_relay.store.items import BATCH_GET_LIMIT
-from session_relay.store.messages import MessageStore
+from session_relay.store.messages import MessageStore, RecordedReply
 from session_relay.store.sessions import (
-    SESSION_IDLE_S,
     SESSION_MAX_S,
     SessionRecord,
     SessionStore,
@@ -31,9 +30,9 @@ from session_relay.store.sessions import (
 )
 
 __all__ = [
-    "SESSION_IDLE_S",
     "SESSION_MAX_S",
     "ApiKeyRecord",
+    "RecordedReply",
     "ScriptRecord",
     "SessionRecord",
     "Store",
