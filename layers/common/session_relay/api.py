@@ -5,6 +5,7 @@ body (400/413/422) -> session (404). Bodies are parsed here, not by FastAPI, to 
 and to refuse what ``json`` would otherwise accept (NaN, Infinity).
 """
 
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from session_relay.auth import Principal, get_authenticator
+from session_relay.deadlines import Deadline
 from session_relay.engine import Messenger, check_frame_fits
 from session_relay.errors import (
     MalformedBody,
@@ -24,7 +26,9 @@ from session_relay.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from session_relay.fitting import fit_entries
 from session_relay.gateway import gateway_for
+from session_relay.leases import call_in_flight, get_leases
 from session_relay.models import (
     MAX_FIELD_LENGTH,
     BulkMessageRequest,
@@ -35,7 +39,7 @@ from session_relay.models import (
 )
 from session_relay.observability import logger
 from session_relay.settings import get_settings
-from session_relay.store import SessionRecord, get_store
+from session_relay.store import SessionRecord, get_store, now_ms
 from session_relay.wire import parse_json
 
 MAX_BODY_BYTES = 1_048_576
@@ -75,7 +79,7 @@ def _failure(status: int, message: str, headers: dict[str, str] | None = None) -
 async def _relay_error(_: Request, exc: RelayError) -> JSONResponse:
     if exc.status >= 500:
         logger.warning("dependency unavailable", extra={"error": exc.message})
-    return _failure(exc.status, exc.message)
+    return _failure(exc.status, exc.message, exc.headers)
 
 
 @app.exception_handler(StarletteHTTPException)
@@ -144,6 +148,27 @@ async def _body[M: BaseModel](request: Request, model: type[M]) -> M:
 def _remaining_ms(request: Request) -> int | None:
     context = request.scope.get("aws.context")
     return context.get_remaining_time_in_millis() if context is not None else None
+
+
+def _arrival_ms(request: Request) -> int | None:
+    """When API Gateway received the request (epoch ms), from the REST proxy event:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+    """
+    arrival = ((request.scope.get("aws.event") or {}).get("requestContext") or {}).get("requestTimeEpoch")
+    return arrival if isinstance(arrival, int) and not isinstance(arrival, bool) else None
+
+
+def _deadline(request: Request, timeout_s: float | None) -> Deadline:
+    return get_messenger().deadline(timeout_s, _remaining_ms(request), _arrival_ms(request))
+
+
+def _in_flight(request: Request, principal: Principal) -> AbstractContextManager[None]:
+    """One of the key's slots for calls in flight, held until the call answers (429 when none is
+    free). The lease outlives the call at most until the Lambda's own timeout."""
+    settings = get_settings()
+    remaining_ms = _remaining_ms(request) or settings.integration_timeout_ms + 15_000
+    expires_ms = now_ms() + remaining_ms + 1_000
+    return call_in_flight(get_leases(), principal.key_id, settings.max_calls_in_flight, expires_ms)
 
 
 def _owned_session(principal: Principal, session_id: str) -> SessionRecord:
@@ -305,9 +330,10 @@ async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
 async def disconnect_many(request: Request) -> JSONResponse:
     principal = _principal(request)
     body = await _body(request, BulkRequest)
-    records = _owned_sessions(principal, body.session_ids)
-    ordered = [records[sid] for sid in body.session_ids if sid in records]
-    disconnected = get_messenger().disconnect(ordered) if ordered else []
+    with _in_flight(request, principal):
+        records = _owned_sessions(principal, body.session_ids)
+        ordered = [records[sid] for sid in body.session_ids if sid in records]
+        disconnected = get_messenger().disconnect(ordered) if ordered else []
     return _ok({"success": True, "disconnected": disconnected})
 
 
@@ -321,11 +347,11 @@ async def message_many(request: Request) -> JSONResponse:
     principal = _principal(request)
     body = await _body(request, BulkMessageRequest)
     check_frame_fits(body.key, body.data)
-    messenger = get_messenger()
-    budget = messenger.wait_budget_s(body.timeout, _remaining_ms(request))
-    records = _owned_sessions(principal, body.session_ids)
-    responses = messenger.message_many(body.session_ids, records, body.key, body.data, budget)
-    return _ok({"success": True, "responses": responses})
+    deadline = _deadline(request, body.timeout)
+    with _in_flight(request, principal):
+        records = _owned_sessions(principal, body.session_ids)
+        responses = get_messenger().message_many(body.session_ids, records, body.key, body.data, deadline)
+    return _ok({"success": True, "responses": fit_entries(responses)})
 
 
 @app.post(
@@ -335,9 +361,11 @@ async def message_many(request: Request) -> JSONResponse:
     openapi_extra=_AUTH,
 )
 async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
-    record = _owned_session(_principal(request), session_id)
-    if not get_messenger().disconnect([record]):
-        raise ServiceUnavailable("the WebSocket gateway is unavailable; the session was not disconnected")
+    principal = _principal(request)
+    with _in_flight(request, principal):
+        record = _owned_session(principal, session_id)
+        if not get_messenger().disconnect([record]):
+            raise ServiceUnavailable("the WebSocket gateway is unavailable; the session was not disconnected")
     return _ok({"success": True})
 
 
@@ -351,8 +379,8 @@ async def message(session_id: SessionId, request: Request) -> JSONResponse:
     principal = _principal(request)
     body = await _body(request, MessageRequest)
     check_frame_fits(body.key, body.data)
-    record = _owned_session(principal, session_id)
-    messenger = get_messenger()
-    budget = messenger.wait_budget_s(body.timeout, _remaining_ms(request))
-    outcome = messenger.message(record, body.key, body.data, budget)
+    deadline = _deadline(request, body.timeout)
+    with _in_flight(request, principal):
+        record = _owned_session(principal, session_id)
+        outcome = get_messenger().message(record, body.key, body.data, deadline)
     return _ok({"success": True, **outcome.as_contract()})

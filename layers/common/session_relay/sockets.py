@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from session_relay import FRAME_LIMIT_BYTES
 from session_relay.errors import ReplyRejected, ServiceUnavailable
+from session_relay.floods import CLOSED, FLOOD, FLOOD_REASON, FrameRate, frame_rate
 from session_relay.gateway import Gateway, gateway_for
 from session_relay.models import REASON_INVALID, Identity, Outcome, ReplyFrame
 from session_relay.observability import count, logger
@@ -105,7 +106,13 @@ class FrameHandler:
         self.gateway = gateway
         self.connection_id = event.connection_id
 
-    def handle(self) -> dict[str, Any]:
+    def handle(self, rate: FrameRate = frame_rate) -> dict[str, Any]:
+        verdict = rate.admit(self.connection_id)
+        if verdict == CLOSED:  # closed for flooding already: this frame costs nothing more
+            return _answer(200)
+        if verdict == FLOOD:
+            self._close_for_flooding(rate)
+            return _answer(200)
         try:
             self._handle()
         except ServiceUnavailable as exc:  # the frame was not acted on: say so rather than crash
@@ -186,6 +193,16 @@ class FrameHandler:
         if outcome is None:
             count("RepliesMalformed")
             self._error("malformed reply: needs processed, and response or a known reason")
+
+    def _close_for_flooding(self, rate: FrameRate) -> None:
+        count("ConnectionsFlooding")
+        logger.warning("connection closed for flooding", extra={"connection_id": self.connection_id})
+        self._send({"type": "disconnect", "reason": FLOOD_REASON})
+        try:
+            self.gateway.close(self.connection_id)
+        except ServiceUnavailable:  # the connection's next frame tries the close again
+            logger.warning("could not close a flooding connection")
+            rate.retry_close(self.connection_id)
 
     def _error(self, message: str) -> None:
         self._send({"type": "error", "error": message})

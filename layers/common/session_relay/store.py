@@ -40,7 +40,8 @@ SESSION_MAX_S = 2 * 60 * 60 + 60
 
 # Listing sorts newest first, then by id ascending: the sort key stores the inverted creation time.
 _LISTING_MAX_MS = 10**15 - 1
-_CURSOR_PATTERN = re.compile(r"^\d{15}#.{1,128}$", re.DOTALL)
+# ASCII digits only: ``\d`` alone would also take other scripts' digits (Arabic-Indic and more).
+_CURSOR_PATTERN = re.compile(r"^[0-9]{15}#.{1,128}$", re.DOTALL)
 
 _BATCH_GET_LIMIT = 100
 _BATCH_WRITE_LIMIT = 25
@@ -277,6 +278,35 @@ class Store:
                 )
             )
         self._batch_delete(requests)
+
+    def hide_sessions(self, records: list[SessionRecord]) -> None:
+        """Mark sessions expired (one batch write): every read treats them as gone from now on."""
+        self._put_sessions(records, expires_s=0)
+
+    def unhide_sessions(self, records: list[SessionRecord]) -> None:
+        """Undo ``hide_sessions`` for sessions that stay connected."""
+        self._put_sessions(records, expires_s=None)
+
+    def _put_sessions(self, records: list[SessionRecord], expires_s: int | None) -> None:
+        requests = []
+        for record in records:
+            session = record.session
+            expiry = _session_expiry_s(session.created_at, session.last_seen_at) if expires_s is None else 0
+            item = {
+                "id": _s(session.id),
+                "connection_id": _s(record.connection_id),
+                "script_id": _s(session.script_id),
+                "user_key": _s(session.user_key),
+                "roblox_id": _n(session.roblox_id),
+                "place_id": _n(session.place_id),
+                "job_id": _s(session.job_id),
+                "created_at": _n(session.created_at),
+                "last_seen_at": _n(session.last_seen_at),
+                "listing_key": _s(listing_key(session.created_at, session.id)),
+                "expires_at": _n(expiry),
+            }
+            requests.append((self.sessions_table, {"PutRequest": {"Item": item}}))
+        self._batch_write(requests)
 
     def drop_connection(self, connection_id: str) -> str | None:
         """Forget a closed connection: its session, its mapping and its messages still pending.

@@ -85,6 +85,11 @@ def _integration_timeout_ms() -> int:
     return int(os.environ.get("INTEGRATION_TIMEOUT_MS") or parameter["Default"])
 
 
+def _max_calls_in_flight() -> str:
+    parameter = load_template()["Parameters"]["MaxCallsInFlightPerKey"]
+    return os.environ.get("MAX_CALLS_IN_FLIGHT") or str(parameter["Default"])
+
+
 class LocalStack:
     """Start with ``await stack.start()``, stop with ``await stack.stop()``."""
 
@@ -122,6 +127,7 @@ class LocalStack:
             DYNAMODB_ENDPOINT_URL=self.dynamodb_endpoint,
             MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
+            MAX_CALLS_IN_FLIGHT=_max_calls_in_flight(),
         )
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
