@@ -22,7 +22,7 @@ LAMBDA_MARGIN_S = 1.0
 # Kept back from the integration timeout: the answer's trip back through API Gateway, Mangum's work.
 GATEWAY_MARGIN_S = 1.0
 # What answering costs with nothing pending (building and serializing the answer).
-ANSWER_RESERVE_S = 0.5
+ANSWER_RESERVE_S = 0.2
 # What answering costs per message still pending at the end of the wait: one conditional withdraw
 # (and, if the reply won the race, one read) each. Measured on the local stack's embedded DynamoDB,
 # which serves one request at a time (about 8 ms each): the worst case; DynamoDB itself serves the

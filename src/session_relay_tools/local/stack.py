@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import uvicorn
+from botocore.exceptions import BotoCoreError, ClientError
 
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.functions import FunctionHost
@@ -120,7 +121,10 @@ class LocalStack:
         if self.config.dynamodb_endpoint is None:
             self._start_moto()
         client = boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
-        self.tables = create_tables(client, TABLE_PREFIX)
+        try:
+            self.tables = create_tables(client, TABLE_PREFIX)
+        except (BotoCoreError, ClientError) as exc:  # the tables this start made are deleted again
+            raise SystemExit(f"the tables could not be set up on {self.dynamodb_endpoint}: {exc}") from exc
         integration_timeout_ms = _integration_timeout_ms()
         os.environ.update(self.tables)
         os.environ.update(
