@@ -7,6 +7,8 @@ The three ``ws_*`` functions call these with API Gateway WebSocket events. Answe
 import base64
 import binascii
 import secrets
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -32,6 +34,7 @@ class RequestContext(BaseModel):
     domain_name: str = Field(alias="domainName")
     stage: str
     request_id: str | None = Field(default=None, alias="requestId")
+    request_time_epoch: int | None = Field(default=None, alias="requestTimeEpoch")
 
 
 class WebSocketEvent(BaseModel):
@@ -97,6 +100,29 @@ def disconnect(event: WebSocketEvent, store: Store | None = None) -> dict[str, A
 # ---------------------------------------------------------------- $default (client frames)
 
 
+class _BoundedMap:
+    """A small thread-safe map that forgets its oldest entries: a connection's session never changes,
+    so this container remembers it instead of reading it again for every frame."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_sessions_by_connection = _BoundedMap(20_000)
+
+
 class FrameHandler:
     """Handles one client frame; every reply to the client goes out through ``gateway``."""
 
@@ -105,9 +131,12 @@ class FrameHandler:
         self.store = store
         self.gateway = gateway
         self.connection_id = event.connection_id
+        self.rate = frame_rate
 
     def handle(self, rate: FrameRate = frame_rate) -> dict[str, Any]:
-        verdict = rate.admit(self.connection_id)
+        self.rate = rate
+        arrived_ms = self.event.request_context.request_time_epoch
+        verdict = rate.admit(self.connection_id, None if arrived_ms is None else arrived_ms / 1000)
         if verdict == CLOSED:  # closed for flooding already: this frame costs nothing more
             return _answer(200)
         if verdict == FLOOD:
@@ -158,8 +187,13 @@ class FrameHandler:
         return document
 
     def _touch(self) -> Any:
-        session_id = self.store.session_id_for_connection(self.connection_id)
-        return None if session_id is None else self.store.touch_session(session_id)
+        session_id = _sessions_by_connection.get(self.connection_id)
+        if session_id is None:
+            session_id = self.store.session_id_for_connection(self.connection_id)
+            if session_id is None:
+                return None
+            _sessions_by_connection.put(self.connection_id, session_id)
+        return self.store.touch_session(session_id)
 
     def _hello(self) -> None:
         session = self._touch()
@@ -189,6 +223,7 @@ class FrameHandler:
             self._touch()
             self._error(f"reply to {message_id} ignored: no message waiting for it on this connection")
             return
+        self.rate.refund(self.connection_id)
         self.store.touch_session(session_id)
         if outcome is None:
             count("RepliesMalformed")
