@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 import pytest
-from session_relay import floods, leases, settings
+from session_relay import floods, settings
+from session_relay.store import Store
 
 from .conftest import LambdaContext, silent
 
@@ -131,9 +132,7 @@ def test_bulk_disconnect_when_hiding_fails_is_a_503_and_nothing_changed(relay):
 def cap_of_two(relay, monkeypatch):
     monkeypatch.setenv("MAX_CALLS_IN_FLIGHT", "2")
     settings.get_settings.cache_clear()
-    leases.get_leases.cache_clear()
-    yield 2
-    leases.get_leases.cache_clear()
+    return 2
 
 
 def lease_items(relay) -> list[dict[str, Any]]:
@@ -163,7 +162,7 @@ def test_a_killed_lambdas_lease_expires_and_frees_its_slot(relay, cap_of_two, mo
     executor = relay.connect(behaviour=silent)
     # Two invocations killed mid-wait: their ``finally`` never runs, so the leases are never given
     # back. Each expires at the latest instant its invocation could have run (its remaining time).
-    monkeypatch.setattr(leases.Leases, "release", lambda self, key_id, lease: None)
+    monkeypatch.setattr(Store, "release_lease", lambda self, key_id, lease: None)
     for _ in range(2):
         context = LambdaContext(remaining_ms=2_500)
         assert relay.message(executor.session_id, data=1, timeout=0.2, context=context).json() == NEVER
@@ -181,7 +180,7 @@ def test_a_killed_lambdas_lease_expires_and_frees_its_slot(relay, cap_of_two, mo
 
 def test_at_the_cap_bad_bodies_are_still_422_and_unknown_sessions_429(relay, cap_of_two, monkeypatch):
     executor = relay.connect(behaviour=silent)
-    monkeypatch.setattr(leases.Leases, "release", lambda self, key_id, lease: None)
+    monkeypatch.setattr(Store, "release_lease", lambda self, key_id, lease: None)
     for _ in range(2):
         relay.message(executor.session_id, data=1, timeout=0.05)
     monkeypatch.undo()
@@ -195,7 +194,7 @@ def test_at_the_cap_bad_bodies_are_still_422_and_unknown_sessions_429(relay, cap
 
 def test_429_carries_retry_after_in_seconds(relay, cap_of_two, monkeypatch):
     executor = relay.connect(behaviour=silent)
-    monkeypatch.setattr(leases.Leases, "release", lambda self, key_id, lease: None)
+    monkeypatch.setattr(Store, "release_lease", lambda self, key_id, lease: None)
     for _ in range(2):
         relay.message(executor.session_id, data=1, timeout=0.05)
     monkeypatch.undo()

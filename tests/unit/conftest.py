@@ -20,7 +20,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from session_relay import FRAME_LIMIT_BYTES, api, auth, aws, settings, sockets, store
+from session_relay import FRAME_LIMIT_BYTES, auth, aws, settings, sockets, store
+from session_relay.api import dependencies as api
 from session_relay.auth import new_api_key
 from session_relay.errors import ServiceUnavailable
 from session_relay.store import ApiKeyRecord, ScriptRecord, Store, now_ms

@@ -1,0 +1,154 @@
+"""The scenarios measured against the running local stack: round trip, operations per message,
+bulk, concurrency."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from bench.floor import floor, management_endpoint
+from bench.stats import summarize
+from session_relay_tools.local.process import RunningStack
+from session_relay_tools.simulate import Fleet
+
+
+class Bench:
+    def __init__(self, stack: RunningStack, fleet: Fleet) -> None:
+        self.stack = stack
+        self.fleet = fleet
+        self.api = stack.client()
+        self.management_url = management_endpoint(stack)
+
+    # -------------------------------------------------------------- helpers
+
+    def calls(self, reset: bool = False) -> dict[str, dict[str, int]]:
+        method = "DELETE" if reset else "GET"
+        return httpx.request(method, f"{self.management_url}/@local/calls").json()
+
+    def message(self, session_id: str, key: str, data: Any, timeout: float = 60, client=None) -> dict:
+        answer = (client or self.api).post(
+            f"/sessions/{session_id}/message", json={"key": key, "data": data, "timeout": timeout}
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+    # -------------------------------------------------------------- 1. round trip and floor
+
+    def round_trip(self, count: int = 200) -> dict[str, Any]:
+        (client,) = self.fleet.connect(1)
+        session_id = client.session_id
+        latencies = []
+        for index in range(count + 20):
+            started = time.perf_counter()
+            answer = self.message(session_id, "echo", {"n": index})
+            elapsed = (time.perf_counter() - started) * 1000
+            assert answer["response"] == {"n": index}, answer
+            if index >= 20:  # warm-up (cold imports, key cache) excluded
+                latencies.append(elapsed)
+        result = summarize(latencies)
+        result["floor"] = floor(self.stack, session_id)
+        result["ratio_p50_to_floor"] = round(result["p50_ms"] / result["floor"]["total_ms"], 2)
+        return result
+
+    # -------------------------------------------------------------- 2. operations per message
+
+    def operations(self) -> dict[str, Any]:
+        (client,) = self.fleet.connect(1)
+        session_id = client.session_id
+        self.message(session_id, "echo", "warm")  # the API key is now cached, as on a warm container
+        cases = {
+            "prompt reply": ("echo", "x", 10),
+            "reply after 1 s": ("sleep", 1, 10),
+            "full timeout (1 s)": ("sleep", 3, 1),
+        }
+        result = {}
+        for name, (key, data, timeout) in cases.items():
+            time.sleep(2.5)  # let the previous call's function finish on the client
+            self.calls(reset=True)
+            self.message(session_id, key, data, timeout)
+            time.sleep(0.3)  # the reply's own handler may still be finishing
+            counts = self.calls()
+            dynamodb = counts.get("dynamodb", {})
+            result[name] = {
+                "dynamodb_requests": sum(dynamodb.values()),
+                "dynamodb_by_operation": dynamodb,
+                "management_api_calls": sum(counts.get("apigatewaymanagementapi", {}).values()),
+            }
+        return result
+
+    # -------------------------------------------------------------- 3. bulk
+
+    def bulk(self, sizes: tuple[int, ...] = (100, 1000)) -> dict[str, Any]:
+        started = time.perf_counter()
+        clients = []
+        while len(clients) < max(sizes):  # in waves: a thousand handshakes at once would time out
+            clients += self.fleet.connect(min(100, max(sizes) - len(clients)))
+        connect_s = time.perf_counter() - started
+        result: dict[str, Any] = {"connect_s": round(connect_s, 2)}
+        for size in sizes:
+            ids = [client.session_id for client in clients[:size]]
+            self.calls(reset=True)
+            started = time.perf_counter()
+            answer = self.api.post("/sessions/message", json={"session_ids": ids, "key": "echo", "data": 1})
+            wall_s = time.perf_counter() - started
+            if answer.status_code != 200:
+                raise RuntimeError(f"bulk message to {size} failed: {answer.status_code} {answer.text}")
+            responses = answer.json()["responses"]
+            counts = self.calls().get("dynamodb", {})
+            chunks = -(-size // 100)
+            poll_calls = counts.get("BatchGetItem", 0) - chunks  # the first chunks read the sessions
+            rounds = max(1, poll_calls // chunks)
+            result[str(size)] = {
+                "wall_s": round(wall_s, 3),
+                "all_processed": all(entry["processed"] for entry in responses) and len(responses) == size,
+                "dynamodb_total": sum(counts.values()),
+                "dynamodb_by_operation": counts,
+                "polling_rounds": rounds,
+                "dynamodb_calls_per_polling_round": round(poll_calls / rounds, 1),
+            }
+        # The bulk sessions stay connected (idle) for the rest of the run: closing a thousand at once
+        # would measure the local database's backlog of $disconnect calls, not the next scenario.
+        return result
+
+    # -------------------------------------------------------------- 4. concurrency
+
+    def concurrency(self, callers: int = 50, duration_s: float = 20) -> dict[str, Any]:
+        clients = self.fleet.connect(callers)
+        latencies: list[float] = []
+        errors = []
+        lock = threading.Lock()
+        stop_at = time.monotonic() + duration_s
+
+        def caller(session_id: str) -> None:
+            with self.stack.client() as api:
+                index = 0
+                while time.monotonic() < stop_at:
+                    index += 1
+                    started = time.perf_counter()
+                    try:
+                        answer = self.message(session_id, "echo", index, client=api)
+                        ok = answer.get("response") == index
+                    except httpx.HTTPError as exc:
+                        answer, ok = repr(exc), False
+                    elapsed = (time.perf_counter() - started) * 1000
+                    with lock:
+                        latencies.append(elapsed)
+                        if not ok:
+                            errors.append(answer)
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(callers) as pool:
+            list(pool.map(caller, [client.session_id for client in clients]))
+        elapsed = time.monotonic() - started
+        for client in clients:
+            self.fleet.close(client)
+        return {
+            "callers": callers,
+            "duration_s": round(elapsed, 1),
+            "messages": len(latencies),
+            "throughput_per_s": round(len(latencies) / elapsed, 1),
+            **summarize(latencies),
+            "errors": len(errors),
+        }

@@ -1,0 +1,1 @@
+"""One ``APIRouter`` per resource; ``session_relay.api.main`` includes each."""

@@ -1,0 +1,120 @@
+"""Messages and replies: ``item = "message#<id>"`` in the connections table, keyed by the connection
+the message was sent on, so a reply can only ever address the replying connection's own partition."""
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from session_relay.errors import ReplyRejected
+from session_relay.models import Outcome
+from session_relay.store.items import (
+    ANSWERED,
+    MESSAGE_PREFIX,
+    PENDING,
+    Tables,
+    condition_failed,
+    message_key,
+    n,
+    s,
+    translated_errors,
+)
+from session_relay.store.sessions import SessionRecord
+from session_relay.wire import dump_json
+
+
+def outcome_from_item(item: dict[str, Any]) -> Outcome | None:
+    if item["status"]["S"] != ANSWERED:
+        return None
+    return Outcome.model_validate(json.loads(item["reply"]["S"]))
+
+
+class MessageStore(Tables):
+    def _message_item(self, record: SessionRecord, message_id: str, deadline_ms: int) -> dict[str, Any]:
+        return {
+            **message_key(record.connection_id, message_id),
+            "session_id": s(record.session.id),
+            "status": s(PENDING),
+            "deadline_ms": n(deadline_ms),
+            "expires_at": n(self.now_s() + self.message_ttl_s),
+        }
+
+    def put_message(self, record: SessionRecord, message_id: str, deadline_ms: int) -> None:
+        """Record a pending message before it is posted, so a fast reply always finds it."""
+        with translated_errors():
+            self.client.put_item(
+                TableName=self.connections_table, Item=self._message_item(record, message_id, deadline_ms)
+            )
+
+    def put_messages(self, sent: list[tuple[SessionRecord, str]], deadline_ms: int) -> None:
+        """Record many pending messages (BatchWriteItem, 25 a call)."""
+        self._batch_write(
+            [
+                (self.connections_table, {"PutRequest": {"Item": self._message_item(r, m, deadline_ms)}})
+                for r, m in sent
+            ]
+        )
+
+    def read_outcomes(self, sent: list[tuple[str, str]]) -> dict[tuple[str, str], Outcome | None]:
+        """Poll messages by (connection id, message id): the answered ones map to their outcome,
+        the pending ones to None; a message that no longer exists is missing from the result."""
+        keys = [message_key(connection_id, message_id) for connection_id, message_id in sent]
+        result: dict[tuple[str, str], Outcome | None] = {}
+        for item in self._batch_get(self.connections_table, keys):
+            pair = (item["connection_id"]["S"], item["item"]["S"].removeprefix(MESSAGE_PREFIX))
+            result[pair] = outcome_from_item(item)
+        return result
+
+    def read_outcome(self, connection_id: str, message_id: str) -> tuple[bool, Outcome | None]:
+        """One message: (exists, outcome or None while pending)."""
+        item = self._get(self.connections_table, message_key(connection_id, message_id))
+        if item is None:
+            return False, None
+        return True, outcome_from_item(item)
+
+    def withdraw_message(self, connection_id: str, message_id: str) -> Outcome | None:
+        """Give up on a message at its deadline. Deletes it while still pending so a late reply
+        is refused; if the reply won the race, returns that reply instead."""
+        try:
+            with translated_errors():
+                self.client.delete_item(
+                    TableName=self.connections_table,
+                    Key=message_key(connection_id, message_id),
+                    ConditionExpression="#status = :pending",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":pending": s(PENDING)},
+                )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            return self.read_outcome(connection_id, message_id)[1]
+        return None
+
+    def delete_messages(self, sent: list[tuple[str, str]]) -> None:
+        self._batch_delete([(self.connections_table, message_key(c, m)) for c, m in sent])
+
+    def record_reply(self, connection_id: str, message_id: str, outcome: Outcome) -> str:
+        """Store the first reply to a pending message sent on this very connection, before its
+        deadline. Returns the message's session id; raises ``ReplyRejected`` otherwise."""
+        reply = dump_json(outcome.as_contract())
+        try:
+            with translated_errors():
+                item = self.client.update_item(
+                    TableName=self.connections_table,
+                    Key=message_key(connection_id, message_id),
+                    UpdateExpression="SET #status = :answered, reply = :reply",
+                    ConditionExpression="#status = :pending AND deadline_ms >= :now",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":answered": s(ANSWERED),
+                        ":pending": s(PENDING),
+                        ":reply": s(reply),
+                        ":now": n(self.now_ms()),
+                    },
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise ReplyRejected(message_id) from exc
+            raise
+        return item["session_id"]["S"]

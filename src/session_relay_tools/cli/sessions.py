@@ -1,0 +1,258 @@
+"""``session-relay sessions list|get|message|disconnect``: the REST API, through the SDK."""
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+from session_relay.wire import parse_json
+
+from session_relay_tools.cli.options import FILTERS, JSON, filters, with_options
+from session_relay_tools.cli.output import Output, compact, rows_table, table, utc_time
+from session_relay_tools.sdk import (
+    MAX_BULK_IDS,
+    UNSET,
+    BulkMessageResult,
+    Session,
+    SessionMessageResult,
+    SessionRelay,
+)
+
+app = typer.Typer(help="Live sessions, through the REST API at --url with --api-key.", no_args_is_help=True)
+
+
+def _client(out: Output) -> SessionRelay:
+    if not out.settings.api_key:
+        out.fail("no API key: pass --api-key or set SESSION_RELAY_API_KEY")
+    return SessionRelay(out.settings.url, out.settings.api_key)
+
+
+def _session_rows(sessions: list[Session]) -> Table:
+    columns = ("session id", "script", "user key", "roblox id", "place id", "job id", "connected (UTC)")
+    rows = [
+        (s.id, s.script_id, s.user_key, str(s.roblox_id), str(s.place_id), s.job_id, utc_time(s.created_at))
+        for s in sessions
+    ]
+    return rows_table(columns, rows)
+
+
+def _targets(
+    out: Output, relay: SessionRelay, ids: list[str], all_: bool, found_by: dict[str, Any]
+) -> list[str]:
+    """The ids a bulk command acts on: those given, or with --all every session the filters match."""
+    if all_ and ids:
+        raise typer.BadParameter("give session ids or --all, not both", param_hint="--all")
+    if not all_ and not ids:
+        raise typer.BadParameter(
+            "give at least one session id, or --all (with filters) for every match", param_hint="ID"
+        )
+    if found_by and not all_:
+        raise typer.BadParameter(
+            "the filters (--script-id, --place-id, ...) only apply with --all", param_hint="--all"
+        )
+    if not all_:
+        return ids
+    with out.err.status("finding the matching sessions..."):
+        return [session.id for session in relay.iter_sessions(page_size=MAX_BULK_IDS, **found_by)]
+
+
+@app.command("list")
+@with_options(*JSON)
+@with_options(*FILTERS, before="limit")
+def sessions_list(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", metavar="N", help="Sessions per page, 1..1000 (the API's default is 100)."),
+    ] = None,
+    cursor: Annotated[
+        str | None, typer.Option("--cursor", metavar="CURSOR", help="Continue after a previous page.")
+    ] = None,
+    all_pages: Annotated[
+        bool, typer.Option("--all-pages", help="Follow the cursor through every page.")
+    ] = False,
+    **options: Any,
+) -> None:
+    """List your live sessions, newest first."""
+    out = Output(ctx, options["json_flag"])
+    with out.reported(), _client(out) as relay:
+        if all_pages:
+            if cursor is not None:
+                raise typer.BadParameter("--cursor and --all-pages do not go together", param_hint="--cursor")
+            sessions, next_cursor = list(relay.iter_sessions(page_size=limit, **filters(options))), None
+        else:
+            page = relay.list_sessions(limit=limit, cursor=cursor, **filters(options))
+            sessions, next_cursor = page.sessions, page.next_cursor
+
+    def render() -> None:
+        out.print(_session_rows(sessions))
+        out.print(f"{len(sessions)} session{'' if len(sessions) == 1 else 's'}")
+        if next_cursor:
+            out.print(f"more: --cursor {next_cursor}")
+
+    document = {"sessions": [s.model_dump() for s in sessions], "next_cursor": next_cursor}
+    out.emit(document, render)
+
+
+@app.command("get")
+@with_options(*JSON)
+def sessions_get(
+    ctx: typer.Context,
+    session_id: Annotated[str, typer.Argument(metavar="ID", help="The session's id.")],
+    **options: Any,
+) -> None:
+    """Show one session."""
+    out = Output(ctx, options["json_flag"])
+    with out.reported(), _client(out) as relay:
+        session = relay.get_session(session_id)
+
+    def render() -> None:
+        shown = Table(show_header=False, box=None)
+        shown.add_column(style="bold")
+        shown.add_column(overflow="fold")
+        for field, value in session.model_dump().items():
+            text = utc_time(value) if field.endswith("_at") else str(value)
+            shown.add_row(field, Text(text + (" UTC" if field.endswith("_at") else "")))
+        out.print(shown)
+
+    out.emit({"session": session.model_dump()}, render)
+
+
+def _parse_data(data: str | None) -> Any:
+    if data is None:
+        return UNSET
+    try:
+        return parse_json(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"not valid JSON ({exc})", param_hint="--data") from exc
+
+
+def _summary_lines(result: BulkMessageResult) -> list[str]:
+    summary = result.summary()
+    lines = [f"processed {summary.processed} of {summary.requested}"]
+    lines += [f"{reason}: {count}" for reason, count in summary.reasons.items()]
+    return lines
+
+
+@app.command("message")
+@with_options(*FILTERS, *JSON)
+def sessions_message(
+    ctx: typer.Context,
+    key: Annotated[
+        str,
+        typer.Option("--key", "-k", metavar="KEY", help="The function the client runs (1..128 characters)."),
+    ],
+    session_ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="ID", help="Sessions to message (or use --all).", show_default=False),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data", "-d", metavar="JSON", help="A JSON value passed to the function (default: [])."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", "-t", metavar="S", help="Seconds to wait for answers, 0 < S <= 60 (default 60)."
+        ),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Message every session the filters match.")] = False,
+    **options: Any,
+) -> None:
+    """Run a function in sessions and show each answer (or why there is none).
+
+    Many ids go 1000 to a request, several requests at once; answers keep the order asked.
+
+    Among many ids, one that is unknown (or not yours) is answered "session not found";
+    exactly one such id fails with the API's 404 instead.
+    """
+    out = Output(ctx, options["json_flag"])
+    payload = _parse_data(data)
+    with out.reported(), _client(out) as relay:
+        ids = _targets(out, relay, list(session_ids or []), all_, filters(options))
+        if len(ids) == 1 and not all_:
+            single = relay.message(ids[0], key, payload, timeout=timeout)
+            result = BulkMessageResult(
+                responses=[SessionMessageResult(session_id=ids[0], **single.model_dump())]
+            )
+        elif not ids:
+            result = BulkMessageResult(responses=[])
+        elif all_ or len(ids) > MAX_BULK_IDS:
+            with out.progress("messaging", len(ids)) as advance:
+                result = relay.message_many(ids, key, payload, timeout=timeout, progress=advance)
+        else:
+            result = relay.message_many(ids, key, payload, timeout=timeout)
+
+    def render() -> None:
+        if not all_:
+            rows = table("session id", "processed", "response / reason")
+            for entry in result.responses:
+                shown = compact(entry.response) if entry.processed else entry.reason or ""
+                rows.add_row(Text(entry.session_id), Text("yes" if entry.processed else "no"), Text(shown))
+            out.print(rows)
+        elif not ids:
+            out.print("no sessions match")
+        for line in _summary_lines(result):
+            out.print(line)
+
+    document = {
+        "responses": [entry.contract() for entry in result.responses],
+        "summary": result.summary().model_dump(),
+    }
+    out.emit(document, render)
+
+
+@app.command("disconnect")
+@with_options(*JSON)
+@with_options(*FILTERS, before="yes")
+def sessions_disconnect(
+    ctx: typer.Context,
+    session_ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="ID", help="Sessions to disconnect (or use --all).", show_default=False),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Disconnect every session the filters match.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation with --all.")] = False,
+    **options: Any,
+) -> None:
+    """Close sessions' connections and delete them (clients get a disconnect frame first).
+
+    With --all, asks for confirmation unless --yes.
+
+    Among many ids, those unknown (or not yours) are listed as not disconnected;
+    exactly one such id fails with the API's 404 instead.
+    """
+    out = Output(ctx, options["json_flag"])
+    with out.reported(), _client(out) as relay:
+        ids = _targets(out, relay, list(session_ids or []), all_, filters(options))
+        if all_ and ids and not yes:
+            try:
+                confirmed = typer.confirm(
+                    f"Disconnect {len(ids)} session{'s' if len(ids) != 1 else ''}?", err=True
+                )
+            except typer.Abort:
+                confirmed = False
+            if not confirmed:
+                out.fail("not confirmed (pass --yes to skip the question); nothing was disconnected")
+        if len(ids) == 1 and not all_:
+            relay.disconnect(ids[0])
+            disconnected, missing = ids, []
+        elif not ids:
+            disconnected, missing = [], []
+        else:
+            with out.progress("disconnecting", len(ids)) as advance:
+                result = relay.disconnect_many(ids, progress=advance)
+            disconnected, missing = result.disconnected, result.not_disconnected
+
+    def render() -> None:
+        if not ids:
+            out.print("no sessions match")
+            return
+        out.print(f"disconnected {len(disconnected)} of {len(ids)}")
+        if missing:
+            shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            out.print(f"not disconnected (unknown, not yours, or the close failed): {shown}")
+
+    out.emit({"disconnected": disconnected, "not_disconnected": missing}, render)
