@@ -25,7 +25,7 @@ from collections.abc import Callable
 RATE = 20.0
 """Frames per second a connection may send, sustained (the contract asks room for at least 20).
 Replies the server accepted do not count: they answer messages the server sent."""
-BURST = 40
+BURST = 30
 """Frames a connection may send at once beyond the sustained rate."""
 FLOOD_REASON = "too many frames"
 _TRACKED = 20_000  # connections remembered per container (least recently seen forgotten first)
