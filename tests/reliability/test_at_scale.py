@@ -267,6 +267,7 @@ def test_a_bulk_answer_at_the_size_limit_is_filled_in_order_and_fits(local_stack
     full = [index for index, entry in enumerate(entries) if entry.get("processed")]
     assert all(entries[index]["response"] == HEAVY for index in full)
     assert full == list(range(len(full)))  # request order: the first ones that fit, then the rest
+    print(f"bulk answer at the size limit: {len(full)} of {len(ids)} entries in full, {size_note(answer)}")
     assert 100 < len(full) < len(ids)
     assert all(
         entry == {"session_id": entry["session_id"], "processed": False, "reason": "response too large"}
@@ -287,6 +288,10 @@ def test_a_bulk_answer_at_the_size_limit_is_filled_in_order_and_fits(local_stack
         json.dumps({"session_id": ids[len(full)], "processed": True, "response": HEAVY}, ensure_ascii=False)
     )
     assert proxy_bytes(answer.text) + one_more > LAMBDA_RESPONSE_LIMIT_BYTES - ENVELOPE_BYTES
+
+
+def size_note(answer: httpx.Response) -> str:
+    return f"body {len(answer.content):,} bytes, {proxy_bytes(answer.text):,} inside the proxy response"
 
 
 # ------------------------------------------------------------------------------------------------
