@@ -122,18 +122,12 @@ class WebSocketGateway:
         selectable = isinstance(action, str) and not action.startswith("$") and action in self.routes
         return action if selectable else "$default"
 
-    async def _invoke(
-        self, route_key: str, event: dict[str, Any], connection: Connection | None = None
-    ) -> Any:
+    async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
         function = self.routes.get(route_key)
         if function is None:
             return {"statusCode": 200}
         try:
             async with self._slots:
-                if connection is not None and not connection.open:
-                    # Closed while this frame waited for a free invocation: API Gateway routes no
-                    # frame of a connection that no longer exists.
-                    return {"statusCode": 410}
                 return await self.host.invoke(function, event)
         except Exception:
             # Lambda would log the failed invocation; a silent 500 here hid lost $disconnects.
@@ -208,8 +202,7 @@ class WebSocketGateway:
         route_key = "$default" if encoded else self._route_for(body)
         context = self._context(connection, route_key, "MESSAGE")
         context["messageId"] = secrets.token_urlsafe(10)
-        event = {"requestContext": context, "body": body, "isBase64Encoded": encoded}
-        await self._invoke(route_key, event, connection)
+        await self._invoke(route_key, {"requestContext": context, "body": body, "isBase64Encoded": encoded})
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
