@@ -67,6 +67,10 @@ class FrameRate:
             _bound(self._buckets)
             return ADMIT
 
+    def is_closed(self, connection_id: str) -> bool:
+        with self._lock:
+            return connection_id in self._closed
+
     def refund(self, connection_id: str) -> None:
         """The frame was a reply the server asked for and accepted: it does not count."""
         with self._lock:

@@ -250,6 +250,14 @@ class FrameHandler:
             logger.warning("could not answer the client", extra={"frame_type": frame["type"]})
 
 
+def closed_for_flooding(event: Any) -> bool:
+    """True for a frame of a connection this container closed for flooding (checked on the raw
+    event, before anything else is done with it)."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    connection_id = context.get("connectionId") if isinstance(context, dict) else None
+    return isinstance(connection_id, str) and frame_rate.is_closed(connection_id)
+
+
 def handle_frame(event: WebSocketEvent, store: Store | None = None, gateway: Gateway | None = None) -> Any:
     """Handle a client frame on the ``$default`` route."""
     return FrameHandler(event, store or get_store(), gateway or event.gateway()).handle()

@@ -51,6 +51,7 @@ class Connection:
     connected_at: float = field(default_factory=time.time)
     last_active: float = field(default_factory=time.time)
     open: bool = True
+    closed_by_server: bool = False  # DeleteConnection: frames not yet dispatched are not routed
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def send_text(self, text: str) -> bool:
@@ -122,12 +123,16 @@ class WebSocketGateway:
         selectable = isinstance(action, str) and not action.startswith("$") and action in self.routes
         return action if selectable else "$default"
 
-    async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
+    async def _invoke(
+        self, route_key: str, event: dict[str, Any], connection: Connection | None = None
+    ) -> Any:
         function = self.routes.get(route_key)
         if function is None:
             return {"statusCode": 200}
         try:
             async with self._slots:
+                if connection is not None and connection.closed_by_server:
+                    return {"statusCode": 410}  # not dispatched before DeleteConnection: not routed
                 return await self.host.invoke(function, event)
         except Exception:
             # Lambda would log the failed invocation; a silent 500 here hid lost $disconnects.
@@ -202,7 +207,8 @@ class WebSocketGateway:
         route_key = "$default" if encoded else self._route_for(body)
         context = self._context(connection, route_key, "MESSAGE")
         context["messageId"] = secrets.token_urlsafe(10)
-        await self._invoke(route_key, {"requestContext": context, "body": body, "isBase64Encoded": encoded})
+        event = {"requestContext": context, "body": body, "isBase64Encoded": encoded}
+        await self._invoke(route_key, event, connection)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -274,6 +280,7 @@ class WebSocketGateway:
                 },
             )
         elif method == "DELETE":
+            connection.closed_by_server = True
             await connection.close()
             await _json(send, 204, None)
         else:
