@@ -28,6 +28,14 @@ def leases_key(key_id: str) -> dict[str, Any]:
     return {"connection_id": s(LEASES_PREFIX + key_id), "item": s(LEASES_ITEM)}
 
 
+def _leases_of(item: dict[str, Any]) -> dict[str, int]:
+    return {
+        name.removeprefix(LEASE_PREFIX): int(value["N"])
+        for name, value in item.items()
+        if name.startswith(LEASE_PREFIX)
+    }
+
+
 class LeaseStore(Tables):
     def _lease_update(self, key_id: str, delete: bool = False, **request: Any) -> dict[str, Any] | None:
         """One conditional UpdateItem (DeleteItem with ``delete``) on the key's item; None when the
@@ -45,22 +53,31 @@ class LeaseStore(Tables):
         """A new lease for ``key_id``, valid until ``expires_ms``; None when ``cap`` are held."""
         lease = secrets.token_hex(8)
         for attempt in range(2):
-            taken = self._lease_update(
-                key_id,
-                UpdateExpression="SET #lease = :expires, expires_at = :ttl ADD held :one",
-                ConditionExpression="attribute_not_exists(held) OR held < :cap",
-                ExpressionAttributeNames={"#lease": LEASE_PREFIX + lease},
-                ExpressionAttributeValues={
-                    ":expires": n(expires_ms),
-                    ":ttl": n(expires_ms // 1000 + _ITEM_MARGIN_S),
-                    ":one": n(1),
-                    ":cap": n(cap),
-                },
-            )
-            if taken is not None:
+            try:
+                with translated_errors():
+                    self.client.update_item(
+                        TableName=self.connections_table,
+                        Key=leases_key(key_id),
+                        UpdateExpression="SET #lease = :expires, expires_at = :ttl ADD held :one",
+                        ConditionExpression="attribute_not_exists(held) OR held < :cap",
+                        ExpressionAttributeNames={"#lease": LEASE_PREFIX + lease},
+                        ExpressionAttributeValues={
+                            ":expires": n(expires_ms),
+                            ":ttl": n(expires_ms // 1000 + _ITEM_MARGIN_S),
+                            ":one": n(1),
+                            ":cap": n(cap),
+                        },
+                        # At the cap, the refusal carries the item: no second read to find expired leases.
+                        # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    )
                 return lease
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise
+                held = _leases_of(exc.response.get("Item") or {})
             # At the cap: leases that a killed Lambda left behind may have expired.
-            if attempt or not self._clear_expired_leases(key_id):
+            if attempt or not self._clear_expired_leases(key_id, held):
                 return None
         return None
 
@@ -85,17 +102,12 @@ class LeaseStore(Tables):
 
     def leases_held(self, key_id: str) -> dict[str, int]:
         """The leases held now, by id, with their expiry (epoch ms)."""
-        item = self._get(self.connections_table, leases_key(key_id)) or {}
-        return {
-            name.removeprefix(LEASE_PREFIX): int(value["N"])
-            for name, value in item.items()
-            if name.startswith(LEASE_PREFIX)
-        }
+        return _leases_of(self._get(self.connections_table, leases_key(key_id)) or {})
 
-    def _clear_expired_leases(self, key_id: str) -> int:
-        """Remove the leases past their expiry, each only if it is still the one read."""
+    def _clear_expired_leases(self, key_id: str, held: dict[str, int]) -> int:
+        """Remove the leases of ``held`` past their expiry, each only if it is still the one read."""
         now_ms = self.now_ms()
-        expired = {lease: expiry for lease, expiry in self.leases_held(key_id).items() if expiry < now_ms}
+        expired = {lease: expiry for lease, expiry in held.items() if expiry < now_ms}
         if not expired:
             return 0
         names = {f"#l{index}": LEASE_PREFIX + lease for index, lease in enumerate(expired)}
