@@ -1,5 +1,8 @@
-"""The contract's shapes as pydantic models (PROTOCOL.md sections 1 and 2)."""
+"""The contract's shapes as pydantic models (PROTOCOL.md sections 1 and 2), and the sentence that
+says which field failed and what it must be."""
 
+import json
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
@@ -35,11 +38,18 @@ class Session(BaseModel):
     last_seen_at: int
 
 
-def _decimal_digits(value: Any) -> Any:
-    # Query strings carry text: accept plain decimal digits only (no sign, spaces, "1e3", "0x1").
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
-        raise ValueError("must be a positive decimal integer")
-    return int(value)
+def _decimal_digits(low: int, high: int) -> Any:
+    """A before-validator for query text: plain decimal digits (no sign, spaces, "1e3", "0x1") naming
+    an integer in low..high. Checked on the text itself, so every wrong value is reported alike."""
+
+    def check(value: Any) -> int:
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+            raise ValueError("not decimal digits")
+        if not low <= int(value) <= high:
+            raise ValueError("out of range")
+        return int(value)
+
+    return check
 
 
 class Identity(BaseModel):
@@ -53,7 +63,7 @@ class Identity(BaseModel):
     roblox_id: Annotated[int, Field(gt=0, le=MAX_ID_64)]
     place_id: Annotated[int, Field(gt=0, le=MAX_ID_64)]
 
-    _digits = field_validator("roblox_id", "place_id", mode="before")(_decimal_digits)
+    _digits = field_validator("roblox_id", "place_id", mode="before")(_decimal_digits(1, MAX_ID_64))
 
 
 def _not_null(value: Any) -> Any:
@@ -121,10 +131,11 @@ class ListQuery(BaseModel):
     job_id: str | None = None
     roblox_id: Annotated[int, Field(gt=0, le=MAX_ID_64)] | None = None
     place_id: Annotated[int, Field(gt=0, le=MAX_ID_64)] | None = None
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    limit: Annotated[int, Field(ge=1, le=MAX_BULK_IDS)] = 100
     cursor: str | None = None
 
-    _digits = field_validator("roblox_id", "place_id", "limit", mode="before")(_decimal_digits)
+    _ids = field_validator("roblox_id", "place_id", mode="before")(_decimal_digits(1, MAX_ID_64))
+    _limit = field_validator("limit", mode="before")(_decimal_digits(1, MAX_BULK_IDS))
 
 
 class Outcome(BaseModel):
@@ -158,3 +169,70 @@ class ReplyFrame(BaseModel):
         if self.reason in FIXED_CLIENT_REASONS or self.reason.startswith(REASON_ERRORED_PREFIX):
             return Outcome(processed=False, reason=self.reason)
         return None
+
+
+# ---------------------------------------------------------------- validation sentences
+
+# What each field must be, in the contract's words (PROTOCOL.md section 1, "Validation"). A 422 (or a
+# refused handshake's 400) names the field and says this, whatever the wrong value was; only the
+# parenthesis after it says what was wrong with this value.
+_SHORT_TEXT = f"must be a string of 1 to {MAX_FIELD_LENGTH} characters"
+_POSITIVE_ID = "must be a positive decimal integer below 2^63"
+EXPECTED = {
+    "key": _SHORT_TEXT,
+    "timeout": f"must be a JSON number of seconds, 0 < timeout <= {MAX_MESSAGE_TIMEOUT_S:g}",
+    "session_ids": f"must be a list of 1 to {MAX_BULK_IDS} session id strings, without duplicates",
+    "script_id": _SHORT_TEXT,
+    "user_key": _SHORT_TEXT,
+    "job_id": _SHORT_TEXT,
+    "roblox_id": _POSITIVE_ID,
+    "place_id": _POSITIVE_ID,
+    "limit": f"must be a decimal integer from 1 to {MAX_BULK_IDS}",
+    "cursor": "must be a next_cursor this API returned",
+}
+_SHOWN_TEXT = 32
+
+
+def _shown(value: Any) -> str:
+    """A wrong value in a few words: its JSON text when short, else what kind of value it is."""
+    if isinstance(value, str):
+        if len(value) > _SHOWN_TEXT:
+            return f"a string of {len(value)} characters"
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "an empty list" if not value else f"a list of {len(value)} item{'s' * (len(value) > 1)}"
+    if isinstance(value, dict):
+        return "an object"
+    text = json.dumps(value)
+    return text if len(text) <= _SHOWN_TEXT else f"a number of {len(text)} digits"
+
+
+def _what_was_wrong(error: dict[str, Any]) -> str:
+    location, value = error["loc"], error.get("input")
+    if error["type"] == "missing":
+        return "it is missing"
+    if len(location) > 1 and isinstance(location[1], int):
+        return f"item {location[1] + 1}: got {_shown(value)}"
+    if isinstance(value, list) and len(value) <= MAX_BULK_IDS:
+        repeated = [item for item, count in Counter(map(str, value)).items() if count > 1]
+        if repeated:
+            return f"{_shown(repeated[0])} appears more than once"
+    return f"got {_shown(value)}"
+
+
+def field_sentence(field: str, value: Any) -> str:
+    """The sentence for a field whose value was refused outside pydantic (e.g. an unknown cursor)."""
+    return f"{field}: {EXPECTED[field]} (got {_shown(value)})"
+
+
+def describe_errors(errors: Any, model: type[BaseModel] | None = None) -> str:
+    """One sentence for the first failing field: ``field: what it must be (what was wrong)``."""
+    error = errors[0]
+    location = [part for part in error["loc"] if part not in ("body", "query", "path")]
+    field = str(location[0]) if location else "body"
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(model.model_fields) if model is not None else "the documented fields"
+        return f"{field}: is not a field of this request (it takes {known})"
+    if field in EXPECTED:
+        return f"{field}: {EXPECTED[field]} ({_what_was_wrong(error)})"
+    return f"{field}: {str(error['msg']).removeprefix('Value error, ')}"

@@ -22,7 +22,7 @@ from session_relay.errors import (
     ValidationFailed,
 )
 from session_relay.gateway import gateway_for
-from session_relay.models import MAX_FIELD_LENGTH
+from session_relay.models import MAX_FIELD_LENGTH, describe_errors
 from session_relay.settings import get_settings
 from session_relay.store import SessionRecord, get_store, now_ms
 from session_relay.wire import parse_json
@@ -42,12 +42,9 @@ def get_messenger() -> Messenger:
     return Messenger(get_store(), gateway_for(settings.management_api_url), settings)
 
 
-def describe(errors: Any) -> str:
-    """One sentence naming the first failing field."""
-    error = errors[0]
-    field = ".".join(str(part) for part in error["loc"] if part not in ("body", "query", "path"))
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{field or 'body'}: {message}"
+def describe(errors: Any, model: type[BaseModel] | None = None) -> str:
+    """One sentence naming the first failing field and what it must be (``models.EXPECTED``)."""
+    return describe_errors(errors, model)
 
 
 def principal(request: Request) -> Principal:
@@ -67,7 +64,7 @@ async def body[M: BaseModel](request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        raise ValidationFailed(describe(exc.errors())) from exc
+        raise ValidationFailed(describe(exc.errors(), model)) from exc
 
 
 def remaining_ms(request: Request) -> int | None:

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from session_relay.api.dependencies import describe
 from session_relay.api.responses import failure
-from session_relay.api.routers import health, sessions
+from session_relay.api.routers import docs, health, sessions
 from session_relay.errors import RelayError
 from session_relay.observability import logger
 
@@ -23,7 +23,11 @@ app = FastAPI(
     description="Look up, message and disconnect live Roblox executor sessions.",
     # A trailing-slash redirect would point outside the API Gateway stage: answer 404 instead.
     redirect_slashes=False,
+    # Served by routers.docs with relative URLs, so they work under the API Gateway stage path.
+    docs_url=None,
+    redoc_url=None,
 )
+app.include_router(docs.router)
 app.include_router(health.router)
 app.include_router(sessions.router)
 
