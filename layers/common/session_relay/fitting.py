@@ -5,8 +5,12 @@ response as the runtime serializes it; API Gateway then answers 502 although eve
 ran: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 For a REST proxy integration that response is the proxy object whose ``body`` is the answer's JSON
 text as a string, so every ``"`` and ``\\`` of the answer is escaped once more. The Python 3.12
-runtime keeps non-ASCII characters as UTF-8 (``ensure_ascii=False``) rather than ``\\uXXXX``:
+runtime writes non-ASCII characters as UTF-8 (2 to 4 bytes), older runtimes as ``\\uXXXX`` escapes
+(6 bytes, 12 for a surrogate pair):
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html (Response format)
 https://github.com/aws/aws-lambda-python-runtime-interface-client/commit/80eefef7da59c814369b3ec37f6d30d46461f181
+The answer is measured the escaped way, never smaller than either, so it fits whichever runtime
+serializes it (and the local stack, which measures with ``json.dumps`` as the older runtimes do).
 Entries are kept in request order; one whose response would take the answer past the limit becomes
 ``{"session_id": ..., "processed": false, "reason": "response too large"}``, always leaving room
 for the entries after it.
@@ -26,8 +30,8 @@ REASON_TOO_LARGE = "response too large"
 
 
 def proxy_bytes(text: str) -> int:
-    """Bytes ``text`` takes inside the proxy response's ``body`` string as the runtime writes it."""
-    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+    """Bytes ``text`` takes inside the proxy response's ``body`` string, at most (non-ASCII escaped)."""
+    return len(json.dumps(text)) - 2
 
 
 def _entry_bytes(entry: dict[str, Any]) -> int:

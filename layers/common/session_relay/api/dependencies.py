@@ -112,7 +112,8 @@ def no_query(request: Request, allowed: frozenset[str] = frozenset()) -> None:
     """A query parameter the route does not take is a 422 (a typo must not be silently ignored)."""
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
-        raise ValidationFailed(f"{unknown[0]}: unknown query parameter")
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise ValidationFailed(f"{unknown[0]}: is not a query parameter of this route (it takes {takes})")
 
 
 def owned_session(caller: Principal, session_id: str) -> SessionRecord:
