@@ -48,7 +48,7 @@ def disconnect_sessions(
     if kept:
         try:
             store.unhide_sessions(kept)
-        except ServiceUnavailable:  # they stay hidden until their clients' next frame or reconnect
+        except ServiceUnavailable:  # two faults in a row: connected but unlisted until they reconnect
             logger.warning("hidden sessions not restored", extra={"count": len(kept)})
     if done:
         try:
