@@ -112,9 +112,8 @@ def test_no_reply_the_server_accepted_is_reported_otherwise_at_a_bulk_deadline(l
                         if f"{index}:{nonce}" not in returned
                         or not (message_ids[index] in answered or _refused(client, message_ids[index]))
                     ]
-                    if not unsettled:
-                        break
-                    assert time.monotonic() < settle_by, f"{len(unsettled)} replies never settled"
+                    if not unsettled or time.monotonic() > settle_by:
+                        break  # a reply still neither recorded nor refused was accepted, then dropped
                     time.sleep(0.3)
                 for index, (client, entry) in enumerate(zip(clients, entries, strict=True)):
                     message_id = message_ids[index]
@@ -124,8 +123,9 @@ def test_no_reply_the_server_accepted_is_reported_otherwise_at_a_bulk_deadline(l
                             tally["accepted"] += 1
                         else:
                             tally["lost"] += 1
+                    elif not _refused(client, message_id):
+                        tally["lost"] += 1  # sent, no error frame, yet not recorded: dropped
                     else:
-                        assert _refused(client, message_id)
                         assert {k: entry[k] for k in ("processed", "reason")} == NEVER, entry
                         tally["refused"] += 1
     finally:
