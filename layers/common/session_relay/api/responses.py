@@ -54,7 +54,9 @@ _ERRORS = {
     401: "No API key, or an invalid one",
     404: "No such session (or not one of the caller's)",
     413: "The body, or the frame it would make, is too large",
-    422: "A field fails validation",
+    422: "A field fails validation, or a query parameter the route does not take",
+    429: "This key already has the most calls in flight the deployment allows (see Retry-After); "
+    "nothing was sent",
     503: "A dependency stayed unavailable after retries; nothing was changed",
 }
 

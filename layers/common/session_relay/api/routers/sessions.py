@@ -8,12 +8,14 @@ from pydantic import ValidationError
 
 from session_relay.api.dependencies import (
     body,
+    deadline,
     describe,
     get_messenger,
+    in_flight,
+    no_query,
     owned_session,
     owned_sessions,
     principal,
-    remaining_ms,
 )
 from session_relay.api.responses import (
     AUTH,
@@ -29,6 +31,7 @@ from session_relay.api.responses import (
 )
 from session_relay.engine import check_frame_fits
 from session_relay.errors import ServiceUnavailable, ValidationFailed
+from session_relay.fitting import fit_entries
 from session_relay.models import BulkMessageRequest, BulkRequest, ListQuery, MessageRequest
 from session_relay.store import get_store
 
@@ -36,6 +39,7 @@ router = APIRouter()
 
 SessionId = Annotated[str, Path(description="The session's id")]
 
+_LIST_QUERY = frozenset(ListQuery.model_fields)
 _STRING = {"type": "string"}
 _POSITIVE_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _LIST_PARAMETERS = {
@@ -62,6 +66,7 @@ _LIST_PARAMETERS = {
 )
 async def list_sessions(request: Request) -> JSONResponse:
     caller = principal(request)
+    no_query(request, _LIST_QUERY)
     try:
         query = ListQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
@@ -81,67 +86,76 @@ async def list_sessions(request: Request) -> JSONResponse:
     openapi_extra=AUTH,
 )
 async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
-    record = owned_session(principal(request), session_id)
+    caller = principal(request)
+    no_query(request)
+    record = owned_session(caller, session_id)
     return ok({"success": True, "session": record.session.model_dump()})
 
 
 @router.post(
     "/sessions/disconnect",
     response_model=BulkDisconnectAnswer,
-    responses=fails(400, 401, 413, 422, 503),
+    responses=fails(400, 401, 413, 422, 429, 503),
     openapi_extra={**openapi_body(BulkRequest), **AUTH},
 )
 async def disconnect_many(request: Request) -> JSONResponse:
     caller = principal(request)
+    no_query(request)
     wanted = await body(request, BulkRequest)
-    records = owned_sessions(caller, wanted.session_ids)
-    ordered = [records[sid] for sid in wanted.session_ids if sid in records]
-    disconnected = get_messenger().disconnect(ordered) if ordered else []
+    with in_flight(request, caller):
+        records = owned_sessions(caller, wanted.session_ids)
+        ordered = [records[sid] for sid in wanted.session_ids if sid in records]
+        disconnected = get_messenger().disconnect(ordered) if ordered else []
     return ok({"success": True, "disconnected": disconnected})
 
 
 @router.post(
     "/sessions/message",
     response_model=BulkMessageAnswer,
-    responses=fails(400, 401, 413, 422, 503),
+    responses=fails(400, 401, 413, 422, 429, 503),
     openapi_extra={**openapi_body(BulkMessageRequest), **AUTH},
 )
 async def message_many(request: Request) -> JSONResponse:
     caller = principal(request)
+    no_query(request)
     sent = await body(request, BulkMessageRequest)
     check_frame_fits(sent.key, sent.data)
-    messenger = get_messenger()
-    budget = messenger.wait_budget_s(sent.timeout, remaining_ms(request))
-    records = owned_sessions(caller, sent.session_ids)
-    responses = messenger.message_many(sent.session_ids, records, sent.key, sent.data, budget)
-    return ok({"success": True, "responses": responses})
+    until = deadline(request, sent.timeout)
+    with in_flight(request, caller):
+        records = owned_sessions(caller, sent.session_ids)
+        responses = get_messenger().message_many(sent.session_ids, records, sent.key, sent.data, until)
+    return ok({"success": True, "responses": fit_entries(responses)})
 
 
 @router.post(
     "/sessions/{session_id}/disconnect",
     response_model=Success,
-    responses=fails(401, 404, 422, 503),
+    responses=fails(401, 404, 422, 429, 503),
     openapi_extra=AUTH,
 )
 async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
-    record = owned_session(principal(request), session_id)
-    if not get_messenger().disconnect([record]):
-        raise ServiceUnavailable("the WebSocket gateway is unavailable; the session was not disconnected")
+    caller = principal(request)
+    no_query(request)
+    with in_flight(request, caller):
+        record = owned_session(caller, session_id)
+        if not get_messenger().disconnect([record]):
+            raise ServiceUnavailable("the WebSocket gateway is unavailable; the session was not disconnected")
     return ok({"success": True})
 
 
 @router.post(
     "/sessions/{session_id}/message",
     response_model=MessageAnswer,
-    responses=fails(400, 401, 404, 413, 422, 503),
+    responses=fails(400, 401, 404, 413, 422, 429, 503),
     openapi_extra={**openapi_body(MessageRequest), **AUTH},
 )
 async def message(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
+    no_query(request)
     sent = await body(request, MessageRequest)
     check_frame_fits(sent.key, sent.data)
-    record = owned_session(caller, session_id)
-    messenger = get_messenger()
-    budget = messenger.wait_budget_s(sent.timeout, remaining_ms(request))
-    outcome = messenger.message(record, sent.key, sent.data, budget)
+    until = deadline(request, sent.timeout)
+    with in_flight(request, caller):
+        record = owned_session(caller, session_id)
+        outcome = get_messenger().message(record, sent.key, sent.data, until)
     return ok({"success": True, **outcome.as_contract()})
