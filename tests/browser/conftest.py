@@ -7,6 +7,7 @@ relative URLs. Every test also fails on a page error, a console error (a CSP vio
 native dialog (``alert``/``confirm``) it did not expect.
 """
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -97,12 +98,13 @@ class Visit:
         ]
 
 
-@pytest.fixture
-def visit(browser: Browser, local_stack: RunningStack) -> Iterator[Visit]:
+@contextlib.contextmanager
+def visiting(browser: Browser, stack: RunningStack) -> Iterator[Visit]:
+    """A fresh browser context on ``stack``'s dashboard, checked for refusals, dialogs and errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
-    origin = local_stack.rest_url
-    seen = Visit(page, local_stack, origin)
+    origin = stack.rest_url
+    seen = Visit(page, stack, origin)
     prefix = f"{origin}/{STAGE}/"
 
     def through_stage(route: Route) -> None:
@@ -125,3 +127,9 @@ def visit(browser: Browser, local_stack: RunningStack) -> Iterator[Visit]:
     assert seen.refused == [], "the page asked for something outside its own stage path"
     assert seen.dialogs == [], "a native dialog opened"
     assert seen.errors == []
+
+
+@pytest.fixture
+def visit(browser: Browser, local_stack: RunningStack) -> Iterator[Visit]:
+    with visiting(browser, local_stack) as seen:
+        yield seen

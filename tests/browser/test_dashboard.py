@@ -2,16 +2,20 @@
 listing, filters, paging, counts, auto-refresh, messages with every outcome, disconnect, errors, and
 hostile identity fields. The accessible names used here are the contract's."""
 
+import contextlib
 import json
 import re
+import threading
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from session_relay_tools.simulate import identity_for
+from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
+from session_relay_tools.local.process import free_port, start_stack, stop_stack
+from session_relay_tools.simulate import Fleet, identity_for
 
-from .conftest import SCREENSHOT
+from .conftest import SCREENSHOT, visiting
 
 
 def rows(page):
@@ -460,33 +464,69 @@ def test_screenshot_of_sessions_and_outcomes_for_the_readme(visit, fleet, place_
     assert SCREENSHOT.stat().st_size > 10_000
 
 
-def test_throttled_and_unavailable_answers_show_their_sentences(visit, connect, place_id):
-    # The page's side of 429 and 503: the answers are stubbed in the browser (the stack has no
-    # in-flight limit to hit, and its store does not fail on demand); the shapes are the contract's.
-    page, clients = listed(visit, connect, place_id, 3)
-    throttled = "this key already has 6 calls in flight"
+@contextlib.contextmanager
+def own_stack(browser, env):
+    """A stack of the test's own (``env`` added to its environment), a fleet on it and a visit of
+    its dashboard; all stopped afterwards."""
+    stack = start_stack(env)
+    fleet = Fleet(stack.ws_url, stack.script_id)
+    try:
+        with visiting(browser, stack) as seen:
+            yield stack, fleet, seen
+    finally:
+        fleet.stop()
+        stop_stack(stack)
 
-    def too_many(route):
-        route.fulfill(
-            status=429,
-            headers={"Retry-After": "3"},
-            json={"success": False, "error": throttled},
-        )
 
-    page.route("**/prod/sessions/*/message", too_many)
-    page.get_by_role("checkbox", name="Select all").check()
-    send(page, "echo", "[]")
-    expect(page.locator("#command-status")).to_have_text(f"{throttled} Retry after 3 s.")
-    shown = page.locator("td.outcome").all_text_contents()
-    assert all(throttled in text for text in shown)
-    assert all(client.handled == 0 for client in clients)
+def test_a_key_at_its_cap_of_calls_in_flight_shows_the_apis_429_sentence(browser):
+    with own_stack(browser, {"MAX_CALLS_IN_FLIGHT": "1"}) as (stack, fleet, seen):
+        busy, idle = fleet.connect(1)[0], fleet.connect(1, identity=identity_for(stack.script_id, 1))[0]
+        page = seen.open(stack.api_key)
+        expect(rows(page)).to_have_count(2)
+        with stack.client() as api:
+            # The key's one slot, held for 8 s by a call the session answers late.
+            holder = threading.Thread(
+                target=api.post,
+                args=(f"/sessions/{busy.session_id}/message",),
+                daemon=True,
+                kwargs={"json": {"key": "sleep", "data": 8, "timeout": 10}},
+            )
+            holder.start()
+            deadline = time.monotonic() + 5
+            while not any(frame.get("key") == "sleep" for frame in list(busy.received)):
+                assert time.monotonic() < deadline, "the held call did not reach its session"
+                time.sleep(0.05)
+            refused = api.post(f"/sessions/{idle.session_id}/message", json={"key": "echo"})
+            assert refused.status_code == 429, refused.text
+            throttled, retry_after = refused.json()["error"], refused.headers["Retry-After"]
+            page.get_by_role("checkbox", name=idle.session_id, exact=True).check()
+            send(page, "echo", "[]")
+            expect(page.locator("#command-status")).to_have_text(f"{throttled} Retry after {retry_after} s.")
+            expect(outcome(page, idle.session_id)).to_contain_text(throttled)
+            holder.join(30)
+        assert busy.handled == 1  # the held call ran; the throttled one reached no session
+        assert idle.handled == 0
 
-    unavailable = "the session store is unavailable, try again shortly"
-    page.route(
-        "**/prod/sessions?*",
-        lambda route: route.fulfill(status=503, json={"success": False, "error": unavailable}),
-    )
-    page.get_by_role("button", name="Refresh").click()
-    expect(page.get_by_role("alert")).to_have_text(unavailable)
-    expect(rows(page)).to_have_count(3)  # what was shown stays
-    page.unroute_all(behavior="ignoreErrors")
+
+def test_a_store_that_stays_unavailable_shows_the_apis_503_sentence(browser):
+    database = EmbeddedDynamoDB("127.0.0.1", free_port())
+    database.start()
+    try:
+        endpoint = f"http://{database.host}:{database.port}"
+        with own_stack(browser, {"SESSION_RELAY_DYNAMODB_ENDPOINT": endpoint}) as (stack, fleet, seen):
+            fleet.connect(1)
+            fleet.connect(1, identity=identity_for(stack.script_id, 1))
+            page = seen.open(stack.api_key)
+            page.get_by_label("Auto-refresh").uncheck()
+            expect(rows(page)).to_have_count(2)
+            database.stop()  # by its pid; the stack's client retries, then gives up
+            with stack.client() as api:
+                answer = api.get("/sessions")
+            assert answer.status_code == 503
+            unavailable = answer.json()["error"]
+            page.get_by_role("button", name="Refresh").click()
+            # The stack's DynamoDB client retries (standard mode, 6 attempts) before it answers.
+            expect(page.get_by_role("alert")).to_have_text(unavailable, timeout=60_000)
+            expect(rows(page)).to_have_count(2)  # what was shown stays
+    finally:
+        database.stop()
