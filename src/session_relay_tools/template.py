@@ -13,6 +13,8 @@ TABLE_ENVIRONMENT = {
     "SessionsTable": "SESSIONS_TABLE",
     "ConnectionsTable": "CONNECTIONS_TABLE",
     "AuthTable": "AUTH_TABLE",
+    "OutcomesTable": "OUTCOMES_TABLE",
+    "IdempotencyTable": "IDEMPOTENCY_TABLE",
 }
 
 

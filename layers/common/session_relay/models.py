@@ -2,7 +2,16 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from session_relay import MAX_MESSAGE_TIMEOUT_S
 
@@ -70,6 +79,19 @@ def _number_in_schema(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
+def _not_null_field(value: Any) -> Any:
+    # A field may be left out; an explicit null is refused rather than read as "not given".
+    if value is None:
+        raise ValueError("must not be null (leave the field out instead)")
+    return value
+
+
+def _list_in_schema(schema: dict[str, Any]) -> None:
+    # Optional (``filter`` instead), but never null: document it as a plain list of unique ids.
+    _number_in_schema(schema)
+    schema["uniqueItems"] = True
+
+
 OptionalTimeout = Annotated[Timeout | None, Field(default=None, json_schema_extra=_number_in_schema)]
 
 
@@ -83,22 +105,75 @@ class MessageRequest(_Body):
     key: ShortText
     data: Any = Field(default_factory=list)
     timeout: OptionalTimeout = None
+    wait: StrictBool = True
 
     _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
 
 
-def _unique_ids(ids: list[str]) -> list[str]:
-    if len(set(ids)) != len(ids):
+def _unique_ids(ids: list[str] | None) -> list[str] | None:
+    if ids is not None and len(set(ids)) != len(ids):
         raise ValueError("must not contain duplicate ids")
     return ids
 
 
+PositiveId = Annotated[int, Field(strict=True, gt=0, le=MAX_ID_64)]
+
+
+class SessionFilter(_Body):
+    """Which of the caller's live sessions a bulk call targets: every field given must match."""
+
+    script_id: ShortText | None = None
+    user_key: ShortText | None = None
+    roblox_id: PositiveId | None = None
+    place_id: PositiveId | None = None
+    job_id: ShortText | None = None
+
+    _no_nulls = field_validator("*", mode="before")(_not_null_field)
+
+
 class BulkRequest(_Body):
+    """Body of ``POST /sessions/disconnect``: ``session_ids``, or ``filter`` (with ``limit`` and
+    ``cursor``), exactly one of the two."""
+
     session_ids: Annotated[
-        list[StrictStr], Field(min_length=1, max_length=MAX_BULK_IDS, json_schema_extra={"uniqueItems": True})
-    ]
+        list[StrictStr] | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=MAX_BULK_IDS,
+            json_schema_extra=_list_in_schema,
+        ),
+    ] = None
+    filter: SessionFilter | None = None
+    limit: Annotated[int | None, Field(default=None, strict=True, ge=1, le=MAX_BULK_IDS)] = None
+    cursor: Annotated[StrictStr | None, Field(default=None, min_length=1, max_length=512)] = None
 
     _no_duplicates = field_validator("session_ids")(_unique_ids)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exactly_one(cls, document: Any) -> Any:
+        if isinstance(document, dict):
+            if "filter" in document and "session_ids" in document:
+                raise ValueError("filter: give either filter or session_ids, not both")
+            if "filter" not in document and "session_ids" not in document:
+                raise ValueError("session_ids: required, unless filter is given instead")
+        return document
+
+    @field_validator("limit", "cursor", mode="after")
+    @classmethod
+    def _with_filter(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and info.data.get("filter") is None:
+            raise ValueError("only with filter")
+        return value
+
+    _limit_not_null = field_validator("limit", "cursor", "filter", "session_ids", mode="before")(
+        _not_null_field
+    )
+
+    @property
+    def page_size(self) -> int:
+        return self.limit or MAX_BULK_IDS
 
 
 class BulkMessageRequest(BulkRequest):
@@ -107,6 +182,7 @@ class BulkMessageRequest(BulkRequest):
     key: ShortText
     data: Any = Field(default_factory=list)
     timeout: OptionalTimeout = None
+    wait: StrictBool = True
 
     _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
 

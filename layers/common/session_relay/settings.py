@@ -19,6 +19,9 @@ class Settings(BaseModel):
     sessions_table: str = Field(min_length=3)
     connections_table: str = Field(min_length=3)
     auth_table: str = Field(min_length=3)
+    # Read by the REST API only: outcomes of messages answered later, and idempotency records.
+    outcomes_table: str | None = Field(default=None, min_length=3)
+    idempotency_table: str | None = Field(default=None, min_length=3)
     dynamodb_endpoint_url: str | None = None
     management_api_url: str | None = None
     integration_timeout_ms: int = Field(default=62_000, ge=3_000)
@@ -37,6 +40,8 @@ _ENVIRONMENT = {
     "sessions_table": "SESSIONS_TABLE",
     "connections_table": "CONNECTIONS_TABLE",
     "auth_table": "AUTH_TABLE",
+    "outcomes_table": "OUTCOMES_TABLE",
+    "idempotency_table": "IDEMPOTENCY_TABLE",
     "dynamodb_endpoint_url": "DYNAMODB_ENDPOINT_URL",
     "management_api_url": "MANAGEMENT_API_URL",
     "integration_timeout_ms": "INTEGRATION_TIMEOUT_MS",

@@ -2,6 +2,7 @@
 FastAPI, to keep the contract's order of checks and to refuse what ``json`` would otherwise accept
 (NaN, Infinity)."""
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -12,12 +13,13 @@ from session_relay.auth import Principal, get_authenticator
 from session_relay.engine import Messenger
 from session_relay.errors import MalformedBody, NotFound, PayloadTooLarge, ValidationFailed
 from session_relay.gateway import gateway_for
-from session_relay.models import MAX_FIELD_LENGTH
+from session_relay.models import MAX_FIELD_LENGTH, BulkRequest
 from session_relay.settings import get_settings
-from session_relay.store import SessionRecord, get_store
+from session_relay.store import SessionRecord, decode_cursor, get_store
 from session_relay.wire import parse_json
 
 MAX_BODY_BYTES = 1_048_576
+_NAMED = re.compile(r"^[a-z_]+: ")
 # Ids this API issues are short; anything longer cannot exist and is never sent to DynamoDB.
 MAX_SESSION_ID_LENGTH = MAX_FIELD_LENGTH
 
@@ -35,6 +37,8 @@ def describe(errors: Any) -> str:
     error = errors[0]
     field = ".".join(str(part) for part in error["loc"] if part not in ("body", "query", "path"))
     message = str(error["msg"]).removeprefix("Value error, ")
+    if not field and _NAMED.match(message):  # a check across fields names its own field
+        return message
     return f"{field or 'body'}: {message}"
 
 
@@ -77,3 +81,29 @@ def owned_sessions(caller: Principal, session_ids: list[str]) -> dict[str, Sessi
     lookup = [sid for sid in session_ids if 0 < len(sid) <= MAX_SESSION_ID_LENGTH]
     found = get_store().get_sessions(lookup) if lookup else {}
     return {sid: r for sid, r in found.items() if r.session.script_id in caller.script_ids}
+
+
+def bulk_targets(
+    caller: Principal, wanted: BulkRequest
+) -> tuple[list[str], dict[str, SessionRecord], dict[str, Any]]:
+    """What a bulk call targets: the ids in the order to answer them, the caller's live sessions
+    among them, and (for a ``filter``) the ``matched`` and ``next_cursor`` fields of the answer."""
+    if wanted.filter is None:
+        assert wanted.session_ids is not None  # the model requires exactly one of the two
+        return wanted.session_ids, owned_sessions(caller, wanted.session_ids), {}
+    fields: dict[str, Any] = wanted.filter.model_dump(exclude_none=True)
+    scripts = caller.script_ids
+    if "script_id" in fields:  # a script the key does not cover matches nothing
+        scripts = scripts & {fields.pop("script_id")}
+    records, cursor = get_store().list_session_records(scripts, fields, wanted.page_size, wanted.cursor)
+    ids = [record.session.id for record in records]
+    paging = {"matched": len(ids), "next_cursor": cursor}
+    return ids, {record.session.id: record for record in records}, paging
+
+
+async def bulk_body[M: BulkRequest](request: Request, model: type[M]) -> M:
+    """A bulk body, its cursor checked too (a cursor not made here is a 422 before anything else)."""
+    wanted = await body(request, model)
+    if wanted.cursor is not None:
+        decode_cursor(wanted.cursor)
+    return wanted

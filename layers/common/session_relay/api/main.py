@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from session_relay.api.dependencies import describe
 from session_relay.api.responses import failure
-from session_relay.api.routers import health, sessions
+from session_relay.api.routers import batches, health, messages, sessions
 from session_relay.errors import RelayError
 from session_relay.observability import logger
 
@@ -26,6 +26,8 @@ app = FastAPI(
 )
 app.include_router(health.router)
 app.include_router(sessions.router)
+app.include_router(messages.router)
+app.include_router(batches.router)
 
 
 # ---------------------------------------------------------------- errors, in one place

@@ -5,7 +5,8 @@ One module per concern, composed into ``Store`` here (the one entry point, from 
 - ``items``:    attribute values, keys, error translation, the page and batch loops (``Tables``);
 - ``sessions``: sessions, connection mappings, listing and cursors (table ``sessions``);
 - ``messages``: messages and replies, keyed by connection (table ``connections``);
-- ``auth``:     scripts and owner API keys (table ``auth``).
+- ``auth``:     scripts and owner API keys (table ``auth``);
+- ``outcomes``: records of messages answered later, owned by the key that sent them (``outcomes``).
 
 Every item carries ``expires_at`` (epoch seconds, the table's TTL attribute); reads treat an
 expired item as absent because TTL deletion can lag. The clock and the retry pause live in this
@@ -20,6 +21,7 @@ from session_relay.settings import get_settings
 from session_relay.store.auth import ApiKeyRecord, AuthStore, ScriptRecord
 from session_relay.store.items import BATCH_GET_LIMIT
 from session_relay.store.messages import MessageStore
+from session_relay.store.outcomes import OutcomeRecord, OutcomeStore, Target
 from session_relay.store.sessions import (
     SESSION_IDLE_S,
     SESSION_MAX_S,
@@ -34,9 +36,11 @@ __all__ = [
     "SESSION_IDLE_S",
     "SESSION_MAX_S",
     "ApiKeyRecord",
+    "OutcomeRecord",
     "ScriptRecord",
     "SessionRecord",
     "Store",
+    "Target",
     "decode_cursor",
     "encode_cursor",
     "get_store",
@@ -55,7 +59,7 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.5, 0.02 * 2**attempt))
 
 
-class Store(SessionStore, MessageStore, AuthStore):
+class Store(SessionStore, MessageStore, AuthStore, OutcomeStore):
     """The one owner of DynamoDB access; construct with any DynamoDB client (tests pass moto's)."""
 
     def now_ms(self) -> int:

@@ -6,17 +6,21 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from session_relay.api import sending
 from session_relay.api.dependencies import (
     body,
+    bulk_body,
+    bulk_targets,
     describe,
     get_messenger,
     owned_session,
-    owned_sessions,
     principal,
-    remaining_ms,
 )
 from session_relay.api.responses import (
+    ACCEPTED_BATCH,
+    ACCEPTED_MESSAGE,
     AUTH,
+    IDEMPOTENCY_HEADER,
     BulkDisconnectAnswer,
     BulkMessageAnswer,
     MessageAnswer,
@@ -27,6 +31,7 @@ from session_relay.api.responses import (
     ok,
     openapi_body,
 )
+from session_relay.api.sending import answer, retry_key
 from session_relay.engine import check_frame_fits
 from session_relay.errors import ServiceUnavailable, ValidationFailed
 from session_relay.models import BulkMessageRequest, BulkRequest, ListQuery, MessageRequest
@@ -93,28 +98,25 @@ async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
 )
 async def disconnect_many(request: Request) -> JSONResponse:
     caller = principal(request)
-    wanted = await body(request, BulkRequest)
-    records = owned_sessions(caller, wanted.session_ids)
-    ordered = [records[sid] for sid in wanted.session_ids if sid in records]
+    wanted = await bulk_body(request, BulkRequest)
+    session_ids, records, paging = bulk_targets(caller, wanted)
+    ordered = [records[sid] for sid in session_ids if sid in records]
     disconnected = get_messenger().disconnect(ordered) if ordered else []
-    return ok({"success": True, "disconnected": disconnected})
+    return ok({"success": True, "disconnected": disconnected, **paging})
 
 
 @router.post(
     "/sessions/message",
     response_model=BulkMessageAnswer,
-    responses=fails(400, 401, 413, 422, 503),
-    openapi_extra={**openapi_body(BulkMessageRequest), **AUTH},
+    responses={**fails(400, 401, 409, 413, 422, 503), **ACCEPTED_BATCH},
+    openapi_extra={**openapi_body(BulkMessageRequest), **AUTH, **IDEMPOTENCY_HEADER},
 )
 async def message_many(request: Request) -> JSONResponse:
     caller = principal(request)
-    sent = await body(request, BulkMessageRequest)
+    sent = await bulk_body(request, BulkMessageRequest)
     check_frame_fits(sent.key, sent.data)
-    messenger = get_messenger()
-    budget = messenger.wait_budget_s(sent.timeout, remaining_ms(request))
-    records = owned_sessions(caller, sent.session_ids)
-    responses = messenger.message_many(sent.session_ids, records, sent.key, sent.data, budget)
-    return ok({"success": True, "responses": responses})
+    key = retry_key(request)
+    return await answer(request, caller, key, lambda: sending.many(request, caller, sent, key))
 
 
 @router.post(
@@ -133,15 +135,12 @@ async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
 @router.post(
     "/sessions/{session_id}/message",
     response_model=MessageAnswer,
-    responses=fails(400, 401, 404, 413, 422, 503),
-    openapi_extra={**openapi_body(MessageRequest), **AUTH},
+    responses={**fails(400, 401, 404, 409, 413, 422, 503), **ACCEPTED_MESSAGE},
+    openapi_extra={**openapi_body(MessageRequest), **AUTH, **IDEMPOTENCY_HEADER},
 )
 async def message(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
     sent = await body(request, MessageRequest)
     check_frame_fits(sent.key, sent.data)
-    record = owned_session(caller, session_id)
-    messenger = get_messenger()
-    budget = messenger.wait_budget_s(sent.timeout, remaining_ms(request))
-    outcome = messenger.message(record, sent.key, sent.data, budget)
-    return ok({"success": True, **outcome.as_contract()})
+    key = retry_key(request)
+    return await answer(request, caller, key, lambda: sending.one(request, caller, session_id, sent))
