@@ -28,7 +28,8 @@ def test_message_by_filter_targets_matching_sessions_newest_first(client, owner,
     assert body["next_cursor"] is None
     assert [entry["session_id"] for entry in body["responses"]] == [new.session_id, old.session_id]
     assert all(entry["response"] == [1] for entry in body["responses"])
-    assert other_place.received == [] and foreign.received == []
+    assert other_place.received == []
+    assert foreign.received == []
 
 
 def test_empty_filter_means_every_session_of_the_caller(client, owner, connect):
@@ -36,7 +37,9 @@ def test_empty_filter_means_every_session_of_the_caller(client, owner, connect):
 
     body = by_filter(client, owner, "message", filter={}, key="k", timeout=5).json()
 
-    assert sorted(entry["session_id"] for entry in body["responses"]) == sorted(s.session_id for s in sessions)
+    assert sorted(entry["session_id"] for entry in body["responses"]) == sorted(
+        s.session_id for s in sessions
+    )
     assert body["matched"] == 3
 
 
@@ -83,7 +86,8 @@ def test_disconnect_by_filter_closes_only_matching_sessions(client, owner, conne
     body = by_filter(client, owner, "disconnect", filter={"user_key": "drop"}).json()
 
     assert sorted(body["disconnected"]) == sorted(s.session_id for s in drop)
-    assert body["matched"] == 2 and body["next_cursor"] is None
+    assert body["matched"] == 2
+    assert body["next_cursor"] is None
     assert sorted(gateway.closed) == sorted(s.connection_id for s in drop)
     assert client.get(f"/sessions/{keep.session_id}", headers=owner.headers).status_code == 200
 

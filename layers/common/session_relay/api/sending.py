@@ -5,7 +5,6 @@ Each route body is a function returning ``{"status": ..., "body": ...}`` (what a
 ``answer`` runs it, through ``session_relay.idempotency`` when the call carries a key.
 """
 
-from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
@@ -31,7 +30,6 @@ Answer = dict[str, Any]
 _SETTLE_S = 0.3
 
 
-@lru_cache(maxsize=1)
 def get_later() -> Later:
     if not get_settings().outcomes_table:
         raise RuntimeError("OUTCOMES_TABLE is not set: messages answered later cannot be kept")
