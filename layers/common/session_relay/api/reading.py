@@ -3,6 +3,7 @@ readable only by the key that sent it (any other key, an unknown or an expired i
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Request
 
@@ -39,6 +40,16 @@ def wait_query(request: Request) -> float:
     if len(values) > 1 or not _SECONDS.fullmatch(values[0]) or float(values[0]) > maximum:
         raise ValidationFailed(f"wait: must be a number of seconds from 0 to {maximum:g}")
     return float(values[0])
+
+
+def publish_maximum_wait(document: dict[str, Any]) -> None:
+    """Give the ``wait`` parameters of the OpenAPI document this deployment's maximum (the SDK reads
+    it to long-poll in steps a deployment with a short integration timeout can serve)."""
+    maximum = get_settings().max_wait_s
+    for path in document.get("paths", {}).values():
+        for parameter in path.get("get", {}).get("parameters", []):
+            if parameter.get("name") == "wait" and parameter.get("in") == "query":
+                parameter["schema"] = {**parameter["schema"], "maximum": maximum}
 
 
 def poll_budget_s(request: Request, wait_s: float) -> float:
