@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -116,17 +117,31 @@ def _unique_ids(ids: list[str] | None) -> list[str] | None:
     return ids
 
 
-PositiveId = Annotated[int, Field(strict=True, gt=0, le=MAX_ID_64)]
+def _json_integer(value: Any) -> Any:
+    # A JSON integer (1.0 is one, as JSON Schema counts), never a string or a boolean.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    return value
+
+
+PositiveId = Annotated[int, Field(gt=0, le=MAX_ID_64), BeforeValidator(_json_integer)]
+PageSize = Annotated[int, Field(ge=1, le=MAX_BULK_IDS), BeforeValidator(_json_integer)]
+
+
+# May be left out, never null: documented as the plain type.
+_NeverNull = Field(default=None, json_schema_extra=_number_in_schema)
+OptionalText = Annotated[ShortText | None, _NeverNull]
+OptionalId = Annotated[PositiveId | None, _NeverNull]
 
 
 class SessionFilter(_Body):
     """Which of the caller's live sessions a bulk call targets: every field given must match."""
 
-    script_id: ShortText | None = None
-    user_key: ShortText | None = None
-    roblox_id: PositiveId | None = None
-    place_id: PositiveId | None = None
-    job_id: ShortText | None = None
+    script_id: OptionalText = None
+    user_key: OptionalText = None
+    roblox_id: OptionalId = None
+    place_id: OptionalId = None
+    job_id: OptionalText = None
 
     _no_nulls = field_validator("*", mode="before")(_not_null_field)
 
@@ -134,6 +149,14 @@ class SessionFilter(_Body):
 class BulkRequest(_Body):
     """Body of ``POST /sessions/disconnect``: ``session_ids``, or ``filter`` (with ``limit`` and
     ``cursor``), exactly one of the two."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [{"required": ["session_ids"]}, {"required": ["filter"]}],
+            "dependentRequired": {"limit": ["filter"], "cursor": ["filter"]},
+        },
+    )
 
     session_ids: Annotated[
         list[StrictStr] | None,
@@ -144,9 +167,9 @@ class BulkRequest(_Body):
             json_schema_extra=_list_in_schema,
         ),
     ] = None
-    filter: SessionFilter | None = None
-    limit: Annotated[int | None, Field(default=None, strict=True, ge=1, le=MAX_BULK_IDS)] = None
-    cursor: Annotated[StrictStr | None, Field(default=None, min_length=1, max_length=512)] = None
+    filter: Annotated[SessionFilter | None, _NeverNull] = None
+    limit: Annotated[PageSize | None, _NeverNull] = None
+    cursor: Annotated[StrictStr | None, Field(min_length=1, max_length=512), _NeverNull] = None
 
     _no_duplicates = field_validator("session_ids")(_unique_ids)
 

@@ -9,6 +9,7 @@ from session_relay import MAX_MESSAGE_TIMEOUT_S
 
 # Time kept back from the API Gateway integration timeout so the answer reaches the caller in time.
 INTEGRATION_MARGIN_MS = 2_000
+DEFAULT_INTEGRATION_TIMEOUT_MS = 62_000
 
 
 class Settings(BaseModel):
@@ -24,7 +25,7 @@ class Settings(BaseModel):
     idempotency_table: str | None = Field(default=None, min_length=3)
     dynamodb_endpoint_url: str | None = None
     management_api_url: str | None = None
-    integration_timeout_ms: int = Field(default=62_000, ge=3_000)
+    integration_timeout_ms: int = Field(default=DEFAULT_INTEGRATION_TIMEOUT_MS, ge=3_000)
     api_key_cache_ttl_s: float = Field(default=30.0, ge=0)
     message_ttl_s: int = Field(default=600, ge=120)
     post_workers: int = Field(default=32, ge=1, le=256)

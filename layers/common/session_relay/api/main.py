@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from session_relay.api.dependencies import describe
 from session_relay.api.reading import publish_maximum_wait
-from session_relay.api.responses import failure
+from session_relay.api.responses import BODY_COMPONENTS, failure
 from session_relay.api.routers import batches, health, messages, sessions
 from session_relay.errors import RelayError
 from session_relay.observability import logger
@@ -84,6 +84,7 @@ def _openapi() -> dict[str, Any]:
     document.setdefault("components", {})["securitySchemes"] = {
         "ApiKey": {"type": "http", "scheme": "bearer", "description": "An owner API key"}
     }
+    document["components"].setdefault("schemas", {}).update(BODY_COMPONENTS)
     publish_maximum_wait(document)
     return document
 

@@ -11,12 +11,13 @@ from session_relay.api.dependencies import get_messenger, remaining_ms
 from session_relay.auth import Principal
 from session_relay.engine import LAMBDA_MARGIN_S
 from session_relay.errors import NotFound, ValidationFailed
-from session_relay.settings import get_settings
+from session_relay.settings import DEFAULT_INTEGRATION_TIMEOUT_MS, Settings, get_settings
 from session_relay.store import OutcomeRecord
 
 # Ids this API issues are 22 URL-safe characters; anything else cannot exist and is never looked up.
 _RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_SECONDS = re.compile(r"[0-9]{1,5}(\.[0-9]{1,6})?")
+# A plain decimal number (as any client prints a float: "2", "2.5", "1e-05"); no sign, no NaN.
+_SECONDS = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?")
 
 WAIT_PARAMETER = {
     "name": "wait",
@@ -45,7 +46,10 @@ def wait_query(request: Request) -> float:
 def publish_maximum_wait(document: dict[str, Any]) -> None:
     """Give the ``wait`` parameters of the OpenAPI document this deployment's maximum (the SDK reads
     it to long-poll in steps a deployment with a short integration timeout can serve)."""
-    maximum = get_settings().max_wait_s
+    try:
+        maximum = get_settings().max_wait_s
+    except RuntimeError:  # a process without a deployment's environment documents the default
+        maximum = Settings.model_construct(integration_timeout_ms=DEFAULT_INTEGRATION_TIMEOUT_MS).max_wait_s
     for path in document.get("paths", {}).values():
         for parameter in path.get("get", {}).get("parameters", []):
             if parameter.get("name") == "wait" and parameter.get("in") == "query":
