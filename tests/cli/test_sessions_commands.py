@@ -20,7 +20,7 @@ def test_list_json_is_one_document_filtered_and_paged(cli, connect, place_id):
     assert {s["id"] for s in document["sessions"] + remaining["sessions"]} == ids
 
     everything = json.loads(
-        cli("sessions", "list", "--place-id", str(place_id), "--limit", "1", "--all-pages", "--json").stdout
+        cli("sessions", "list", "--place-id", str(place_id), "--limit", "1", "--all", "--json").stdout
     )
     assert {s["id"] for s in everything["sessions"]} == ids
     assert all(s["place_id"] == place_id for s in everything["sessions"])

@@ -1,17 +1,18 @@
-"""The contract's shapes as pydantic models (PROTOCOL.md sections 1 and 2)."""
+"""The contract's shapes as pydantic models (PROTOCOL.md sections 1 and 2), and the sentence that
+says which field failed and what it must be."""
 
+import json
+import re
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictStr,
-    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from session_relay import MAX_MESSAGE_TIMEOUT_S
@@ -45,11 +46,18 @@ class Session(BaseModel):
     last_seen_at: int
 
 
-def _decimal_digits(value: Any) -> Any:
-    # Query strings carry text: accept plain decimal digits only (no sign, spaces, "1e3", "0x1").
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
-        raise ValueError("must be a positive decimal integer")
-    return int(value)
+def _decimal_digits(low: int, high: int) -> Any:
+    """A before-validator for query text: plain decimal digits (no sign, spaces, "1e3", "0x1") naming
+    an integer in low..high. Checked on the text itself, so every wrong value is reported alike."""
+
+    def check(value: Any) -> int:
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+            raise ValueError("not decimal digits")
+        if not low <= int(value) <= high:
+            raise ValueError("out of range")
+        return int(value)
+
+    return check
 
 
 class Identity(BaseModel):
@@ -63,7 +71,7 @@ class Identity(BaseModel):
     roblox_id: Annotated[int, Field(gt=0, le=MAX_ID_64)]
     place_id: Annotated[int, Field(gt=0, le=MAX_ID_64)]
 
-    _digits = field_validator("roblox_id", "place_id", mode="before")(_decimal_digits)
+    _digits = field_validator("roblox_id", "place_id", mode="before")(_decimal_digits(1, MAX_ID_64))
 
 
 def _not_null(value: Any) -> Any:
@@ -78,19 +86,6 @@ def _number_in_schema(schema: dict[str, Any]) -> None:
     variants = [variant for variant in schema.pop("anyOf", []) if variant.get("type") != "null"]
     schema.update(variants[0] if variants else {})
     schema.pop("default", None)
-
-
-def _not_null_field(value: Any) -> Any:
-    # A field may be left out; an explicit null is refused rather than read as "not given".
-    if value is None:
-        raise ValueError("must not be null (leave the field out instead)")
-    return value
-
-
-def _list_in_schema(schema: dict[str, Any]) -> None:
-    # Optional (``filter`` instead), but never null: document it as a plain list of unique ids.
-    _number_in_schema(schema)
-    schema["uniqueItems"] = True
 
 
 OptionalTimeout = Annotated[Timeout | None, Field(default=None, json_schema_extra=_number_in_schema)]
@@ -111,105 +106,6 @@ class MessageRequest(_Body):
     _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
 
 
-def _unique_ids(ids: list[str] | None) -> list[str] | None:
-    if ids is not None and len(set(ids)) != len(ids):
-        raise ValueError("must not contain duplicate ids")
-    return ids
-
-
-def _json_integer(value: Any) -> Any:
-    # A JSON integer (1.0 is one, as JSON Schema counts), never a string or a boolean.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be an integer")
-    return value
-
-
-PositiveId = Annotated[int, Field(gt=0, le=MAX_ID_64), BeforeValidator(_json_integer)]
-PageSize = Annotated[int, Field(ge=1, le=MAX_BULK_IDS), BeforeValidator(_json_integer)]
-
-
-# May be left out, never null: documented as the plain type.
-_NeverNull = Field(default=None, json_schema_extra=_number_in_schema)
-OptionalText = Annotated[ShortText | None, _NeverNull]
-OptionalId = Annotated[PositiveId | None, _NeverNull]
-
-
-class SessionFilter(_Body):
-    """Which of the caller's live sessions a bulk call targets: every field given must match."""
-
-    script_id: OptionalText = None
-    user_key: OptionalText = None
-    roblox_id: OptionalId = None
-    place_id: OptionalId = None
-    job_id: OptionalText = None
-
-    _no_nulls = field_validator("*", mode="before")(_not_null_field)
-
-
-class BulkRequest(_Body):
-    """Body of ``POST /sessions/disconnect``: ``session_ids``, or ``filter`` (with ``limit`` and
-    ``cursor``), exactly one of the two."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "oneOf": [{"required": ["session_ids"]}, {"required": ["filter"]}],
-            "dependentRequired": {"limit": ["filter"], "cursor": ["filter"]},
-        },
-    )
-
-    session_ids: Annotated[
-        list[StrictStr] | None,
-        Field(
-            default=None,
-            min_length=1,
-            max_length=MAX_BULK_IDS,
-            json_schema_extra=_list_in_schema,
-        ),
-    ] = None
-    filter: Annotated[SessionFilter | None, _NeverNull] = None
-    limit: Annotated[PageSize | None, _NeverNull] = None
-    cursor: Annotated[StrictStr | None, Field(min_length=1, max_length=512), _NeverNull] = None
-
-    _no_duplicates = field_validator("session_ids")(_unique_ids)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _exactly_one(cls, document: Any) -> Any:
-        if isinstance(document, dict):
-            if "filter" in document and "session_ids" in document:
-                raise ValueError("filter: give either filter or session_ids, not both")
-            if "filter" not in document and "session_ids" not in document:
-                raise ValueError("session_ids: required, unless filter is given instead")
-        return document
-
-    @field_validator("limit", "cursor", mode="after")
-    @classmethod
-    def _with_filter(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is not None and info.data.get("filter") is None:
-            raise ValueError("only with filter")
-        return value
-
-    _limit_not_null = field_validator("limit", "cursor", "filter", "session_ids", mode="before")(
-        _not_null_field
-    )
-
-    @property
-    def page_size(self) -> int:
-        return self.limit or MAX_BULK_IDS
-
-
-class BulkMessageRequest(BulkRequest):
-    """Body of ``POST /sessions/message``."""
-
-    key: ShortText
-    data: Any = Field(default_factory=list)
-    timeout: OptionalTimeout = None
-    wait: StrictBool = True
-
-    _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
-
-
 class ListQuery(BaseModel):
     """Query string of ``GET /sessions``."""
 
@@ -220,10 +116,11 @@ class ListQuery(BaseModel):
     job_id: str | None = None
     roblox_id: Annotated[int, Field(gt=0, le=MAX_ID_64)] | None = None
     place_id: Annotated[int, Field(gt=0, le=MAX_ID_64)] | None = None
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    limit: Annotated[int, Field(ge=1, le=MAX_BULK_IDS)] = 100
     cursor: str | None = None
 
-    _digits = field_validator("roblox_id", "place_id", "limit", mode="before")(_decimal_digits)
+    _ids = field_validator("roblox_id", "place_id", mode="before")(_decimal_digits(1, MAX_ID_64))
+    _limit = field_validator("limit", mode="before")(_decimal_digits(1, MAX_BULK_IDS))
 
 
 class Outcome(BaseModel):
@@ -257,3 +154,80 @@ class ReplyFrame(BaseModel):
         if self.reason in FIXED_CLIENT_REASONS or self.reason.startswith(REASON_ERRORED_PREFIX):
             return Outcome(processed=False, reason=self.reason)
         return None
+
+
+# ---------------------------------------------------------------- validation sentences
+
+# What each field must be, in the contract's words (PROTOCOL.md section 1, "Validation"). A 422 (or a
+# refused handshake's 400) names the field and says this, whatever the wrong value was; only the
+# parenthesis after it says what was wrong with this value.
+_SHORT_TEXT = f"must be a string of 1 to {MAX_FIELD_LENGTH} characters"
+_POSITIVE_ID = "must be a positive decimal integer below 2^63"
+_NAMED = re.compile(r"^[a-z_]+: ")
+EXPECTED = {
+    "key": _SHORT_TEXT,
+    "timeout": f"must be a JSON number of seconds, 0 < timeout <= {MAX_MESSAGE_TIMEOUT_S:g}",
+    "session_ids": f"must be a list of 1 to {MAX_BULK_IDS} session id strings, without duplicates",
+    "script_id": _SHORT_TEXT,
+    "user_key": _SHORT_TEXT,
+    "job_id": _SHORT_TEXT,
+    "roblox_id": _POSITIVE_ID,
+    "place_id": _POSITIVE_ID,
+    "limit": f"must be a decimal integer from 1 to {MAX_BULK_IDS}",
+    "cursor": "must be a next_cursor this API returned",
+}
+_SHOWN_TEXT = 32
+
+
+def _shown(value: Any) -> str:
+    """A wrong value in a few words: its JSON text when short, else what kind of value it is."""
+    if isinstance(value, str):
+        if len(value) > _SHOWN_TEXT:
+            return f"a string of {len(value)} characters"
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "an empty list" if not value else f"a list of {len(value)} item{'s' * (len(value) > 1)}"
+    if isinstance(value, dict):
+        return "an object"
+    text = json.dumps(value)
+    return text if len(text) <= _SHOWN_TEXT else f"a number of {len(text)} digits"
+
+
+def _what_was_wrong(error: dict[str, Any]) -> str:
+    location, value = error["loc"], error.get("input")
+    if error["type"] == "missing":
+        return "it is missing"
+    if len(location) > 1 and isinstance(location[1], int):
+        return f"item {location[1] + 1}: got {_shown(value)}"
+    if isinstance(value, list) and len(value) <= MAX_BULK_IDS:
+        repeated = [item for item, count in Counter(map(str, value)).items() if count > 1]
+        if repeated:
+            return f"{_shown(repeated[0])} appears more than once"
+    return f"got {_shown(value)}"
+
+
+def field_sentence(field: str, value: Any) -> str:
+    """The sentence for a field whose value was refused outside pydantic (e.g. an unknown cursor)."""
+    return f"{field}: {EXPECTED[field]} (got {_shown(value)})"
+
+
+def describe_errors(errors: Any, model: type[BaseModel] | None = None) -> str:
+    """One sentence for the first failing field: ``field: what it must be (what was wrong)``."""
+    error = errors[0]
+    location = [part for part in error["loc"] if part not in ("body", "query", "path")]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not location and _NAMED.match(message):  # a check across fields names its own field
+        return message
+    # A field inside an object is named with its path ("filter.place_id"); list positions are not.
+    names = [str(location[0])] + [str(part) for part in location[1:] if isinstance(part, str)]
+    field, leaf = (".".join(names), names[-1]) if location else ("body", "body")
+    if error["type"] == "extra_forbidden":
+        known = (
+            ", ".join(model.model_fields)
+            if model is not None and len(names) == 1
+            else "the documented fields"
+        )
+        return f"{field}: is not a field of this request (it takes {known})"
+    if leaf in EXPECTED:
+        return f"{field}: {EXPECTED[leaf]} ({_what_was_wrong(error)})"
+    return f"{field}: {message}"

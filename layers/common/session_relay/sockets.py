@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from session_relay import FRAME_LIMIT_BYTES
 from session_relay.errors import ReplyRejected, ServiceUnavailable
 from session_relay.gateway import Gateway, gateway_for
-from session_relay.models import REASON_INVALID, Identity, Outcome, ReplyFrame
+from session_relay.models import REASON_INVALID, Identity, Outcome, ReplyFrame, describe_errors
 from session_relay.observability import count, logger
 from session_relay.settings import get_settings
 from session_relay.store import Store, get_store
@@ -65,9 +65,7 @@ def connect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]
     try:
         identity = Identity.model_validate(event.query or {})
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "query"
-        return _answer(400, f"{field}: {str(error['msg']).removeprefix('Value error, ')}")
+        return _answer(400, describe_errors(exc.errors()))
     try:
         script = store.get_script(identity.script_id)
         if script is None or not script.enabled:

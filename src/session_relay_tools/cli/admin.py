@@ -13,14 +13,20 @@ import typer
 
 from session_relay_tools.cli.options import JSON, TARGET
 from session_relay_tools.cli.output import Output, rows_table, utc_time
+from session_relay_tools.plain_help import PlainHelpCommand, PlainHelpGroup
 
 app = typer.Typer(
+    cls=PlainHelpGroup,
     help="Scripts and owner API keys, written straight to DynamoDB (AWS credentials needed for a "
     "deployed stack).",
     no_args_is_help=True,
 )
-scripts_app = typer.Typer(help="Scripts: the ids executor clients connect as.", no_args_is_help=True)
-keys_app = typer.Typer(help="Owner API keys: each covers one or more scripts.", no_args_is_help=True)
+scripts_app = typer.Typer(
+    cls=PlainHelpGroup, help="Scripts: the ids executor clients connect as.", no_args_is_help=True
+)
+keys_app = typer.Typer(
+    cls=PlainHelpGroup, help="Owner API keys: each covers one or more scripts.", no_args_is_help=True
+)
 app.add_typer(scripts_app, name="scripts")
 app.add_typer(keys_app, name="keys")
 
@@ -49,7 +55,7 @@ def _command(group: typer.Typer, name: str) -> Callable[[Callable[..., None]], C
 
         command.__name__, command.__doc__ = run.__name__, run.__doc__
         command.__signature__ = inspect.Signature([_CONTEXT, *own, *TARGET, *JSON])  # type: ignore[attr-defined]
-        group.command(name)(command)
+        group.command(name, cls=PlainHelpCommand)(command)
         return run
 
     return register

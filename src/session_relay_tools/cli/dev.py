@@ -1,7 +1,13 @@
-"""``session-relay dev`` and ``session-relay simulate``: the local stack and the executor simulator
-(imported only when run, so the other commands start fast)."""
+"""``session-relay dev``, ``simulate`` and ``luau``: the local stack, the executor simulator and the
+real Luau client in a Luau VM. ``simulate`` and ``luau`` are the very commands that
+``python -m session_relay_tools.simulate`` and ``python -m session_relay_tools.luau`` run (one
+definition each); the stack and the Luau VM are imported only when run, so other commands start fast."""
 
 import typer
+
+from session_relay_tools.luau.command import luau
+from session_relay_tools.plain_help import PlainHelpCommand
+from session_relay_tools.simulate.command import simulate
 
 
 def dev() -> None:
@@ -9,25 +15,15 @@ def dev() -> None:
 
     REST API on 127.0.0.1:3000, WebSocket API on :3001, embedded DynamoDB on :8000.
 
-    The SESSION_RELAY_*_PORT and SESSION_RELAY_DEV_* environment variables change them.
+    The SESSION_RELAY_*_PORT and SESSION_RELAY_DEV_* environment variables change them; the other
+    commands follow SESSION_RELAY_REST_PORT (sessions) and SESSION_RELAY_WS_PORT (simulate, luau).
     """
     from session_relay_tools.local.stack import main as run_stack
 
     run_stack()
 
 
-def simulate(ctx: typer.Context) -> None:
-    """Connect simulated executor sessions (session-relay simulate --help lists its options)."""
-    from session_relay_tools.simulate import main as run_simulator
-
-    run_simulator(list(ctx.args))
-
-
 def register(app: typer.Typer) -> None:
-    """Add both commands to the root app, in the "Local development" panel."""
-    app.command(rich_help_panel="Local development")(dev)
-    app.command(
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-        add_help_option=False,
-        rich_help_panel="Local development",
-    )(simulate)
+    """Add the commands to the root app, in the "Local development" panel."""
+    for command in (dev, simulate, luau):
+        app.command(cls=PlainHelpCommand, rich_help_panel="Local development")(command)

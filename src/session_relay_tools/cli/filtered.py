@@ -8,6 +8,7 @@ from rich.text import Text
 
 from session_relay_tools.cli.options import JSON, with_options
 from session_relay_tools.cli.output import Output, compact, table
+from session_relay_tools.plain_help import PlainHelpCommand
 from session_relay_tools.sdk import (
     BatchAccepted,
     BulkDisconnectResult,
@@ -53,7 +54,7 @@ def disconnect_pages(out: Output, relay: SessionRelay, where: SessionFilter) -> 
 
 
 def register(app: typer.Typer) -> None:
-    app.command("result")(sessions_result)
+    app.command("result", cls=PlainHelpCommand)(sessions_result)
 
 
 @with_options(*JSON)

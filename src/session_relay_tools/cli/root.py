@@ -1,16 +1,35 @@
 """The root app: global options, one sub-app per group, and the console script's ``main``."""
 
+import os
+from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from session_relay_tools.cli import admin, dev, sessions
 from session_relay_tools.cli.output import GlobalOptions
-from session_relay_tools.sdk import DEFAULT_URL
+from session_relay_tools.plain_help import PlainHelpGroup
 
 
-class _OwnersFirst(TyperGroup):
+def local_rest_url() -> str:
+    """The local stack's REST API: port ``$SESSION_RELAY_REST_PORT`` (3000 when unset), as make dev."""
+    return f"http://127.0.0.1:{os.environ.get('SESSION_RELAY_REST_PORT') or '3000'}"
+
+
+def _installed_version() -> str:
+    try:
+        return version("session-relay")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _print_version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"session-relay {_installed_version()}")
+        raise typer.Exit
+
+
+class _OwnersFirst(PlainHelpGroup):
     """Lists the commands owners use most before the development ones."""
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -34,14 +53,16 @@ app.add_typer(admin.app, name="admin", rich_help_panel="Operators")
 def root(
     ctx: typer.Context,
     url: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--url",
             metavar="URL",
             envvar="SESSION_RELAY_URL",
-            help="REST API base URL (the stage URL on AWS).",
+            show_default=False,
+            help="REST API base URL: the stage URL on AWS. Default: the local stack, "
+            "http://127.0.0.1 on $SESSION_RELAY_REST_PORT (3000 when unset), as make dev serves it.",
         ),
-    ] = DEFAULT_URL,
+    ] = None,
     api_key: Annotated[
         str | None,
         typer.Option(
@@ -58,12 +79,16 @@ def root(
             "--json", help="Print exactly one JSON document on stdout (sessions and admin commands)."
         ),
     ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     """Session Relay: see, message and disconnect live executor sessions; manage scripts and API keys.
 
     Global options go before the command (--json is also accepted after it).
     """
-    ctx.obj = GlobalOptions(url=url, api_key=api_key, json=json_output)
+    ctx.obj = GlobalOptions(url=url or local_rest_url(), api_key=api_key, json=json_output)
 
 
 dev.register(app)

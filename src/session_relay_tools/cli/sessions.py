@@ -10,6 +10,7 @@ from session_relay.wire import parse_json
 from session_relay_tools.cli.filtered import disconnect_pages, message_pages, register
 from session_relay_tools.cli.options import FILTERS, JSON, filters, with_options
 from session_relay_tools.cli.output import Output, compact, rows_table, table, utc_time
+from session_relay_tools.plain_help import PlainHelpCommand, PlainHelpGroup
 from session_relay_tools.sdk import (
     MAX_BULK_IDS,
     UNSET,
@@ -22,7 +23,11 @@ from session_relay_tools.sdk import (
     SessionRelay,
 )
 
-app = typer.Typer(help="Live sessions, through the REST API at --url with --api-key.", no_args_is_help=True)
+app = typer.Typer(
+    cls=PlainHelpGroup,
+    help="Live sessions, through the REST API at --url with --api-key.",
+    no_args_is_help=True,
+)
 register(app)
 
 
@@ -45,18 +50,20 @@ def _targets(ids: list[str], all_: bool, found_by: dict[str, Any]) -> list[str] 
     """What a bulk command acts on: the ids given, or with --all the API's filter (every match)."""
     if all_ and ids:
         raise typer.BadParameter("give session ids or --all, not both", param_hint="--all")
+    if found_by and not all_:  # checked first: filters with no ids mean "every match" was meant
+        raise typer.BadParameter(
+            "the filters (--script-id, --place-id, ...) only apply with --all: add --all to act on "
+            "every session they match",
+            param_hint="--all",
+        )
     if not all_ and not ids:
         raise typer.BadParameter(
             "give at least one session id, or --all (with filters) for every match", param_hint="ID"
         )
-    if found_by and not all_:
-        raise typer.BadParameter(
-            "the filters (--script-id, --place-id, ...) only apply with --all", param_hint="--all"
-        )
     return SessionFilter(**found_by) if all_ else ids
 
 
-@app.command("list")
+@app.command("list", cls=PlainHelpCommand)
 @with_options(*JSON)
 @with_options(*FILTERS, before="limit")
 def sessions_list(
@@ -68,17 +75,20 @@ def sessions_list(
     cursor: Annotated[
         str | None, typer.Option("--cursor", metavar="CURSOR", help="Continue after a previous page.")
     ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every session the filters match (follows every page).")
+    ] = False,
     all_pages: Annotated[
-        bool, typer.Option("--all-pages", help="Follow the cursor through every page.")
+        bool, typer.Option("--all-pages", hidden=True, help="The old name of --all.")
     ] = False,
     **options: Any,
 ) -> None:
-    """List your live sessions, newest first."""
+    """List your live sessions, newest first (one page, or with --all every match)."""
     out = Output(ctx, options["json_flag"])
     with out.reported(), _client(out) as relay:
-        if all_pages:
+        if all_ or all_pages:
             if cursor is not None:
-                raise typer.BadParameter("--cursor and --all-pages do not go together", param_hint="--cursor")
+                raise typer.BadParameter("--cursor and --all do not go together", param_hint="--cursor")
             sessions, next_cursor = list(relay.iter_sessions(page_size=limit, **filters(options))), None
         else:
             page = relay.list_sessions(limit=limit, cursor=cursor, **filters(options))
@@ -94,7 +104,7 @@ def sessions_list(
     out.emit(document, render)
 
 
-@app.command("get")
+@app.command("get", cls=PlainHelpCommand)
 @with_options(*JSON)
 def sessions_get(
     ctx: typer.Context,
@@ -134,7 +144,7 @@ def _summary_lines(result: BulkMessageResult) -> list[str]:
     return lines
 
 
-@app.command("message")
+@app.command("message", cls=PlainHelpCommand)
 @with_options(*FILTERS, *JSON)
 def sessions_message(
     ctx: typer.Context,
@@ -224,7 +234,7 @@ def sessions_message(
     out.emit(document, render)
 
 
-@app.command("disconnect")
+@app.command("disconnect", cls=PlainHelpCommand)
 @with_options(*JSON)
 @with_options(*FILTERS, before="yes")
 def sessions_disconnect(

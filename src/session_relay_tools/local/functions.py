@@ -7,6 +7,7 @@ sharing one warm container) with a context that counts down the function's confi
 """
 
 import asyncio
+import atexit
 import importlib.util
 import re
 import sys
@@ -149,6 +150,20 @@ class FunctionHost:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+_WORKER_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
 def _own_event_loop() -> None:
     # Mangum drives the ASGI app on the invoking thread's event loop; workers need their own.
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = asyncio.new_event_loop()
+    _WORKER_LOOPS.append(loop)
+    asyncio.set_event_loop(loop)
+
+
+@atexit.register
+def _close_worker_loops() -> None:
+    # Runs once the pool's threads are joined: a loop left to the garbage collector at exit can
+    # fail in __del__ ("Invalid file descriptor: -1") after the stack printed "stopped".
+    for loop in _WORKER_LOOPS:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()

@@ -20,6 +20,7 @@ import boto3
 import uvicorn
 
 from session_relay_tools.local.calls import CallCounter
+from session_relay_tools.local.draining import Draining
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
@@ -28,6 +29,9 @@ from session_relay_tools.template import create_tables, load_template
 HOST = "127.0.0.1"
 TABLE_PREFIX = "session-relay-local-"
 FRAME_LIMIT_BYTES = 32_768
+# How long a stop waits for closing connections' $disconnect handlers: an external DynamoDB keeps
+# what they would delete (below process.py's 20 s before SIGKILL); the embedded one goes with the stack.
+DRAIN_TIMEOUT_S = {"external": 15.0, "embedded": 2.0}
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class LocalStack:
         self.tables: dict[str, str] = {}
         self._moto: Any = None
         self._servers: list[_Server] = []
+        self._apps: list[Draining] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.websocket: WebSocketGateway | None = None
 
@@ -134,9 +139,10 @@ class LocalStack:
         self.websocket = WebSocketGateway(host, f"{HOST}:{self.config.ws_port}", calls)
         rest = RestGateway(host, integration_timeout_ms / 1000)
         self._host = host
+        self._apps = [Draining(rest), Draining(self.websocket)]
         self._servers = [
-            _Server(_config(rest, self.config.rest_port)),
-            _Server(_config(self.websocket, self.config.ws_port, websocket=True)),
+            _Server(_config(self._apps[0], self.config.rest_port)),
+            _Server(_config(self._apps[1], self.config.ws_port, websocket=True)),
         ]
         for server in self._servers:
             self._tasks.append(asyncio.create_task(server.serve()))
@@ -159,9 +165,14 @@ class LocalStack:
             ) from exc
 
     async def stop(self) -> None:
-        if self.websocket is not None:
+        for app in self._apps:
+            app.stop()
+        if self.websocket is not None and self._apps:
             await self.websocket.close_all()
-            await asyncio.sleep(0.2)  # let $disconnect run for the closed connections
+            dynamodb = "embedded" if self.config.dynamodb_endpoint is None else "external"
+            left = await self._apps[1].drain(DRAIN_TIMEOUT_S[dynamodb])  # each closed one's $disconnect
+            if left and dynamodb == "external":
+                print(f"{left} connections still closing: their sessions are removed at the next start")
         for server in self._servers:
             server.should_exit = True
         for task in self._tasks:

@@ -2,7 +2,6 @@
 FastAPI, to keep the contract's order of checks and to refuse what ``json`` would otherwise accept
 (NaN, Infinity)."""
 
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -13,13 +12,13 @@ from session_relay.auth import Principal, get_authenticator
 from session_relay.engine import Messenger
 from session_relay.errors import MalformedBody, NotFound, PayloadTooLarge, ValidationFailed
 from session_relay.gateway import gateway_for
-from session_relay.models import MAX_FIELD_LENGTH, BulkRequest
+from session_relay.models import MAX_FIELD_LENGTH, describe_errors
 from session_relay.settings import get_settings
 from session_relay.store import SessionRecord, decode_cursor, get_store
+from session_relay.targets import BulkRequest
 from session_relay.wire import parse_json
 
 MAX_BODY_BYTES = 1_048_576
-_NAMED = re.compile(r"^[a-z_]+: ")
 # Ids this API issues are short; anything longer cannot exist and is never sent to DynamoDB.
 MAX_SESSION_ID_LENGTH = MAX_FIELD_LENGTH
 
@@ -32,14 +31,9 @@ def get_messenger() -> Messenger:
     return Messenger(get_store(), gateway_for(settings.management_api_url), settings)
 
 
-def describe(errors: Any) -> str:
-    """One sentence naming the first failing field."""
-    error = errors[0]
-    field = ".".join(str(part) for part in error["loc"] if part not in ("body", "query", "path"))
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not field and _NAMED.match(message):  # a check across fields names its own field
-        return message
-    return f"{field or 'body'}: {message}"
+def describe(errors: Any, model: type[BaseModel] | None = None) -> str:
+    """One sentence naming the first failing field and what it must be (``models.EXPECTED``)."""
+    return describe_errors(errors, model)
 
 
 def principal(request: Request) -> Principal:
@@ -59,7 +53,7 @@ async def body[M: BaseModel](request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        raise ValidationFailed(describe(exc.errors())) from exc
+        raise ValidationFailed(describe(exc.errors(), model)) from exc
 
 
 def remaining_ms(request: Request) -> int | None:

@@ -19,9 +19,10 @@ from session_relay.api.dependencies import (
 from session_relay.auth import Principal
 from session_relay.idempotency import HEADER, idempotency_key, run_once
 from session_relay.later import Later, batch_entries
-from session_relay.models import BulkMessageRequest, MessageRequest
+from session_relay.models import MessageRequest
 from session_relay.settings import get_settings
 from session_relay.store import get_store
+from session_relay.targets import BulkMessageRequest
 from session_relay.wire import parse_json
 
 Answer = dict[str, Any]

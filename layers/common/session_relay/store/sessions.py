@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from session_relay.errors import ValidationFailed
-from session_relay.models import Identity, Session
+from session_relay.models import Identity, Session, field_sentence
 from session_relay.store.items import (
     MESSAGE_PREFIX,
     PENDING,
@@ -79,7 +79,7 @@ def decode_cursor(cursor: str) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         key = ""
     if not _CURSOR_PATTERN.match(key):
-        raise ValidationFailed("cursor is not a cursor this API returned")
+        raise ValidationFailed(field_sentence("cursor", cursor))
     return key
 
 

@@ -34,8 +34,9 @@ from session_relay.api.responses import (
 from session_relay.api.sending import answer, retry_key
 from session_relay.engine import check_frame_fits
 from session_relay.errors import ServiceUnavailable, ValidationFailed
-from session_relay.models import BulkMessageRequest, BulkRequest, ListQuery, MessageRequest
+from session_relay.models import ListQuery, MessageRequest
 from session_relay.store import get_store
+from session_relay.targets import BulkMessageRequest, BulkRequest
 
 router = APIRouter()
 
