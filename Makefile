@@ -15,14 +15,17 @@ PYTHON312 ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.1
 	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; \
 	done)
 
-.PHONY: help install dev test lint unit e2e bench soak build clean
+.PHONY: help install dev test lint browser unit e2e bench soak build deploy delete clean
 
 help:
 	@echo "make dev    install, then run the whole system locally (REST :3000, WebSocket :3001, DynamoDB :8000)"
 	@echo "make test   install, then run every check (ruff, cfn-lint, sam validate --lint, all tests)"
+	@echo "make browser  find (or install) the Chromium the dashboard's browser tests drive"
 	@echo "make bench  run the benchmarks against the local stack and write docs/benchmarks.md"
 	@echo "make soak   60 s soak: 300 churning sessions, 30 callers, invariants checked (loopback only)"
 	@echo "make build  sam build"
+	@echo "make deploy sam build, then a guided sam deploy with the integration timeout the account's quota allows"
+	@echo "make delete remove the stack (sam delete; the AuthTable is kept)"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PYTHON312=/path/to/python3.12"; exit 1; }
@@ -54,7 +57,11 @@ unit: $(VENV)/.installed
 e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e
 
-test: lint
+# The dashboard's browser tests need a Chromium: a system one, else one installed here.
+browser: $(VENV)/.installed
+	tools/ensure-chromium.sh $(PY)
+
+test: lint browser
 	$(PY) -m pytest
 
 bench: install
@@ -65,6 +72,14 @@ soak: $(VENV)/.installed
 
 build: $(TOOLS_VENV)/.installed
 	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build
+
+# Reads the API Gateway quota "Maximum integration timeout in milliseconds" (Service Quotas), then
+# runs `sam deploy --guided` with IntegrationTimeoutMs=62000 where it allows, else 29000.
+deploy: build $(VENV)/.installed
+	$(PY) -m session_relay_tools.deploy --sam $(SAM) --region $(AWS_REGION)
+
+delete: $(TOOLS_VENV)/.installed
+	$(SAM) delete --region $(AWS_REGION)
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .ruff_cache

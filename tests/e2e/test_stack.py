@@ -1,5 +1,7 @@
 """The local stack as a process: start, serve, stop on a signal, refuse busy ports, restart."""
 
+import json
+import re
 import signal
 import socket
 import subprocess
@@ -9,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from session_relay_tools.local import logs
 from session_relay_tools.local.process import free_port, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet
 
@@ -97,3 +100,36 @@ def test_restart_on_a_persistent_dynamodb_does_not_serve_dead_sessions():
             stop_stack(second)
     finally:
         stop_stack(database)
+
+
+def test_every_handler_log_line_is_printed_with_its_function_and_request_id(local_stack, connect):
+    (client,) = connect(1)
+    session_id = client.session_id
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = [line for line in local_stack.output if session_id in line and "session connected" in line]
+        if lines:
+            break
+        time.sleep(0.05)
+    # Output to a pipe: Powertools' JSON, as CloudWatch gets it, naming the invocation that wrote it.
+    (line,) = lines
+    logged = json.loads(line)
+    assert logged["level"] == "INFO"
+    assert logged["function_name"] == "WsConnectFunction"
+    assert re.fullmatch(r"[0-9a-f-]{36}", logged["function_request_id"])
+    assert logged["session_id"] == session_id
+
+
+def test_on_a_terminal_log_lines_are_readable_text():
+    assert logs.text_wanted({}, terminal=True)
+    assert not logs.text_wanted({}, terminal=False)
+    assert logs.text_wanted({logs.FORMAT_VARIABLE: "text"}, terminal=False)
+    assert not logs.text_wanted({logs.FORMAT_VARIABLE: "json"}, terminal=True)
+    with logs.invocation("WsConnectFunction", "0f0e-request"):
+        line = logs.render(
+            {"level": "INFO", "message": "session connected", "session_id": "s1", "service": "x"}
+        )
+    # "12:00:00.000 INFO    WsConnectFunction 0f0e-request session connected  session_id=s1"
+    _, level, function, request_id, *message = line.split()
+    assert (level, function, request_id) == ("INFO", "WsConnectFunction", "0f0e-request")
+    assert " ".join(message) == "session connected session_id=s1"

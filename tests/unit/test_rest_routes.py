@@ -351,6 +351,25 @@ def test_wrong_method_is_405_before_the_key_is_checked(client, failure, method, 
     assert method in error
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/health", "GET"),
+        ("/sessions", "GET"),
+        ("/sessions/abc", "GET"),
+        ("/sessions/abc/message", "POST"),
+        ("/sessions/message", "POST"),
+        ("/sessions/disconnect", "POST"),
+        ("/dashboard", "GET"),
+    ],
+)
+def test_wrong_method_names_the_allowed_ones_in_allow(client, path, allowed):
+    # RFC 9110 15.5.6: a 405 carries Allow; the routes live in included routers.
+    answer = client.request("PATCH", path)
+
+    assert (answer.status_code, answer.headers.get("allow")) == (405, allowed)
+
+
 # ------------------------------------------------------------------------------------------------
 # Keys (401)
 # ------------------------------------------------------------------------------------------------

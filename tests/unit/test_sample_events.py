@@ -16,6 +16,7 @@ from .conftest import EVENTS_DIR
 
 REST_ROUTES = {
     "health": ("GET", "/health"),
+    "dashboard": ("GET", "/dashboard"),
     "list_sessions": ("GET", "/sessions"),
     "get_session": ("GET", "/sessions/{{session_id}}"),
     "disconnect_session": ("POST", "/sessions/{{session_id}}/disconnect"),
@@ -58,7 +59,7 @@ def test_rest_event_is_a_rest_proxy_event_for_its_route(name):
         assert event["multiValueQueryStringParameters"] == {
             k: [v] for k, v in event["queryStringParameters"].items()
         }
-    assert ("Authorization" in event["headers"]) == (name != "health")
+    assert ("Authorization" in event["headers"]) == (name not in ("health", "dashboard"))
     if method == "POST" and event["body"] is not None:
         assert isinstance(json.loads(event["body"]), dict)
         assert event["headers"]["Content-Type"] == "application/json"

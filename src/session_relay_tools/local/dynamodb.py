@@ -21,6 +21,8 @@ import time
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+LOCAL_DYNAMODB_READ_TIMEOUT_S = 60
+EMBEDDED_DYNAMODB_IN_FLIGHT = 4
 
 
 class _Serialized:
@@ -96,6 +98,42 @@ class EmbeddedDynamoDB:
                 self._process.kill()
                 self._process.wait(5)
         self._process = None
+
+
+class _Queued:
+    """A botocore HTTP session that lets only ``slots`` requests reach the server at once; the rest
+    wait here, before botocore's read timeout starts."""
+
+    def __init__(self, session: Any, slots: int) -> None:
+        self._session = session
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def send(self, request: Any) -> Any:
+        with self._slots:
+            return self._session.send(request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def patient_dynamodb_client(embedded: bool) -> None:
+    """The handlers' DynamoDB client, made for a local DynamoDB that is slow under load.
+
+    DynamoDB answers in milliseconds however many executions call it at once. The embedded moto
+    serves one request at a time, and hundreds of executions calling it together (1000 sessions
+    replying or closing at once) made a queue of threads fighting over two cores, in which requests
+    waited past the product's 5 s read timeout and failed their invocations. So the requests queue in
+    this process, a few at a time reaching the server (``EMBEDDED_DYNAMODB_IN_FLIGHT``), and the read
+    timeout is longer. The handlers share this one client (``session_relay.aws.dynamodb_client``).
+    """
+    from botocore.config import Config
+    from session_relay import aws
+
+    aws.DYNAMODB_CONFIG = aws.DYNAMODB_CONFIG.merge(Config(read_timeout=LOCAL_DYNAMODB_READ_TIMEOUT_S))
+    aws.dynamodb_client.cache_clear()
+    if embedded:
+        client = aws.dynamodb_client()
+        client._endpoint.http_session = _Queued(client._endpoint.http_session, EMBEDDED_DYNAMODB_IN_FLIGHT)
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ The routes come from ``template.yaml`` itself: the REST API's OpenAPI integratio
 WebSocket route's integration name a function, whose ``CodeUri`` and ``Handler`` say which
 ``app.py`` to load. Each invocation runs on a worker thread (like concurrent Lambda instances
 sharing one warm container) with a context that counts down the function's configured timeout.
+Invocations draw on one account-wide pool of concurrent executions (``limits``): beyond it they are
+throttled, and a response over 6 MB fails the invocation, as in Lambda.
 """
 
 import asyncio
@@ -20,6 +22,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from session_relay_tools.local import logs
+from session_relay_tools.local.limits import (
+    MAX_PAYLOAD_BYTES,
+    ConcurrencyPool,
+    FunctionError,
+    RequestTooLarge,
+    Throttled,
+    account_concurrency,
+    payload_size,
+    resolve,
+)
 from session_relay_tools.template import TEMPLATE_PATH, load_template
 
 _FUNCTION_REFERENCE = re.compile(r"\$\{(\w+)\.Arn\}")
@@ -57,6 +70,7 @@ class Function:
     handler: Any
     timeout_s: float
     memory_mb: int
+    reserved: int | None = None
 
 
 def _function_reference(value: Any) -> str:
@@ -88,19 +102,25 @@ def _load_handler(name: str, code_uri: Path, handler: str) -> Any:
 
 
 class FunctionHost:
-    """Loads the template's functions and invokes them on a bounded pool of worker threads."""
+    """Loads the template's functions and invokes them within one pool of concurrent executions
+    (``concurrency``: the account's, 1000 unless ``SESSION_RELAY_CONCURRENCY`` lowers it)."""
 
-    def __init__(self, workers: int = 512, template_path: Path = TEMPLATE_PATH) -> None:
+    def __init__(self, template_path: Path = TEMPLATE_PATH, concurrency: int | None = None) -> None:
         template = load_template(template_path)
+        self.template = template
         self.root = template_path.parent
         self.resources = template["Resources"]
         self.globals = template.get("Globals", {}).get("Function", {})
         self.functions: dict[str, Function] = {}
-        self.pool = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="lambda", initializer=_own_event_loop
-        )
         self.rest_function = self._rest_function()
         self.websocket_routes = self._websocket_routes()
+        total = account_concurrency() if concurrency is None else concurrency
+        reserved = {f.name: f.reserved for f in self.functions.values() if f.reserved is not None}
+        self.concurrency = ConcurrencyPool(total, reserved)
+        # A thread per concurrent execution: nothing admitted by the pool waits for a worker.
+        self.pool = ThreadPoolExecutor(
+            max_workers=total, thread_name_prefix="lambda", initializer=_own_event_loop
+        )
 
     def _function(self, logical_id: str) -> Function:
         if logical_id not in self.functions:
@@ -111,6 +131,7 @@ class FunctionHost:
                 handler=handler,
                 timeout_s=float(props.get("Timeout", self.globals.get("Timeout", 3))),
                 memory_mb=int(props.get("MemorySize", self.globals.get("MemorySize", 128))),
+                reserved=resolve(props.get("ReservedConcurrentExecutions"), self.template),
             )
         return self.functions[logical_id]
 
@@ -142,12 +163,42 @@ class FunctionHost:
         return {name: value for name, value in variables.items() if isinstance(value, str)}
 
     async def invoke(self, function: Function, event: dict[str, Any]) -> Any:
+        """The handler's answer; ``Throttled``/``RequestTooLarge`` when Lambda would refuse the call,
+        ``FunctionError`` or the handler's exception when the invocation fails."""
+        if payload_size(event) > MAX_PAYLOAD_BYTES:
+            raise RequestTooLarge(function.name)
+        if not self.concurrency.acquire(function.name):
+            raise Throttled(function.name)
         context = LambdaContext(function.name, function.timeout_s, function.memory_mb)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, function.handler, event, context)
+        try:
+            running = self.pool.submit(_run, function, event, context)
+        except RuntimeError:  # the pool is shut down: the stack is stopping
+            self.concurrency.release(function.name)
+            raise
+        # The execution is busy until the handler returns, even if the caller stopped waiting.
+        running.add_done_callback(lambda _: self.concurrency.release(function.name))
+        return await asyncio.wrap_future(running)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run(function: Function, event: dict[str, Any], context: LambdaContext) -> Any:
+    with logs.invocation(function.name, context.aws_request_id):
+        try:
+            result = function.handler(event, context)
+            size = payload_size(result)
+        except Exception as exc:
+            logs.log_failure(exc)
+            raise
+        if size > MAX_PAYLOAD_BYTES:
+            error = FunctionError(
+                f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+                f"({MAX_PAYLOAD_BYTES} bytes)."
+            )
+            logs.log_failure(error)
+            raise error
+        return result
 
 
 _WORKER_LOOPS: list[asyncio.AbstractEventLoop] = []

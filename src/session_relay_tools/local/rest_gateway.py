@@ -1,4 +1,17 @@
-"""A local stand-in for API Gateway REST: HTTP requests become REST proxy events (payload 1.0)."""
+"""A local stand-in for API Gateway REST: HTTP requests become REST proxy events (payload 1.0).
+
+What API Gateway answers itself, as it does:
+- a body over 10 MB: 413 (REQUEST_TOO_LARGE)
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+- no answer within the integration timeout, counted from the request's arrival (a cold start, the
+  body's upload and the wait for an execution all count): 504 ``Endpoint request timed out``
+  (INTEGRATION_TIMEOUT, same page);
+- Lambda refusing the invocation (throttled, event over 6 MB): 500; the invocation failing (the
+  handler raised, a response over 6 MB or not in the proxy format): 502; both with
+  ``{"message": "Internal server error"}``
+  https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+"""
 
 import asyncio
 import base64
@@ -10,9 +23,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from session_relay_tools.local.functions import FunctionHost
+from session_relay_tools.local.limits import RequestTooLarge, Throttled
 
 # API Gateway's own limits: a 10 MB payload, and the integration timeout set in the template.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+INTERNAL_ERROR = "Internal server error"
 STAGE = "local"
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -111,6 +126,7 @@ class RestGateway:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        arrived = time.monotonic()
         try:
             body = await _read_body(receive)
         except _TooLarge:
@@ -119,20 +135,24 @@ class RestGateway:
         if body is None:
             return
         invocation = self.host.invoke(self.host.rest_function, rest_event(scope, body))
+        remaining_s = self.integration_timeout_s - (time.monotonic() - arrived)
         try:
-            result = await asyncio.wait_for(invocation, self.integration_timeout_s)
+            result = await asyncio.wait_for(invocation, max(0.0, remaining_s))
         except TimeoutError:
             await _respond(send, *_gateway_error(504, "Endpoint request timed out"))
             return
+        except (Throttled, RequestTooLarge):
+            await _respond(send, *_gateway_error(500, INTERNAL_ERROR))
+            return
         except Exception:
-            await _respond(send, *_gateway_error(502, "Internal server error"))
+            await _respond(send, *_gateway_error(502, INTERNAL_ERROR))
             return
         await _respond(send, *_proxy_response(result))
 
 
 def _proxy_response(result: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-        return _gateway_error(502, "Internal server error")
+        return _gateway_error(502, INTERNAL_ERROR)
     headers: list[tuple[bytes, bytes]] = []
     multi = result.get("multiValueHeaders") or {}
     for name, values in multi.items():

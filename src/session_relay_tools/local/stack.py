@@ -19,8 +19,10 @@ from typing import Any
 import boto3
 import uvicorn
 
+from session_relay_tools.local import logs
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.draining import Draining
+from session_relay_tools.local.dynamodb import patient_dynamodb_client
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
@@ -128,12 +130,14 @@ class LocalStack:
             MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
         )
+        patient_dynamodb_client(embedded=self.config.dynamodb_endpoint is None)
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
 
         forget_dead_sessions()
         self.api_key = register_dev_credentials(self.script_id, self.api_key)
         host = FunctionHost()
+        logs.install()  # after the handlers created their Powertools Logger
         for name, value in host.environment_defaults().items():
             os.environ.setdefault(name, value)
         self.websocket = WebSocketGateway(host, f"{HOST}:{self.config.ws_port}", calls)
@@ -234,7 +238,11 @@ def _environment_defaults() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # Lambda sets AWS_LAMBDA_LOG_LEVEL from the template's ApplicationLogLevel (the LogLevel parameter);
+    # a level the developer chose (either variable) wins.
+    if not os.environ.get("POWERTOOLS_LOG_LEVEL"):
+        level = load_template()["Parameters"]["LogLevel"]["Default"]
+        os.environ.setdefault("AWS_LAMBDA_LOG_LEVEL", str(level))
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 

@@ -7,7 +7,12 @@ On one port, as in AWS where both live on the API's domain:
 - HTTP ``POST|GET|DELETE /[{stage}/]@connections/{id}``: what boto3's ``apigatewaymanagementapi``
   client calls; a connection that is not open answers 410 ``GoneException``, like AWS.
 Limits follow API Gateway: 32 KB client frames (larger ones close the connection with 1009),
-128 KB posted frames, 10 minutes idle, 2 hours per connection.
+128 KB posted frames, 10 minutes idle, 2 hours per connection. Every route's function draws on the
+stack's one pool of concurrent executions; a throttled ``$connect`` refuses the handshake with 500,
+a throttled frame gets API Gateway's ``{"message": "Internal server error", ...}`` frame back, and a
+throttled ``$disconnect`` is lost (logged), as an integration failure is on AWS:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html
+https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
 """
 
 import asyncio
@@ -21,20 +26,20 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.functions import FunctionHost
-from session_relay_tools.local.rest_gateway import Receive, Send
+from session_relay_tools.local.limits import RequestTooLarge, Throttled
+from session_relay_tools.local.management import STAGE, management_api
+from session_relay_tools.local.rest_gateway import INTERNAL_ERROR, Receive, Send
 
-STAGE = "local"
-MAX_POST_BYTES = 128 * 1024
 IDLE_TIMEOUT_S = 10 * 60
 MAX_CONNECTION_S = 2 * 60 * 60
 CLOSE_GOING_AWAY = 1001
-CONCURRENCY = 32
 
 _log = logging.getLogger(__name__)
+THROTTLED: dict[str, Any] = {"statusCode": 500}
 
 
 def new_connection_id() -> str:
@@ -82,9 +87,6 @@ class WebSocketGateway:
         self.connections: dict[str, Connection] = {}
         self.routes = host.websocket_routes
         self._tasks: set[asyncio.Task[Any]] = set()
-        # Like a Lambda concurrency limit: invocations beyond it wait their turn instead of piling
-        # hundreds of requests onto the embedded DynamoDB, which serves one at a time.
-        self._slots = asyncio.Semaphore(CONCURRENCY)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -127,11 +129,12 @@ class WebSocketGateway:
         if function is None:
             return {"statusCode": 200}
         try:
-            async with self._slots:
-                return await self.host.invoke(function, event)
+            return await self.host.invoke(function, event)
+        except (Throttled, RequestTooLarge) as exc:
+            _log.warning("%s not invoked: Lambda refused it (%s)", route_key, type(exc).__name__)
+            return THROTTLED
         except Exception:
-            # Lambda would log the failed invocation; a silent 500 here hid lost $disconnects.
-            _log.exception("%s invocation failed", route_key)
+            # The function logged its failure (with the request id); the gateway saw a 500.
             return {"statusCode": 500}
 
     # ------------------------------------------------------------ WebSocket API
@@ -159,6 +162,8 @@ class WebSocketGateway:
         status = answer.get("statusCode", 200) if isinstance(answer, dict) else 500
         if not 200 <= status < 300:
             body = (answer.get("body") or "").encode() if isinstance(answer, dict) else b""
+            if answer is THROTTLED:
+                body = json.dumps({"message": INTERNAL_ERROR}).encode()
             await send(
                 {
                     "type": "websocket.http.response.start",
@@ -202,7 +207,11 @@ class WebSocketGateway:
         route_key = "$default" if encoded else self._route_for(body)
         context = self._context(connection, route_key, "MESSAGE")
         context["messageId"] = secrets.token_urlsafe(10)
-        await self._invoke(route_key, {"requestContext": context, "body": body, "isBase64Encoded": encoded})
+        event = {"requestContext": context, "body": body, "isBase64Encoded": encoded}
+        if await self._invoke(route_key, event) is THROTTLED:
+            # What API Gateway sends the client when a route's integration fails.
+            error = {"message": INTERNAL_ERROR, "connectionId": connection.connection_id}
+            await connection.send_text(json.dumps({**error, "requestId": context["requestId"]}))
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -223,80 +232,5 @@ class WebSocketGateway:
         for connection in list(self.connections.values()):
             await connection.close(CLOSE_GOING_AWAY)
 
-    # ------------------------------------------------------------ Management API
-
     async def _management(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        parts = [unquote(part) for part in scope["path"].strip("/").split("/")]
-        if parts and parts[0] == STAGE:
-            parts = parts[1:]
-        if parts == ["@local", "calls"] and self.calls is not None:
-            if scope["method"] == "DELETE":
-                self.calls.reset()
-            await _json(send, 200, self.calls.snapshot())
-            return
-        if len(parts) != 2 or parts[0] != "@connections":
-            await _aws_error(send, 404, "NotFoundException", "No route")
-            return
-        connection = self.connections.get(parts[1])
-        if connection is None or not connection.open:
-            await _aws_error(send, 410, "GoneException", f"Connection {parts[1]} is gone")
-            return
-        method = scope["method"]
-        if method == "POST":
-            if len(body) > MAX_POST_BYTES:
-                await _aws_error(send, 413, "PayloadTooLargeException", "Payload too large")
-                return
-            try:
-                text = body.decode()
-            except UnicodeDecodeError:
-                await _aws_error(send, 400, "BadRequestException", "Only UTF-8 text frames are sent")
-                return
-            if not await connection.send_text(text):
-                await _aws_error(send, 410, "GoneException", f"Connection {parts[1]} is gone")
-                return
-            await _json(send, 200, {})
-        elif method == "GET":
-            await _json(
-                send,
-                200,
-                {
-                    "ConnectedAt": _iso(connection.connected_at),
-                    "LastActiveAt": _iso(connection.last_active),
-                    "Identity": {"SourceIp": connection.source_ip, "UserAgent": connection.user_agent},
-                },
-            )
-        elif method == "DELETE":
-            await connection.close()
-            await _json(send, 204, None)
-        else:
-            await _aws_error(send, 405, "MethodNotAllowedException", f"{method} is not allowed")
-
-
-def _iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat().replace("+00:00", "Z")
-
-
-async def _json(send: Send, status: int, document: Any) -> None:
-    body = b"" if document is None else json.dumps(document).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _aws_error(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"message": message}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"x-amzn-errortype", code.encode()),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        await management_api(self, scope, receive, send)

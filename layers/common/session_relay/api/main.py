@@ -4,6 +4,7 @@ Each route checks in the contract's order: route (404/405, by the router) -> key
 body (400/413/422) -> session (404).
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from session_relay.api.dependencies import describe
 from session_relay.api.reading import publish_maximum_wait
 from session_relay.api.responses import BODY_COMPONENTS, failure
-from session_relay.api.routers import batches, health, messages, sessions
+from session_relay.api.routers import batches, docs, health, messages, sessions
+from session_relay.dashboard import router as dashboard_router
 from session_relay.errors import RelayError
 from session_relay.observability import logger
 
@@ -24,11 +26,16 @@ app = FastAPI(
     description="Look up, message and disconnect live Roblox executor sessions.",
     # A trailing-slash redirect would point outside the API Gateway stage: answer 404 instead.
     redirect_slashes=False,
+    # Served by routers.docs with relative URLs, so they work under the API Gateway stage path.
+    docs_url=None,
+    redoc_url=None,
 )
+app.include_router(docs.router)
 app.include_router(health.router)
 app.include_router(sessions.router)
 app.include_router(messages.router)
 app.include_router(batches.router)
+app.include_router(dashboard_router)
 
 
 # ---------------------------------------------------------------- errors, in one place
@@ -55,9 +62,7 @@ def _allowed_methods(path: str) -> str:
     """The methods this path supports, for a 405's ``Allow`` header (RFC 9110). The router names only
     the first route that matched (``/sessions/message`` also matches ``/sessions/{session_id}``);
     a literal route is the resource the caller meant, so it wins over templated ones."""
-    matching = [
-        route for route in app.routes if getattr(route, "path_regex", None) and route.path_regex.match(path)
-    ]
+    matching = [route for route in _routes(app.routes) if route.path_regex.match(path)]
     literal = [route for route in matching if "{" not in route.path]
     return ", ".join(sorted({method for route in literal or matching for method in route.methods or ()}))
 
@@ -90,3 +95,13 @@ def _openapi() -> dict[str, Any]:
 
 
 app.openapi = _openapi  # type: ignore[method-assign]
+
+
+def _routes(routes: list[Any]) -> Iterator[Any]:
+    """Every path route, also those inside included routers (FastAPI keeps an included router as one
+    entry of ``app.routes``, its own routes under ``original_router``; no router here has a prefix)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes)
+        elif getattr(route, "path_regex", None):
+            yield route

@@ -1,0 +1,117 @@
+"""AWS's limits on Lambda invocations, as the local stack enforces them (PROTOCOL.md section 3).
+
+- One pool of concurrent executions for the whole account, 1000 by default; a function with reserved
+  concurrency gets exactly that many, out of the pool, and the account keeps at least 100 unreserved:
+  https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+  https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+  Beyond it a synchronous invocation is throttled at once (never queued).
+- 6 MB (6,291,456 bytes) for a synchronous invocation's request and for its response, measured on the
+  JSON the runtime serializes (``json.dumps``, so escapes count):
+  https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html
+"""
+
+import json
+import os
+import threading
+from collections import Counter
+from typing import Any
+
+ACCOUNT_CONCURRENCY = 1000
+MIN_UNRESERVED = 100
+MAX_PAYLOAD_BYTES = 6_291_456
+CONCURRENCY_VARIABLE = "SESSION_RELAY_CONCURRENCY"
+
+
+class Throttled(Exception):
+    """Lambda refused the invocation: no concurrency left (TooManyRequestsException)."""
+
+
+class RequestTooLarge(Exception):
+    """Lambda refused the invocation: the event is over 6 MB (RequestEntityTooLargeException)."""
+
+
+class FunctionError(Exception):
+    """The function ran but its invocation failed (here: a response Lambda cannot return)."""
+
+
+def payload_size(document: Any) -> int:
+    """Bytes of ``document`` as Lambda's Python runtime serializes it."""
+    return len(json.dumps(document).encode())
+
+
+def account_concurrency(environ: dict[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    value = environ.get(CONCURRENCY_VARIABLE, "").strip()
+    if not value:
+        return ACCOUNT_CONCURRENCY
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{CONCURRENCY_VARIABLE} must be a positive number of executions, not {value!r}")
+    return int(value)
+
+
+class ConcurrencyPool:
+    """Concurrent executions of every function of both gateways, as one account's."""
+
+    def __init__(self, total: int, reserved: dict[str, int] | None = None) -> None:
+        self.reserved = dict(reserved or {})
+        self.unreserved = total - sum(self.reserved.values())
+        if self.reserved and self.unreserved < MIN_UNRESERVED:
+            reserved_total = sum(self.reserved.values())
+            raise SystemExit(
+                f"reserved concurrency {reserved_total} leaves {self.unreserved} of the account's {total} "
+                f"unreserved; Lambda requires at least {MIN_UNRESERVED} (lower the reservation or raise "
+                f"{CONCURRENCY_VARIABLE})"
+            )
+        self.total = total
+        self._in_use: Counter[str] = Counter()
+        self._unreserved_in_use = 0
+        self._lock = threading.Lock()
+
+    def acquire(self, function: str) -> bool:
+        """Take one execution for ``function``; False means Lambda would throttle it."""
+        with self._lock:
+            if function in self.reserved:
+                if self._in_use[function] >= self.reserved[function]:
+                    return False
+            elif self._unreserved_in_use >= self.unreserved:
+                return False
+            else:
+                self._unreserved_in_use += 1
+            self._in_use[function] += 1
+            return True
+
+    def release(self, function: str) -> None:
+        with self._lock:
+            self._in_use[function] -= 1
+            if function not in self.reserved:
+                self._unreserved_in_use -= 1
+
+    def in_use(self) -> int:
+        with self._lock:
+            return sum(self._in_use.values())
+
+
+def resolve(value: Any, template: dict[str, Any]) -> Any:
+    """A property value with ``Ref`` to parameters (their defaults) and ``Fn::If`` resolved;
+    ``None`` for ``AWS::NoValue``."""
+    if isinstance(value, dict) and "Ref" in value:
+        name = value["Ref"]
+        if name == "AWS::NoValue":
+            return None
+        return template.get("Parameters", {})[name].get("Default")
+    if isinstance(value, dict) and "Fn::If" in value:
+        condition, when_true, when_false = value["Fn::If"]
+        chosen = when_true if _condition(template["Conditions"][condition], template) else when_false
+        return resolve(chosen, template)
+    return value
+
+
+def _condition(expression: Any, template: dict[str, Any]) -> bool:
+    if "Fn::Not" in expression:
+        return not _condition(expression["Fn::Not"][0], template)
+    if "Fn::Equals" in expression:
+        left, right = (resolve(side, template) for side in expression["Fn::Equals"])
+        return str(left) == str(right)
+    if "Condition" in expression:
+        return _condition(template["Conditions"][expression["Condition"]], template)
+    raise ValueError(f"unsupported condition {expression!r}")

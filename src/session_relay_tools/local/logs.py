@@ -1,0 +1,113 @@
+"""Every handler's log lines on the local stack's stdout, one readable line each, with the function and
+the request id of the invocation that wrote it (in Lambda, CloudWatch Logs keeps them per function).
+
+Lambda sets ``AWS_LAMBDA_LOG_LEVEL`` from the function's ``ApplicationLogLevel``; Powertools Logger
+follows it (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+The local stack does the same with the template's ``LogLevel`` default, unless the variable is set.
+
+``SESSION_RELAY_LOG_FORMAT``: ``text`` (readable lines), ``json`` (Powertools' JSON, as CloudWatch
+gets it), or unset: text on a terminal, JSON when the output goes to a pipe or a file.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+POWERTOOLS_LOGGER = "session-relay"
+FORMAT_VARIABLE = "SESSION_RELAY_LOG_FORMAT"
+# Keys every Powertools line carries that the readable line shows otherwise, or not at all.
+_HIDDEN = {
+    "level",
+    "location",
+    "message",
+    "timestamp",
+    "service",
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "xray_trace_id",
+    "sampling_rate",
+    "exception",
+    "exception_name",
+    "exception_notes",
+    "stack_trace",
+    # Powertools keeps it per process, not per thread: concurrent invocations here would mislabel it.
+    "correlation_id",
+}
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def invocation(function: str, request_id: str) -> Iterator[None]:
+    """Lines logged on this thread inside the block belong to this invocation."""
+    _current.function, _current.request_id = function, request_id
+    try:
+        yield
+    finally:
+        _current.function = _current.request_id = None
+
+
+def current() -> tuple[str, str]:
+    return getattr(_current, "function", None) or "-", getattr(_current, "request_id", None) or "-"
+
+
+def render(log: dict[str, Any]) -> str:
+    """One line: time, level, function, request id, message, then the extra keys as key=value."""
+    function, request_id = current()
+    when = datetime.now().strftime("%H:%M:%S.%f")[:-3]
+    extras = " ".join(f"{key}={value}" for key, value in log.items() if key not in _HIDDEN)
+    line = f"{when} {log.get('level', '-'):<7} {function} {request_id} {log.get('message', '')}"
+    line = f"{line}  {extras}" if extras else line
+    if log.get("exception"):
+        line = f"{line}\n{log['exception']}"
+    return line
+
+
+class InvocationFormatter(LambdaPowertoolsFormatter):
+    """Powertools' formatter (so its keys still work) that names the invocation a line belongs to
+    (Powertools keeps those keys per process, not per thread), as :func:`render` text or JSON."""
+
+    def __init__(self, text: bool) -> None:
+        super().__init__()
+        self.text = text
+
+    def serialize(self, log: dict[str, Any]) -> str:
+        if self.text:
+            return render(log)
+        function, request_id = current()
+        log.pop("correlation_id", None)
+        return json.dumps({**log, "function_name": function, "function_request_id": request_id}, default=str)
+
+
+def text_wanted(environ: dict[str, str] | None = None, terminal: bool | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    chosen = environ.get(FORMAT_VARIABLE, "").strip().lower()
+    if chosen in ("text", "json"):
+        return chosen == "text"
+    return sys.stdout.isatty() if terminal is None else terminal
+
+
+def install() -> None:
+    """Switch the handlers' Powertools Logger to lines naming their invocation, on stdout."""
+    logger = logging.getLogger(POWERTOOLS_LOGGER)
+    text = text_wanted()
+    for handler in logger.handlers:
+        handler.setFormatter(InvocationFormatter(text))
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stdout)
+
+
+def log_failure(exc: BaseException) -> None:
+    """What Lambda logs for an invocation that raised (its ERROR line with the traceback)."""
+    logger = logging.getLogger(POWERTOOLS_LOGGER)
+    logger.error("invocation failed: %s", type(exc).__name__, exc_info=exc)

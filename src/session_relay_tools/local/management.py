@@ -1,0 +1,95 @@
+"""The local WebSocket API's ``@connections`` Management API (HTTP on the WebSocket API's port):
+``POST|GET|DELETE /[{stage}/]@connections/{id}``, answered as API Gateway answers boto3's
+``apigatewaymanagementapi`` client; ``GET|DELETE /@local/calls`` serves the call counter."""
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from session_relay_tools.local.rest_gateway import Receive, Send
+
+if TYPE_CHECKING:
+    from session_relay_tools.local.websocket_gateway import WebSocketGateway
+
+STAGE = "local"
+MAX_POST_BYTES = 128 * 1024
+
+
+async def management_api(
+    gateway: "WebSocketGateway", scope: dict[str, Any], receive: Receive, send: Send
+) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    parts = [unquote(part) for part in scope["path"].strip("/").split("/")]
+    if parts and parts[0] == STAGE:
+        parts = parts[1:]
+    if parts == ["@local", "calls"] and gateway.calls is not None:
+        if scope["method"] == "DELETE":
+            gateway.calls.reset()
+        await _json(send, 200, gateway.calls.snapshot())
+        return
+    if len(parts) != 2 or parts[0] != "@connections":
+        await _aws_error(send, 404, "NotFoundException", "No route")
+        return
+    connection = gateway.connections.get(parts[1])
+    if connection is None or not connection.open:
+        await _aws_error(send, 410, "GoneException", f"Connection {parts[1]} is gone")
+        return
+    method = scope["method"]
+    if method == "POST":
+        if len(body) > MAX_POST_BYTES:
+            await _aws_error(send, 413, "PayloadTooLargeException", "Payload too large")
+            return
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            await _aws_error(send, 400, "BadRequestException", "Only UTF-8 text frames are sent")
+            return
+        if not await connection.send_text(text):
+            await _aws_error(send, 410, "GoneException", f"Connection {parts[1]} is gone")
+            return
+        await _json(send, 200, {})
+    elif method == "GET":
+        await _json(
+            send,
+            200,
+            {
+                "ConnectedAt": _iso(connection.connected_at),
+                "LastActiveAt": _iso(connection.last_active),
+                "Identity": {"SourceIp": connection.source_ip, "UserAgent": connection.user_agent},
+            },
+        )
+    elif method == "DELETE":
+        await connection.close()
+        await _json(send, 204, None)
+    else:
+        await _aws_error(send, 405, "MethodNotAllowedException", f"{method} is not allowed")
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat().replace("+00:00", "Z")
+
+
+async def _json(send: Send, status: int, document: Any) -> None:
+    body = b"" if document is None else json.dumps(document).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _aws_error(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"message": message}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"x-amzn-errortype", code.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,75 @@
+"""A template of the tests' own: one REST function and one WebSocket route, on the real local gateways."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from session_relay_tools.local.functions import FunctionHost
+from session_relay_tools.local.rest_gateway import RestGateway
+
+HANDLERS = Path(__file__).parent / "handlers"
+TEMPLATE = """
+Parameters:
+  WebSocketReserved:
+    Type: Number
+    Default: {reserved}
+Conditions:
+  HasReserved: !Not [!Equals [!Ref WebSocketReserved, 0]]
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      DefinitionBody:
+        paths:
+          /{{proxy+}}:
+            x-amazon-apigateway-any-method:
+              x-amazon-apigateway-integration:
+                uri: !Sub "arn:aws:lambda:path/functions/${{RestFunction.Arn}}/invocations"
+  RestFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {handlers}
+      Handler: app.rest
+      Timeout: 30
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      RouteKey: $default
+      Target: !Sub "integrations/${{Integration}}"
+  Integration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      IntegrationUri: !Sub "arn:aws:lambda:path/functions/${{WsFunction.Arn}}/invocations"
+  WsFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {handlers}
+      Handler: app.websocket
+      Timeout: 30
+      ReservedConcurrentExecutions: !If [HasReserved, !Ref WebSocketReserved, !Ref AWS::NoValue]
+"""
+
+
+@pytest.fixture
+def make_host(tmp_path):
+    hosts = []
+
+    def make(concurrency: int, reserved: int = 0) -> FunctionHost:
+        path = tmp_path / f"template-{len(hosts)}.yaml"
+        path.write_text(TEMPLATE.format(reserved=reserved, handlers=HANDLERS))
+        hosts.append(FunctionHost(path, concurrency=concurrency))
+        return hosts[-1]
+
+    yield make
+    for host in hosts:
+        host.close()
+
+
+@pytest.fixture
+def rest_client():
+    def client(host: FunctionHost, integration_timeout_s: float = 10) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=RestGateway(host, integration_timeout_s))
+        return httpx.AsyncClient(transport=transport, base_url="http://rest.local", timeout=30)
+
+    return client
