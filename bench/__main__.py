@@ -1,4 +1,5 @@
-"""``make bench``: measure the local stack and write docs/benchmarks.md and bench/results.json.
+"""``make bench``: measure the local stack and write docs/benchmarks.md, docs/cost.md and
+bench/results.json.
 
 Not part of ``make test``. Every number comes from this one run, on this machine, on loopback.
 """
@@ -10,12 +11,12 @@ import platform
 import time
 from typing import Any
 
-from bench import peer
-from bench.packaging import ROOT, import_times, package_sizes
+from bench import coldstart, cost, memory, peer, throughput
+from bench.packaging import ROOT, package_sizes
 from bench.report import write_report
 from bench.scenarios import Bench
 from session_relay_tools.local.process import free_port, start_stack, stop_stack
-from session_relay_tools.simulate import Fleet
+from session_relay_tools.simulate import PING_INTERVAL_S, Fleet
 
 
 def main() -> None:
@@ -31,16 +32,31 @@ def main() -> None:
         },
         "started_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
+    # First, while nothing else of the benchmark is running: imports are the most noise-sensitive.
+    print("cold start...", flush=True)
+    results["imports"] = coldstart.import_times(3 if quick else 9)
+    results["import_breakdown_ms"] = coldstart.import_breakdown()
     stack = start_stack({"SESSION_RELAY_COUNT_CALLS": "1"})
     fleet = Fleet(stack.ws_url, stack.script_id)
     try:
         bench = Bench(stack, fleet)
         print("round trip and floor...", flush=True)
         results["round_trip"] = bench.round_trip(50 if quick else 200)
+        (client,) = fleet.connect(1)
+        results["rest_cpu"] = memory.cpu_per_message(bench, client.session_id, 30 if quick else 100)
         print("operations per message...", flush=True)
         results["operations"] = bench.operations()
         print("bulk...", flush=True)
         results["bulk"] = bench.bulk((10, 100) if quick else (100, 1000))
+        print("local throughput (sequential writes, 200 x a 1-second function)...", flush=True)
+        results["throughput"] = {
+            "sequential_writes": throughput.sequential_writes(
+                stack.dynamodb_endpoint, stack.table("ConnectionsTable"), 100 if quick else 1000
+            ),
+            "slow_bulk": throughput.slow_bulk(bench.api, bench.bulk_session_ids[:200]),
+        }
+        results["ping"] = throughput.ping_cost(bench)
+        results["ping_interval_s"] = PING_INTERVAL_S
         print("concurrency...", flush=True)
         results["concurrency"] = bench.concurrency(10 if quick else 50, 5 if quick else 20)
     finally:
@@ -48,12 +64,16 @@ def main() -> None:
         stop_stack(stack)
     print("peer (python-socketio call())...", flush=True)
     results["peer_socketio"] = peer.measure(free_port(), 50 if quick else 200)
-    print("cold start...", flush=True)
-    results["import_ms"] = import_times(3 if quick else 5)
+    footprint = memory.rest_footprint_mb()
+    results["rest_memory"] = {
+        "footprint_mb": footprint,
+        "sizes": memory.sizing(footprint, results["rest_cpu"]["cpu_ms"]),
+    }
     print("package sizes (sam build)...", flush=True)
     results["package_mb"] = package_sizes()
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_report(results, ROOT / "docs" / "benchmarks.md")
+    cost.write_cost(results, ROOT / "docs" / "cost.md")
     print(json.dumps(results, indent=2))
 
 

@@ -1,7 +1,6 @@
-"""Cold start and package sizes: importing each function's entry module, and what ``sam build`` makes."""
+"""Package sizes: what ``sam build`` makes (the cold start is measured by ``bench.coldstart``)."""
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -9,40 +8,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTIONS = ("rest_api", "ws_connect", "ws_disconnect", "ws_default")
-
-
-def import_times(repeats: int = 5) -> dict[str, float]:
-    """Median wall time to import each function's entry module in a fresh interpreter (ms)."""
-    env = {
-        **os.environ,
-        "SESSIONS_TABLE": "bench-sessions",
-        "CONNECTIONS_TABLE": "bench-connections",
-        "AUTH_TABLE": "bench-auth",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    probe = (
-        "import importlib.util, sys, time\n"
-        "path = sys.argv[1]\n"
-        "started = time.perf_counter()\n"
-        "spec = importlib.util.spec_from_file_location('app', path)\n"
-        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "print((time.perf_counter() - started) * 1000)\n"
-    )
-    result = {}
-    for name in FUNCTIONS:
-        samples = []
-        for _ in range(repeats):
-            output = subprocess.run(
-                [sys.executable, "-c", probe, str(ROOT / "functions" / name / "app.py")],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            samples.append(float(output.strip()))
-        result[name] = round(statistics.median(samples), 1)
-    return result
 
 
 def _size_mb(path: Path) -> float:

@@ -86,6 +86,7 @@ class Bench:
         while len(clients) < max(sizes):  # in waves: a thousand handshakes at once would time out
             clients += self.fleet.connect(min(100, max(sizes) - len(clients)))
         connect_s = time.perf_counter() - started
+        self.bulk_session_ids = [client.session_id for client in clients]
         result: dict[str, Any] = {"connect_s": round(connect_s, 2)}
         for size in sizes:
             ids = [client.session_id for client in clients[:size]]

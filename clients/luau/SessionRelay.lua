@@ -23,7 +23,7 @@ local MAX_SAFE_INTEGER = 2 ^ 53 -- at and beyond this, a double no longer holds 
 local MAX_DEPTH = 200 -- deeper replies are refused rather than risk a stack overflow anywhere
 local MAX_FIELD_LENGTH = 128
 local API_GATEWAY_MAX_AGE_S = 7200 -- API Gateway ends every connection after 2 hours
-local MAX_PING_INTERVAL_S = 300 -- PROTOCOL.md: ping at most 300 s after the last ping or the open
+local MAX_PING_INTERVAL_S = 540 -- PROTOCOL.md: ping at most 540 s after the last ping or the open
 local RETIRE_GRACE_S = 5 -- a replaced connection stays this long after its last reply
 
 local REASON_ERRORED_PREFIX = "function errored, message: "
@@ -38,7 +38,10 @@ SessionRelay.REASON_NO_RESPONSE = REASON_NO_RESPONSE
 SessionRelay.REASON_NO_FUNCTION = REASON_NO_FUNCTION
 
 local DEFAULTS = {
-	ping_interval = 120, -- seconds between pings (at most 300)
+	-- seconds between pings (at most 540): API Gateway itself answers them and drops a connection
+	-- idle for 10 minutes, so the longest safe interval is the cheapest; 10 s below the limit
+	-- because task.wait may return late
+	ping_interval = 530,
 	pong_timeout = 60, -- a connection silent this long after a ping is treated as dead
 	connect_timeout = 30, -- seconds to wait for the executor's WebSocket connect to return
 	hello_timeout = 30, -- seconds to wait for the server's hello after opening

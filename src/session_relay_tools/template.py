@@ -87,3 +87,43 @@ def create_tables(client: Any, prefix: str, path: Path = TEMPLATE_PATH) -> dict[
             )
         environment[TABLE_ENVIRONMENT[logical_id]] = name
     return environment
+
+
+def _logical_id(reference: Any) -> str | None:
+    """The logical id behind ``!Ref X`` or ``!Sub "integrations/${X}"``."""
+    if isinstance(reference, dict) and "Ref" in reference:
+        return reference["Ref"]
+    text = reference.get("Fn::Sub") if isinstance(reference, dict) else reference
+    if isinstance(text, str) and "${" in text:
+        return text.split("${", 1)[1].split("}", 1)[0]
+    return None
+
+
+def websocket_mock_routes(path: Path = TEMPLATE_PATH) -> dict[str, str | None]:
+    """Route key -> what API Gateway sends back for each WebSocket route on a MOCK integration.
+
+    The answer is the integration response's ``$default`` template, sent only when the route has a
+    route response (two-way); ``None`` for a one-way MOCK route. Only static templates are served
+    (a template using VTL would need API Gateway's evaluator, so it is refused here).
+    """
+    resources = load_template(path)["Resources"]
+    by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for logical_id, resource in resources.items():
+        by_type.setdefault(resource["Type"], []).append((logical_id, resource.get("Properties", {})))
+    templates = {
+        _logical_id(props["IntegrationId"]): props.get("ResponseTemplates", {}).get("$default")
+        for _, props in by_type.get("AWS::ApiGatewayV2::IntegrationResponse", [])
+    }
+    two_way = {
+        _logical_id(props["RouteId"]) for _, props in by_type.get("AWS::ApiGatewayV2::RouteResponse", [])
+    }
+    routes: dict[str, str | None] = {}
+    for route_id, props in by_type.get("AWS::ApiGatewayV2::Route", []):
+        integration_id = _logical_id(props.get("Target"))
+        if resources.get(integration_id, {}).get("Properties", {}).get("IntegrationType") != "MOCK":
+            continue
+        answer = templates.get(integration_id) if route_id in two_way else None
+        if answer is not None and ("$" in answer or "#" in answer):
+            raise ValueError(f"route {props['RouteKey']}: only static MOCK response templates are served")
+        routes[props["RouteKey"]] = answer
+    return routes

@@ -245,7 +245,7 @@ def test_identity_goes_in_the_query_string_url_encoded(luau):
             "{ url = 'wss://x', script_id = 's', user_key = 'u', roblox_id = '9223372036854775808' }",
             "below 2^63",
         ),
-        ("{ url = 'wss://x', script_id = 's', user_key = 'u', ping_interval = 301 }", "at most 300 seconds"),
+        ("{ url = 'wss://x', script_id = 's', user_key = 'u', ping_interval = 541 }", "at most 540 seconds"),
         ("{ url = 'wss://x', script_id = 's', user_key = 'u', max_connection_age = 7200 }", "below 7200"),
         ("{ url = 'wss://x', script_id = 's', user_key = 'u', backoff_initial = -1 }", "positive number"),
     ],

@@ -232,7 +232,7 @@ def test_a_frame_when_dynamodb_keeps_failing_is_answered_with_an_error_frame(rel
     executor = relay.connect(behaviour=silent)
     relay.faults.fail("GetItem")
     relay.faults.fail("UpdateItem")
-    for frame in ({"action": "ping"}, {"action": "reply", "id": "m1", "processed": True, "response": 1}):
+    for frame in ({"action": "hello"}, {"action": "reply", "id": "m1", "processed": True, "response": 1}):
         before = len(executor.received)
         answer = executor.send(json.dumps(frame))
         assert answer["statusCode"] == 200

@@ -20,6 +20,7 @@ from session_relay.api import app
 from session_relay.errors import ReplyRejected
 from session_relay.models import Outcome, Session
 from session_relay.settings import Settings
+from session_relay.store import RecordedReply
 from session_relay.wire import dump_json, parse_json
 
 from session_relay_tools.local.process import RunningStack
@@ -126,13 +127,13 @@ class MemoryStore:
             last_seen_at=2,
         )
 
-    def record_reply(self, connection_id: str, message_id: str, outcome: Outcome) -> str:
+    def record_reply(self, connection_id: str, message_id: str, outcome: Outcome) -> RecordedReply:
         dump_json(outcome.as_contract()).encode()  # what the real store stores must be UTF-8 text
         if connection_id != CONNECTION or message_id not in self.waiting:
             raise ReplyRejected(message_id)
         self.waiting.discard(message_id)
         self.replies.append(outcome)
-        return "fuzzed-session"
+        return RecordedReply(session_id="fuzzed-session", seen_at=1, replied_at=2)
 
 
 def handle(body: str, encoded: bool = False) -> tuple[dict[str, Any], RecordingGateway, MemoryStore]:

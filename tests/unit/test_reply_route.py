@@ -185,19 +185,24 @@ def test_a_malformed_reply_still_uses_up_the_message(client, owner, connect):
     assert len(errors_of(session)) == 2
 
 
-def test_reply_refreshes_last_seen_at(client, owner, connect, monkeypatch):
+def test_reply_refreshes_last_seen_at_once_it_is_a_minute_old(client, owner, connect, monkeypatch):
     session = connect(owner.script_id)
     created_at = client.get(f"/sessions/{session.session_id}", headers=owner.headers).json()["session"][
         "created_at"
     ]
     record = store.get_store().get_session(session.session_id)
-    store.get_store().put_message(record, "m", created_at + 120_000)
+    store.get_store().put_message(record, "recent", created_at + 120_000)
+    store.get_store().put_message(record, "later", created_at + 120_000)
+
     monkeypatch.setattr(store, "now_ms", lambda: created_at + 45_000)
-
-    session.reply("m", processed=True, response=None)
-
+    session.reply("recent", processed=True, response=None)
     got = client.get(f"/sessions/{session.session_id}", headers=owner.headers).json()["session"]
-    assert got["last_seen_at"] == created_at + 45_000
+    assert got["last_seen_at"] == created_at  # sent with a last_seen_at under a minute old: no write
+
+    monkeypatch.setattr(store, "now_ms", lambda: created_at + 75_000)
+    session.reply("later", processed=True, response=None)
+    got = client.get(f"/sessions/{session.session_id}", headers=owner.headers).json()["session"]
+    assert got["last_seen_at"] == created_at + 75_000
 
 
 def test_reply_with_extra_fields_still_counts(client, owner, connect):

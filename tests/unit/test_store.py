@@ -257,10 +257,11 @@ def test_reply_is_only_recorded_on_the_addressed_connection(owner, connect, rela
         relay_store.record_reply(other.connection_id, "m1", Outcome(processed=True, response="forged"))
 
     assert relay_store.read_outcome(target.connection_id, "m1") == (True, None)
-    assert (
-        relay_store.record_reply(target.connection_id, "m1", Outcome(processed=True, response=1))
-        == target.session_id
-    )
+    recorded = relay_store.record_reply(target.connection_id, "m1", Outcome(processed=True, response=1))
+    assert recorded.session_id == target.session_id
+    # The message carries its session's last_seen_at as sent, so the reply's handler can skip a write.
+    assert recorded.seen_at == relay_store.get_session(target.session_id).session.last_seen_at
+    assert recorded.replied_at >= recorded.seen_at
 
 
 def test_withdrawing_an_answered_message_returns_the_answer(owner, connect, relay_store):

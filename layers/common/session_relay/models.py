@@ -1,19 +1,16 @@
 """The contract's shapes as pydantic models (PROTOCOL.md sections 1 and 2), and the sentence that
-says which field failed and what it must be."""
+says which field failed and what it must be.
+
+Every model is built at its first use (``defer_build``), not at import: each function pays only for
+the models its requests use, which keeps the cold start of the WebSocket functions short.
+"""
 
 import json
 import re
 from collections import Counter
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictStr,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from session_relay import MAX_MESSAGE_TIMEOUT_S
 
@@ -29,12 +26,21 @@ REASON_NO_FUNCTION = "function doesnt exist"
 REASON_NOT_FOUND = "session not found"
 FIXED_CLIENT_REASONS = frozenset({REASON_INVALID, REASON_NO_RESPONSE, REASON_NO_FUNCTION})
 
-ShortText = Annotated[StrictStr, Field(min_length=1, max_length=MAX_FIELD_LENGTH)]
+# A strict string (never coerced from a number). Spelt with Field(strict=True) rather than
+# pydantic's StrictStr, whose module (pydantic.types) would add to every function's import time.
+StrictStr = Annotated[str, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
+ShortText = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_FIELD_LENGTH)]
 Timeout = Annotated[float, Field(strict=True, gt=0, le=MAX_MESSAGE_TIMEOUT_S, allow_inf_nan=False)]
+
+
+_LAZY = ConfigDict(defer_build=True)
 
 
 class Session(BaseModel):
     """One connected executor, as the REST API shows it. Times are epoch milliseconds."""
+
+    model_config = _LAZY
 
     id: str
     user_key: str
@@ -63,7 +69,7 @@ def _decimal_digits(low: int, high: int) -> Any:
 class Identity(BaseModel):
     """The identity a client presents in the WebSocket handshake's query string."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     script_id: ShortText
     user_key: ShortText
@@ -92,7 +98,7 @@ OptionalTimeout = Annotated[Timeout | None, Field(default=None, json_schema_extr
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class MessageRequest(_Body):
@@ -109,7 +115,7 @@ class MessageRequest(_Body):
 class ListQuery(BaseModel):
     """Query string of ``GET /sessions``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     script_id: str | None = None
     user_key: str | None = None
@@ -126,6 +132,8 @@ class ListQuery(BaseModel):
 class Outcome(BaseModel):
     """What became of one message: the client's answer or why there is none."""
 
+    model_config = _LAZY
+
     processed: bool
     response: Any = None
     reason: str | None = None
@@ -138,6 +146,8 @@ class Outcome(BaseModel):
 
 class ReplyFrame(BaseModel):
     """A client's ``reply`` frame, checked against PROTOCOL.md section 2."""
+
+    model_config = _LAZY
 
     action: Literal["reply"]
     id: StrictStr

@@ -1,24 +1,64 @@
 """Powertools Logger, Tracer and Metrics shared by every handler. Locally they print; they never
-need AWS (the Tracer switches itself off outside Lambda)."""
+need AWS.
+
+Tracing costs only when it is on: Powertools' Tracer imports the X-Ray SDK, which patches botocore
+and builds clients of its own, so ``tracer`` is a no-op unless tracing is enabled, and the real
+Tracer is imported and created only then (when the handler is decorated, in the init phase).
+"""
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "session-relay"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace="SessionRelay", service=SERVICE)
 
 # Powertools keeps one metric set per process. In Lambda one invocation runs at a time; the local
 # stack runs invocations in threads, so every access goes through this lock.
 _metrics_lock = threading.Lock()
+_TRUTHY = frozenset({"1", "y", "yes", "t", "true", "on"})
+
+
+def tracing_enabled(environ: dict[str, str] | None = None) -> bool:
+    """Powertools' own rule: tracing runs in Lambda (``LAMBDA_TASK_ROOT`` is set) unless
+    ``POWERTOOLS_TRACE_DISABLED`` is true, and never under ``sam local`` or ``chalice local``."""
+    environ = os.environ if environ is None else environ
+    disabled = environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in _TRUTHY
+    emulated = environ.get("AWS_SAM_LOCAL") or environ.get("AWS_CHALICE_CLI_MODE")
+    return bool(environ.get("LAMBDA_TASK_ROOT")) and not emulated and not disabled
+
+
+class LazyTracer:
+    """The one Tracer method the handlers use, importing Powertools' Tracer only when tracing is on."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._tracer: Any = None
+
+    @property
+    def real(self) -> Any:
+        """Powertools' Tracer (imported and created at first use)."""
+        if self._tracer is None:
+            from aws_lambda_powertools import Tracer
+
+            self._tracer = Tracer(service=self.service)
+        return self._tracer
+
+    def capture_lambda_handler(self, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if not tracing_enabled():
+            return lambda handler: handler
+        return self.real.capture_lambda_handler(**options)
+
+
+tracer = LazyTracer(SERVICE)
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:

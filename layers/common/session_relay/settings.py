@@ -15,7 +15,7 @@ DEFAULT_INTEGRATION_TIMEOUT_MS = 62_000
 class Settings(BaseModel):
     """Every knob the handlers read. Table names are required; the rest have defaults."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sessions_table: str = Field(min_length=3)
     connections_table: str = Field(min_length=3)

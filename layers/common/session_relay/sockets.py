@@ -21,10 +21,13 @@ from session_relay.store import Store, get_store
 from session_relay.wire import parse_json
 
 MAX_MESSAGE_ID_LENGTH = 64
+# A reply refreshes last_seen_at only when the value the message was sent with is older than this:
+# under steady messaging a reply then costs one DynamoDB write, and last_seen_at lags by at most this.
+LAST_SEEN_RESOLUTION_MS = 60_000
 
 
 class RequestContext(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     route_key: str = Field(alias="routeKey")
     connection_id: str = Field(alias="connectionId", min_length=1)
@@ -35,6 +38,8 @@ class RequestContext(BaseModel):
 
 class WebSocketEvent(BaseModel):
     """The parts of an API Gateway WebSocket event the handlers use."""
+
+    model_config = ConfigDict(defer_build=True)
 
     request_context: RequestContext = Field(alias="requestContext")
     query: dict[str, str] | None = Field(default=None, alias="queryStringParameters")
@@ -114,7 +119,7 @@ class FrameHandler:
     def _handle(self) -> None:
         document = self._document()
         if document is None:
-            self._touch()  # last_seen_at counts frames of any kind, understood or not
+            self._touch()  # last_seen_at counts every frame that reaches the server, understood or not
             return
         action = document.get("action")
         if action == "hello":
@@ -160,7 +165,8 @@ class FrameHandler:
             self._send({"type": "hello", "session": session.model_dump()})
 
     def _ping(self) -> None:
-        self._touch()
+        # The template's ping route answers pings in API Gateway itself (no Lambda, no DynamoDB);
+        # one that reaches this function anyway (a stage without that route) gets the same pong.
         self._send({"type": "pong"})
 
     def _reply(self, document: dict[str, Any]) -> None:
@@ -175,12 +181,13 @@ class FrameHandler:
             outcome = None
         recorded = outcome or Outcome(processed=False, reason=REASON_INVALID)
         try:
-            session_id = self.store.record_reply(self.connection_id, message_id, recorded)
+            stored = self.store.record_reply(self.connection_id, message_id, recorded)
         except ReplyRejected:
             self._touch()
             self._error(f"reply to {message_id} ignored: no message waiting for it on this connection")
             return
-        self.store.touch_session(session_id)
+        if stored.replied_at - stored.seen_at >= LAST_SEEN_RESOLUTION_MS:
+            self.store.touch_session(stored.session_id)
         if outcome is None:
             count("RepliesMalformed")
             self._error("malformed reply: needs processed, and response or a known reason")

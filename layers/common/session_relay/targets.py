@@ -7,8 +7,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StrictBool,
-    StrictStr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -20,6 +18,8 @@ from session_relay.models import (
     MAX_ID_64,
     OptionalTimeout,
     ShortText,
+    StrictBool,
+    StrictStr,
     _Body,
     _not_null,
     _number_in_schema,
@@ -80,6 +80,7 @@ class BulkRequest(_Body):
 
     model_config = ConfigDict(
         extra="forbid",
+        defer_build=True,
         json_schema_extra={
             "oneOf": [{"required": ["session_ids"]}, {"required": ["filter"]}],
             "dependentRequired": {"limit": ["filter"], "cursor": ["filter"]},

@@ -35,7 +35,8 @@ from session_relay_tools.local.limits import (
 )
 from session_relay_tools.template import TEMPLATE_PATH, load_template
 
-_FUNCTION_REFERENCE = re.compile(r"\$\{(\w+)\.Arn\}")
+# A function's ARN, or its alias's (the REST integration targets the alias SnapStart needs).
+_FUNCTION_REFERENCE = re.compile(r"\$\{(\w+)\.(?:Arn|Alias)\}")
 
 
 @dataclass
@@ -152,6 +153,8 @@ class FunctionHost:
             target = resource["Properties"]["Target"]
             integration_id = re.search(r"\$\{(\w+)\}", target["Fn::Sub"]).group(1)
             integration = self.resources[integration_id]["Properties"]
+            if integration.get("IntegrationType") == "MOCK":  # answered by the gateway itself
+                continue
             routes[resource["Properties"]["RouteKey"]] = self._function(
                 _function_reference(integration["IntegrationUri"])
             )

@@ -3,7 +3,8 @@
 On one port, as in AWS where both live on the API's domain:
 - WebSocket upgrades: each connect, frame and close becomes the API Gateway WebSocket event the
   deployed handlers get, routed on ``$request.body.action`` to the template's routes. A ``$connect``
-  answer outside 2xx refuses the handshake with that status.
+  answer outside 2xx refuses the handshake with that status. A route on a MOCK integration (ping)
+  is answered by the gateway with the template's integration response, invoking nothing.
 - HTTP ``POST|GET|DELETE /[{stage}/]@connections/{id}``: what boto3's ``apigatewaymanagementapi``
   client calls; a connection that is not open answers 410 ``GoneException``, like AWS.
 Limits follow API Gateway: 32 KB client frames (larger ones close the connection with 1009),
@@ -33,6 +34,7 @@ from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.limits import RequestTooLarge, Throttled
 from session_relay_tools.local.management import STAGE, management_api
 from session_relay_tools.local.rest_gateway import INTERNAL_ERROR, Receive, Send
+from session_relay_tools.template import websocket_mock_routes
 
 IDLE_TIMEOUT_S = 10 * 60
 MAX_CONNECTION_S = 2 * 60 * 60
@@ -86,6 +88,9 @@ class WebSocketGateway:
         self.domain_name = domain_name
         self.connections: dict[str, Connection] = {}
         self.routes = host.websocket_routes
+        # Routes on a MOCK integration (the ping route) are answered here, read from the template,
+        # as API Gateway answers them: no function runs.
+        self.mock_routes = websocket_mock_routes()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -116,12 +121,18 @@ class WebSocketGateway:
 
     def _route_for(self, body: str) -> str:
         try:
-            action = json.loads(body).get("action")
+            # Strict JSON, as API Gateway evaluates $request.body.action: a body with NaN is not
+            # JSON, so it goes to $default (and is refused there) rather than to a custom route.
+            action = json.loads(body, parse_constant=_not_json).get("action")
         except (ValueError, AttributeError, RecursionError):  # any body at all still reaches $default
             action = None
         # Like API Gateway, a frame selects only a custom route: "$connect" and "$disconnect" are
         # the gateway's own events, never something a client's frame can invoke.
-        selectable = isinstance(action, str) and not action.startswith("$") and action in self.routes
+        selectable = (
+            isinstance(action, str)
+            and not action.startswith("$")
+            and (action in self.routes or action in self.mock_routes)
+        )
         return action if selectable else "$default"
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
@@ -205,6 +216,11 @@ class WebSocketGateway:
         else:
             body, encoded = base64.b64encode(message.get("bytes") or b"").decode(), True
         route_key = "$default" if encoded else self._route_for(body)
+        if route_key in self.mock_routes:
+            answer = self.mock_routes[route_key]
+            if answer is not None:
+                await connection.send_text(answer)
+            return
         context = self._context(connection, route_key, "MESSAGE")
         context["messageId"] = secrets.token_urlsafe(10)
         event = {"requestContext": context, "body": body, "isBase64Encoded": encoded}
@@ -234,3 +250,7 @@ class WebSocketGateway:
 
     async def _management(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await management_api(self, scope, receive, send)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

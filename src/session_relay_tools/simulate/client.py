@@ -17,6 +17,9 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 FRAME_LIMIT_BYTES = 32_768
+# PROTOCOL.md section 2: a ping at most every 540 s (API Gateway answers it; 10 minutes idle closes),
+# with 10 s to spare like the Luau client.
+PING_INTERVAL_S = 530.0
 Function = Callable[[Any], Awaitable[Any] | Any]
 
 
@@ -66,7 +69,7 @@ class SimulatedClient:
         url: str,
         identity: dict[str, Any],
         functions: dict[str, Function] | None = None,
-        ping_interval_s: float = 60.0,
+        ping_interval_s: float = PING_INTERVAL_S,
     ) -> None:
         self.url = f"{url.rstrip('/')}?{urlencode(identity)}"
         self.identity = identity

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from session_relay_tools.plain_help import PlainHelpCommand
-from session_relay_tools.simulate.client import SimulatedClient, identity_for
+from session_relay_tools.simulate.client import PING_INTERVAL_S, SimulatedClient, identity_for
 
 
 def default_ws_url() -> str:
@@ -140,9 +140,9 @@ def simulate(
             "--ping-interval",
             metavar="S",
             min=0.1,
-            help="Seconds between pings (at least 0.1; clients ping within 300).",
+            help=f"Seconds between pings (at least 0.1; default {PING_INTERVAL_S:g}; one is owed in 540).",
         ),
-    ] = 60.0,
+    ] = PING_INTERVAL_S,
 ) -> None:
     """Connect simulated executor sessions that answer the demo functions echo, sleep, error, invalid.
 

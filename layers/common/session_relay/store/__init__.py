@@ -20,10 +20,9 @@ from session_relay.aws import dynamodb_client
 from session_relay.settings import get_settings
 from session_relay.store.auth import ApiKeyRecord, AuthStore, ScriptRecord
 from session_relay.store.items import BATCH_GET_LIMIT
-from session_relay.store.messages import MessageStore
+from session_relay.store.messages import MessageStore, RecordedReply
 from session_relay.store.outcomes import OutcomeRecord, OutcomeStore, Target
 from session_relay.store.sessions import (
-    SESSION_IDLE_S,
     SESSION_MAX_S,
     SessionRecord,
     SessionStore,
@@ -33,10 +32,10 @@ from session_relay.store.sessions import (
 )
 
 __all__ = [
-    "SESSION_IDLE_S",
     "SESSION_MAX_S",
     "ApiKeyRecord",
     "OutcomeRecord",
+    "RecordedReply",
     "ScriptRecord",
     "SessionRecord",
     "Store",

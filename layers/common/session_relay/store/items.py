@@ -114,10 +114,14 @@ class Tables:
     def batch_get_limit(self) -> int:
         return BATCH_GET_LIMIT
 
-    def _get(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        """One item, strongly consistent, or None."""
+    def _get(
+        self, table: str, key: dict[str, Any], projection: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """One item, strongly consistent, or None (only the projected attributes, if given)."""
         with translated_errors():
-            return self.client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+            return self.client.get_item(
+                TableName=table, Key=key, ConsistentRead=True, **(projection or {})
+            ).get("Item")
 
     def _items(self, operation: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every item of a Query or Scan, page after page (a page is read only when needed)."""
@@ -130,10 +134,12 @@ class Tables:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _batch_get(
+        self, table: str, keys: list[dict[str, Any]], projection: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for chunk in chunks(keys, self.batch_get_limit):
-            request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True}}
+            request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True, **(projection or {})}}
             for attempt in range(UNPROCESSED_RETRIES + 1):
                 with translated_errors():
                     answer = self.client.batch_get_item(RequestItems=request)

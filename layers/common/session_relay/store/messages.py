@@ -2,6 +2,7 @@
 the message was sent on, so a reply can only ever address the replying connection's own partition."""
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,6 +24,22 @@ from session_relay.store.outcomes import outcome_expiry_s
 from session_relay.store.sessions import SessionRecord
 from session_relay.wire import dump_json
 
+# A poll reads only what an outcome needs: every attribute more is more to send and to parse.
+OUTCOME_PROJECTION = {
+    "ProjectionExpression": "connection_id, #item, #status, reply",
+    "ExpressionAttributeNames": {"#item": "item", "#status": "status"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedReply:
+    """A reply just stored: its session, that session's ``last_seen_at`` when the message was sent,
+    and when the reply was stored (epoch ms)."""
+
+    session_id: str
+    seen_at: int
+    replied_at: int
+
 
 def outcome_from_item(item: dict[str, Any]) -> Outcome | None:
     if item["status"]["S"] != ANSWERED:
@@ -35,6 +52,8 @@ class MessageStore(Tables):
         return {
             **message_key(record.connection_id, message_id),
             "session_id": s(record.session.id),
+            # The session's last_seen_at when sent: the reply's handler skips refreshing a recent one.
+            "seen_at": n(record.session.last_seen_at),
             "status": s(PENDING),
             "deadline_ms": n(deadline_ms),
             # Kept as long as a record of a message answered later may point to it.
@@ -62,14 +81,14 @@ class MessageStore(Tables):
         the pending ones to None; a message that no longer exists is missing from the result."""
         keys = [message_key(connection_id, message_id) for connection_id, message_id in sent]
         result: dict[tuple[str, str], Outcome | None] = {}
-        for item in self._batch_get(self.connections_table, keys):
+        for item in self._batch_get(self.connections_table, keys, OUTCOME_PROJECTION):
             pair = (item["connection_id"]["S"], item["item"]["S"].removeprefix(MESSAGE_PREFIX))
             result[pair] = outcome_from_item(item)
         return result
 
     def read_outcome(self, connection_id: str, message_id: str) -> tuple[bool, Outcome | None]:
         """One message: (exists, outcome or None while pending)."""
-        item = self._get(self.connections_table, message_key(connection_id, message_id))
+        item = self._get(self.connections_table, message_key(connection_id, message_id), OUTCOME_PROJECTION)
         if item is None:
             return False, None
         return True, outcome_from_item(item)
@@ -95,10 +114,11 @@ class MessageStore(Tables):
     def delete_messages(self, sent: list[tuple[str, str]]) -> None:
         self._batch_delete([(self.connections_table, message_key(c, m)) for c, m in sent])
 
-    def record_reply(self, connection_id: str, message_id: str, outcome: Outcome) -> str:
+    def record_reply(self, connection_id: str, message_id: str, outcome: Outcome) -> RecordedReply:
         """Store the first reply to a pending message sent on this very connection, before its
-        deadline. Returns the message's session id; raises ``ReplyRejected`` otherwise."""
+        deadline. Returns the message's session; raises ``ReplyRejected`` otherwise."""
         reply = dump_json(outcome.as_contract())
+        replied_at = self.now_ms()
         try:
             with translated_errors():
                 item = self.client.update_item(
@@ -111,12 +131,14 @@ class MessageStore(Tables):
                         ":answered": s(ANSWERED),
                         ":pending": s(PENDING),
                         ":reply": s(reply),
-                        ":now": n(self.now_ms()),
+                        ":now": n(replied_at),
                     },
-                    ReturnValues="ALL_NEW",
+                    # The item as it was (pending, so without the reply): its session and seen_at.
+                    ReturnValues="ALL_OLD",
                 )["Attributes"]
         except ClientError as exc:
             if condition_failed(exc):
                 raise ReplyRejected(message_id) from exc
             raise
-        return item["session_id"]["S"]
+        seen_at = int(item["seen_at"]["N"]) if "seen_at" in item else 0
+        return RecordedReply(session_id=item["session_id"]["S"], seen_at=seen_at, replied_at=replied_at)

@@ -29,8 +29,11 @@ from session_relay.store.items import (
     translated_errors,
 )
 
-# API Gateway drops a connection idle for 10 minutes and any connection after 2 hours.
-SESSION_IDLE_S = 11 * 60
+# API Gateway closes any connection after 2 hours, and one idle for 10 minutes; pings are answered
+# by API Gateway itself and never reach the functions, so a session's expiry is fixed at its
+# connection's 2-hour cap plus a margin: a session whose $disconnect was lost stops being listed
+# then at the latest.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
 SESSION_MAX_S = 2 * 60 * 60 + 60
 
 # Listing sorts newest first, then by id ascending: the sort key stores the inverted creation time.
@@ -60,8 +63,8 @@ def session_from_item(item: dict[str, Any]) -> SessionRecord:
     return SessionRecord(session=session, connection_id=item["connection_id"]["S"])
 
 
-def session_expiry_s(created_at_ms: int, seen_at_ms: int) -> int:
-    return min(seen_at_ms // 1000 + SESSION_IDLE_S, created_at_ms // 1000 + SESSION_MAX_S)
+def session_expiry_s(created_at_ms: int) -> int:
+    return created_at_ms // 1000 + SESSION_MAX_S
 
 
 def listing_key(created_at_ms: int, session_id: str) -> str:
@@ -99,14 +102,13 @@ class SessionStore(Tables):
             "created_at": n(created),
             "last_seen_at": n(created),
             "listing_key": s(listing_key(created, session_id)),
-            "expires_at": n(session_expiry_s(created, created)),
+            "expires_at": n(session_expiry_s(created)),
         }
         mapping = {
             **mapping_key(connection_id),
             "session_id": s(session_id),
-            # Pings extend the session, not this item: keep it for the connection's whole life
-            # (API Gateway's 2-hour cap), the session's own expiry decides whether it is live.
-            "expires_at": n(created // 1000 + SESSION_MAX_S),
+            # Kept for the connection's whole life (API Gateway's 2-hour cap), like the session.
+            "expires_at": n(session_expiry_s(created)),
         }
         # One request for both items; ids are 128 random bits, so no existence condition is needed.
         self._batch_write(
@@ -131,39 +133,23 @@ class SessionStore(Tables):
         return {item["id"]["S"]: session_from_item(item) for item in items if live(item, now_s)}
 
     def touch_session(self, session_id: str) -> Session | None:
-        """Record a frame from the client: refresh ``last_seen_at`` and the expiry; None if gone."""
+        """Record a frame from the client: set ``last_seen_at`` (one UpdateItem); None if gone."""
         seen = self.now_ms()
         try:
             with translated_errors():
                 item = self.client.update_item(
                     TableName=self.sessions_table,
                     Key=session_key(session_id),
-                    UpdateExpression="SET last_seen_at = :seen, expires_at = :expires",
+                    UpdateExpression="SET last_seen_at = :seen",
                     ConditionExpression="attribute_exists(id) AND expires_at > :now",
-                    ExpressionAttributeValues={
-                        ":seen": n(seen),
-                        # The 2-hour cap is applied from created_at below, on the returned item.
-                        ":expires": n(seen // 1000 + SESSION_IDLE_S),
-                        ":now": n(seen // 1000),
-                    },
+                    ExpressionAttributeValues={":seen": n(seen), ":now": n(seen // 1000)},
                     ReturnValues="ALL_NEW",
                 )["Attributes"]
         except ClientError as exc:
             if condition_failed(exc):
                 return None
             raise
-        record = session_from_item(item)
-        capped = session_expiry_s(record.session.created_at, seen)
-        if capped != int(item["expires_at"]["N"]):
-            with translated_errors():
-                self.client.update_item(
-                    TableName=self.sessions_table,
-                    Key=session_key(session_id),
-                    UpdateExpression="SET expires_at = :expires",
-                    ConditionExpression="attribute_exists(id)",
-                    ExpressionAttributeValues={":expires": n(capped)},
-                )
-        return record.session
+        return session_from_item(item).session
 
     def session_id_for_connection(self, connection_id: str) -> str | None:
         item = self._get(self.connections_table, mapping_key(connection_id))

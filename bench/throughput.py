@@ -1,0 +1,68 @@
+"""The local stack's throughput against its floor: the embedded DynamoDB serves one request at a
+time, so a bulk message is compared with the same number of sequential writes to it."""
+
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+from session_relay.aws import DYNAMODB_CONFIG
+
+from session_relay_tools.simulate import RawClient, raw_identity
+
+CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+
+def sequential_writes(endpoint: str, table: str, count: int = 1000) -> dict[str, Any]:
+    """Wall time of ``count`` PutItem calls one after another (items the size of a message)."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, config=DYNAMODB_CONFIG, **CREDENTIALS)
+    item = {
+        "connection_id": {"S": "floor-bench"},
+        "status": {"S": "pending"},
+        "session_id": {"S": "0" * 32},
+        "deadline_ms": {"N": "1"},
+        "expires_at": {"N": "1"},
+    }
+    dynamodb.put_item(TableName=table, Item={**item, "item": {"S": "message#warm"}})
+    started = time.perf_counter()
+    for index in range(count):
+        dynamodb.put_item(TableName=table, Item={**item, "item": {"S": f"message#{index:022d}"}})
+    return {"count": count, "wall_s": round(time.perf_counter() - started, 3)}
+
+
+def slow_bulk(api: Any, session_ids: list[str], seconds: float = 1.0) -> dict[str, Any]:
+    """One bulk message running a ``seconds``-long function on every session: the wall time."""
+    started = time.perf_counter()
+    answer = api.post(
+        "/sessions/message", json={"session_ids": session_ids, "key": "sleep", "data": seconds, "timeout": 30}
+    )
+    wall_s = time.perf_counter() - started
+    responses = answer.json().get("responses", []) if answer.status_code == 200 else []
+    return {
+        "sessions": len(session_ids),
+        "function_s": seconds,
+        "wall_s": round(wall_s, 3),
+        "all_processed": len(responses) == len(session_ids) and all(r["processed"] for r in responses),
+    }
+
+
+def ping_cost(bench: Any, pings: int = 20) -> dict[str, Any]:
+    """What ``pings`` pings cost the backend: DynamoDB requests and Management API calls (a ping
+    that reached a function would cost at least one of each: a write and the posted pong)."""
+    client = RawClient.open(bench.stack.ws_url, urlencode(raw_identity(bench.stack.script_id)))
+    try:
+        client.hello()
+        time.sleep(0.3)  # the hello's own handler finishes
+        bench.calls(reset=True)
+        pongs = 0
+        for _ in range(pings):
+            pongs += client.ping() == {"type": "pong"}
+        counts = bench.calls()
+    finally:
+        client.close()
+    return {
+        "pings": pings,
+        "pongs": pongs,
+        "dynamodb_requests": sum(counts.get("dynamodb", {}).values()),
+        "management_api_calls": sum(counts.get("apigatewaymanagementapi", {}).values()),
+    }

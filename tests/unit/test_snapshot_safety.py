@@ -1,0 +1,82 @@
+"""SnapStart snapshots what the REST function's init phase (importing its entry module) leaves
+behind, and restores many execution environments from it: that state must hold no network
+connection and no AWS client (clients are created at first use, after the restore).
+https://docs.aws.amazon.com/lambda/latest/dg/snapstart-uniqueness.html
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ("rest_api", "ws_connect", "ws_disconnect", "ws_default")
+
+_PROBE = """
+import importlib.util, socket, sys
+import botocore.session
+
+connected, clients = [], []
+real_connect = socket.socket.connect
+def connect(self, *args, **kwargs):
+    connected.append(args)
+    return real_connect(self, *args, **kwargs)
+socket.socket.connect = connect
+socket.socket.connect_ex = connect
+real_create = botocore.session.Session.create_client
+def create_client(self, *args, **kwargs):
+    clients.append(args)
+    return real_create(self, *args, **kwargs)
+botocore.session.Session.create_client = create_client
+
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+assert callable(module.handler)
+print(len(connected), len(clients), "aws_xray_sdk" in sys.modules)
+"""
+
+_BASE = {
+    "SESSIONS_TABLE": "t-sessions",
+    "CONNECTIONS_TABLE": "t-connections",
+    "AUTH_TABLE": "t-auth",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "MANAGEMENT_API_URL": "https://example.execute-api.us-east-1.amazonaws.com/prod",
+}
+# As in Lambda with tracing on (Tracing: Active), and with it switched off.
+_TRACING_ON = {
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "AWS_LAMBDA_FUNCTION_NAME": "fn",
+    "POWERTOOLS_TRACE_DISABLED": "false",
+}
+_TRACING_OFF = {**_TRACING_ON, "POWERTOOLS_TRACE_DISABLED": "true"}
+
+
+def _import(function: str, extra: dict[str, str]) -> tuple[int, int, bool]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(ROOT / "functions" / function / "app.py")],
+        env={**environ, **_BASE, **extra},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    connected, clients, xray = completed.stdout.split()
+    return int(connected), int(clients), xray == "True"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_import_opens_no_connection_and_creates_no_client(function):
+    connected, clients, xray = _import(function, _TRACING_OFF)
+    assert (connected, clients) == (0, 0)
+    assert not xray  # tracing off: the X-Ray SDK is not even imported
+
+
+def test_rest_function_import_with_tracing_on_is_snapshot_safe_too():
+    connected, clients, xray = _import("rest_api", _TRACING_ON)
+    assert xray  # tracing on: Powertools' Tracer (and the X-Ray SDK) is really in use
+    assert (connected, clients) == (0, 0)
