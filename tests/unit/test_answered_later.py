@@ -223,3 +223,18 @@ def test_wait_false_deadline_is_the_requested_timeout_even_above_the_maximum_wai
 def test_missing_key_is_401_before_anything(client, failure):
     failure(client.get("/messages/abc"), 401)
     failure(client.get("/batches/abc", params={"wait": "-5"}), 401)
+
+
+def test_largest_batch_fits_one_record(client, owner, connect):
+    # 1000 ids of the longest length a session id may have: the record stays under DynamoDB's
+    # 400 KB item limit (moto enforces it), and every entry reads back in order.
+    session = connect(owner.script_id)
+    ids = [session.session_id] + [f"{index:04d}".ljust(128, "x") for index in range(999)]
+
+    sent = send_batch_later(client, owner, session_ids=ids, timeout=5)
+
+    assert sent.status_code == 202, sent.text
+    answer = read(client, owner, f"/batches/{sent.json()['batch_id']}", wait=10).json()
+    assert [entry["session_id"] for entry in answer["responses"]] == ids
+    assert answer["responses"][0]["processed"] is True
+    assert {entry["reason"] for entry in answer["responses"][1:]} == {REASON_NOT_FOUND}

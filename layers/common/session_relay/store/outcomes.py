@@ -15,8 +15,9 @@ OUTCOME_RETENTION_S = 15 * 60 + 60
 """How long a record (and the messages it points to) outlives its deadline: the contract's
 15 minutes, plus a minute for clocks and TTL rounding (seconds)."""
 
-# DynamoDB items are at most 400 KB: a batch of 1000 entries of ids at most 128 characters each
-# takes under 200 KB. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+# DynamoDB items are at most 400 KB (names and values): a batch of 1000 entries of ids at most 128
+# characters each takes under 200 KB (tested at that size).
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-items
 _MESSAGE, _BATCH = "message#", "batch#"
 
 
