@@ -6,6 +6,8 @@ import time
 import pytest
 from session_relay.models import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND
 
+from .conftest import load_event
+
 
 def send_later(client, owner, session_id, **body):
     return client.post(
@@ -238,3 +240,28 @@ def test_largest_batch_fits_one_record(client, owner, connect):
     assert [entry["session_id"] for entry in answer["responses"]] == ids
     assert answer["responses"][0]["processed"] is True
     assert {entry["reason"] for entry in answer["responses"][1:]} == {REASON_NOT_FOUND}
+
+
+def test_long_poll_ends_in_time_for_the_gateway_counted_from_arrival(client, owner, connect, monkeypatch):
+    # The request reached API Gateway 25 s ago (a slow cold start, say): of a 29 s integration timeout
+    # only about 2.5 s are left, so a 27 s long poll answers "not done" well before the gateway's 504.
+    monkeypatch.setenv("INTEGRATION_TIMEOUT_MS", "29000")
+    from .conftest import clear_caches
+
+    clear_caches()
+    session = connect(owner.script_id)
+    session.behaviour = lambda frame: None
+    message_id = send_later(client, owner, session.session_id, timeout=60).json()["message_id"]
+    event = load_event("rest/get_session", api_key=owner.api_key, session_id="unused")
+    event["path"] = event["requestContext"]["path"] = f"/messages/{message_id}"
+    event["resource"] = "/{proxy+}"
+    event["pathParameters"] = {"proxy": f"messages/{message_id}"}
+    event["queryStringParameters"] = {"wait": "27"}
+    event["multiValueQueryStringParameters"] = {"wait": ["27"]}
+    event["requestContext"]["requestTimeEpoch"] = int(time.time() * 1000) - 25_000
+
+    started = time.monotonic()
+    answer = client.invoke(event)
+
+    assert answer.json() == {"success": True, "done": False}
+    assert time.monotonic() - started < 4
