@@ -265,3 +265,17 @@ def test_long_poll_ends_in_time_for_the_gateway_counted_from_arrival(client, own
 
     assert answer.json() == {"success": True, "done": False}
     assert time.monotonic() - started < 4
+
+
+def test_sample_events_read_a_message_and_a_batch(client, owner, connect):
+    session = connect(owner.script_id)
+    message_id = send_later(client, owner, session.session_id).json()["message_id"]
+    batch_id = send_batch_later(client, owner, session_ids=[session.session_id]).json()["batch_id"]
+
+    message = client.invoke(load_event("rest/get_message", api_key=owner.api_key, message_id=message_id))
+    batch = client.invoke(load_event("rest/get_batch", api_key=owner.api_key, batch_id=batch_id))
+
+    assert message.json() == {"success": True, "done": True, "processed": True, "response": []}
+    assert batch.json()["responses"] == [
+        {"session_id": session.session_id, "processed": True, "response": []}
+    ]
