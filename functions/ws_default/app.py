@@ -8,9 +8,15 @@ from session_relay import sockets
 from session_relay.observability import logger, publish_metrics, tracer
 
 
+def handler(event, context):
+    if sockets.closed_for_flooding(event):  # its frames cost nothing more, not even a log line
+        return {"statusCode": 200, "body": ""}
+    return _handle(event, context)
+
+
 # Events carry the owner's API key: never log them, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
-def handler(event, context):
+def _handle(event, context):
     return sockets.handle_frame(sockets.WebSocketEvent.model_validate(event))

@@ -4,10 +4,16 @@ API Gateway accepts a REST integration timeout above 29 s only on Regional (and 
 and only up to the account's quota "Maximum integration timeout in milliseconds", which is 29000 ms
 until raised in Service Quotas:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html
-So the quota is read first (Service Quotas ``GetServiceQuota``, which returns the applied value:
-https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_GetServiceQuota.html) and the
-stack gets 62000 ms (the full 60 s wait plus 2 s to answer) where it allows, else 29000 ms.
-"""
+The quota is found by its name, not by a quota code written down here: ``ListAWSDefaultServiceQuotas``
+lists every API Gateway quota with its code and default value, page by page while a ``NextToken``
+comes back (a page may hold fewer than ``MaxResults`` even when more follow):
+https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListAWSDefaultServiceQuotas.html
+Then ``GetServiceQuota`` for that code returns the applied value; "for some quotas, only the default
+values are available", and then the quota "is not retrieved": the error for that is
+``NoSuchResourceException`` ("the specified resource does not exist"), and the listed default is then
+the account's value (a quota without an applied value has never been raised):
+https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_GetServiceQuota.html
+The stack gets 62000 ms (the full 60 s wait plus 2 s to answer) where the quota allows, else 29000 ms."""
 
 import argparse
 import os
@@ -21,7 +27,6 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 SERVICE_CODE = "apigateway"
-QUOTA_CODE = "L-E5AE38E3"
 QUOTA_NAME = "Maximum integration timeout in milliseconds"
 FULL_WAIT_TIMEOUT_MS = 62_000
 DEFAULT_TIMEOUT_MS = 29_000
@@ -42,26 +47,55 @@ def _fallback(why: str) -> TimeoutChoice:
     )
 
 
+def _listed_quota(service_quotas: Any) -> dict[str, Any] | None:
+    """The quota named QUOTA_NAME in API Gateway's default-quota listing (all pages), or None."""
+    # The paginator follows NextToken until it is absent; MaxResults is 1..100:
+    # https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListAWSDefaultServiceQuotas.html
+    pages = service_quotas.get_paginator("list_aws_default_service_quotas").paginate(
+        ServiceCode=SERVICE_CODE, PaginationConfig={"PageSize": 100}
+    )
+    for page in pages:
+        for quota in page.get("Quotas", []):
+            if quota.get("QuotaName") == QUOTA_NAME and quota.get("QuotaCode"):
+                return quota
+    return None
+
+
+def _applied_quota(service_quotas: Any, listed: dict[str, Any]) -> tuple[Any, str]:
+    """The account's value of the listed quota, and where it comes from."""
+    try:
+        quota = service_quotas.get_service_quota(ServiceCode=SERVICE_CODE, QuotaCode=listed["QuotaCode"])
+    except ClientError as exc:
+        # No applied value (a quota never raised): the default is the account's value.
+        # https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_GetServiceQuota.html
+        if exc.response.get("Error", {}).get("Code") != "NoSuchResourceException":
+            raise
+        return listed.get("Value"), "its default"
+    return quota["Quota"].get("Value"), "applied"
+
+
 def choose_timeout(service_quotas: Any) -> TimeoutChoice:
     """62000 where the account's integration-timeout quota allows it, else 29000, with the reason."""
     try:
-        quota = service_quotas.get_service_quota(ServiceCode=SERVICE_CODE, QuotaCode=QUOTA_CODE)["Quota"]
+        listed = _listed_quota(service_quotas)
+        if listed is None:
+            return _fallback(f'Service Quotas lists no API Gateway quota named "{QUOTA_NAME}"')
+        value, source = _applied_quota(service_quotas, listed)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "error"), error.get("Message", "")
         return _fallback(f'could not read the API Gateway quota "{QUOTA_NAME}" ({code}: {message})')
     except BotoCoreError as exc:
         return _fallback(f'could not read the API Gateway quota "{QUOTA_NAME}" ({exc})')
-    value = quota.get("Value")
     if not isinstance(value, int | float):
         return _fallback(f'Service Quotas gave no value for the API Gateway quota "{QUOTA_NAME}"')
+    quota = f'The API Gateway quota "{QUOTA_NAME}" ({listed["QuotaCode"]}) is {value:.0f} ms ({source})'
     if value >= FULL_WAIT_TIMEOUT_MS:
         return TimeoutChoice(
             FULL_WAIT_TIMEOUT_MS,
-            f'The API Gateway quota "{QUOTA_NAME}" is {value:.0f} ms: deploying with '
-            f"IntegrationTimeoutMs={FULL_WAIT_TIMEOUT_MS} (the full 60 s wait).",
+            f"{quota}: deploying with IntegrationTimeoutMs={FULL_WAIT_TIMEOUT_MS} (the full 60 s wait).",
         )
-    return _fallback(f'The API Gateway quota "{QUOTA_NAME}" is {value:.0f} ms')
+    return _fallback(quota)
 
 
 def deploy_command(sam: str, timeout_ms: int, region: str | None, extra: list[str]) -> list[str]:

@@ -1,10 +1,14 @@
 """Read ``template.yaml`` so local tables are created from the very definitions that deploy."""
 
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from botocore.exceptions import ClientError
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -70,22 +74,35 @@ def ttl_specifications(path: Path = TEMPLATE_PATH) -> dict[str, dict[str, Any]]:
     }
 
 
-def create_tables(client: Any, prefix: str, path: Path = TEMPLATE_PATH) -> dict[str, str]:
-    """Create every table of the template (skipping ones that exist) named ``{prefix}{LogicalId}``.
+def create_tables(
+    client: Any, prefix: str, path: Path = TEMPLATE_PATH, warn: Callable[[str], None] | None = None
+) -> dict[str, str]:
+    """Make every table of the template named ``{prefix}{LogicalId}`` ready, idempotently.
 
-    Returns the handlers' environment variables naming them (``SESSIONS_TABLE`` ...).
+    A table that is missing is created; the template's TTL is applied to every table, new or
+    existing (a DynamoDB without ``UpdateTimeToLive``, such as dynalite, gets one warning line and
+    works without TTL: reads treat expired items as absent anyway). If anything fails, the tables
+    this call created are deleted again, so a failed start leaves nothing half-made.
+    Returns the handlers' environment variables naming the tables (``SESSIONS_TABLE`` ...).
     """
-    existing = set(client.list_tables()["TableNames"])
+    warn = warn or (lambda line: print(line, file=sys.stderr, flush=True))
+    existing = set(_table_names(client))
+    created: list[str] = []
     environment = {}
-    for logical_id, arguments in table_definitions(path).items():
-        name = f"{prefix}{logical_id}"
-        if name not in existing:
-            client.create_table(TableName=name, **arguments)
+    try:
+        for logical_id, arguments in table_definitions(path).items():
+            name = f"{prefix}{logical_id}"
+            if name not in existing:
+                client.create_table(TableName=name, **arguments)
+                created.append(name)
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
-            client.update_time_to_live(
-                TableName=name, TimeToLiveSpecification=ttl_specifications(path)[logical_id]
-            )
-        environment[TABLE_ENVIRONMENT[logical_id]] = name
+            _apply_ttl(client, name, ttl_specifications(path)[logical_id], warn)
+            environment[TABLE_ENVIRONMENT[logical_id]] = name
+    except BaseException:
+        for name in created:
+            with contextlib.suppress(Exception):  # best effort: the first error is the one to see
+                client.delete_table(TableName=name)
+        raise
     return environment
 
 
@@ -127,3 +144,35 @@ def websocket_mock_routes(path: Path = TEMPLATE_PATH) -> dict[str, str | None]:
             raise ValueError(f"route {props['RouteKey']}: only static MOCK response templates are served")
         routes[props["RouteKey"]] = answer
     return routes
+
+
+def _table_names(client: Any) -> Iterator[str]:
+    request: dict[str, Any] = {}
+    while True:
+        page = client.list_tables(**request)
+        yield from page["TableNames"]
+        if "LastEvaluatedTableName" not in page:
+            return
+        request["ExclusiveStartTableName"] = page["LastEvaluatedTableName"]
+
+
+def _apply_ttl(client: Any, name: str, specification: dict[str, Any], warn: Callable[[str], None]) -> None:
+    """Enable the template's TTL on a table unless it already has it (UpdateTimeToLive refuses to
+    enable TTL that is already enabled)."""
+    try:
+        current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if (
+            current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+            and current.get("AttributeName") == specification["AttributeName"]
+        ):
+            return
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=specification)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in _UNSUPPORTED:
+            raise
+        warn(f"warning: this DynamoDB does not support TTL ({code}); {name} keeps expired items")
+
+
+# What a DynamoDB that lacks an operation answers (dynalite: UnknownOperationException).
+_UNSUPPORTED = frozenset({"UnknownOperationException", "NotImplemented"})

@@ -1,4 +1,5 @@
-"""The local stack as a process: start, serve, stop on a signal, refuse busy ports, restart."""
+"""The local stack as a process: start, serve, stop on a signal, refuse busy ports, restart, start on
+tables made beforehand."""
 
 import json
 import re
@@ -8,12 +9,16 @@ import subprocess
 import sys
 import time
 
+import boto3
 import httpx
 import pytest
 
 from session_relay_tools.local import logs
+from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 from session_relay_tools.local.process import free_port, start_stack, stop_stack
+from session_relay_tools.local.stack import TABLE_PREFIX
 from session_relay_tools.simulate import Fleet
+from session_relay_tools.template import table_definitions
 
 
 def _port_is_free(port: int) -> bool:
@@ -100,6 +105,44 @@ def test_restart_on_a_persistent_dynamodb_does_not_serve_dead_sessions():
             stop_stack(second)
     finally:
         stop_stack(database)
+
+
+def test_start_on_tables_made_beforehand_without_ttl_applies_it_and_serves():
+    database = EmbeddedDynamoDB("127.0.0.1", free_port())
+    database.start()
+    try:
+        endpoint = f"http://127.0.0.1:{database.port}"
+        raw = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        for logical_id, arguments in table_definitions().items():  # made by hand, before any start
+            raw.create_table(TableName=f"{TABLE_PREFIX}{logical_id}", **arguments)
+        stack = start_stack({"SESSION_RELAY_DYNAMODB_ENDPOINT": endpoint})
+        try:
+            for logical_id in table_definitions():
+                description = raw.describe_time_to_live(TableName=stack.table(logical_id))[
+                    "TimeToLiveDescription"
+                ]
+                assert description == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+            fleet = Fleet(stack.ws_url, stack.script_id)
+            try:
+                (client,) = fleet.connect(1)
+                with stack.client() as api:
+                    answer = api.post(
+                        f"/sessions/{client.session_id}/message", json={"key": "echo", "data": 3}
+                    )
+                    assert answer.json() == {"success": True, "processed": True, "response": 3}
+            finally:
+                fleet.stop()
+        finally:
+            stop_stack(stack)
+        assert "Traceback" not in "".join(stack.output)
+    finally:
+        database.stop()
 
 
 def test_every_handler_log_line_is_printed_with_its_function_and_request_id(local_stack, connect):

@@ -195,6 +195,8 @@ class FakeManagementApi:
         self.executors: dict[str, Executor] = {}
         self.gone: set[str] = set()
         self.throttled: float = 0  # how many more calls to throttle
+        # (operation, connection id) pairs that stay throttled, e.g. ("DeleteConnection", "abc=")
+        self.refused: set[tuple[str, str]] = set()
         self.calls: Counter[str] = Counter()
         self.closed: list[str] = []
         self.threads: list[threading.Thread] = []
@@ -206,8 +208,8 @@ class FakeManagementApi:
         connection_id = unquote(request.url.rsplit("/@connections/", 1)[1])
         with self._lock:
             self.calls[operation] += 1
-            if self.throttled > 0:
-                self.throttled -= 1
+            if self.throttled > 0 or (operation, connection_id) in self.refused:
+                self.throttled = max(0, self.throttled - 1)
                 return aws_response(
                     request, 429, {"message": "Rate exceeded"}, {"x-amzn-errortype": "LimitExceededException"}
                 )
@@ -256,6 +258,7 @@ def LambdaContext(
 class Answer:
     status_code: int
     text: str
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.text)
@@ -375,6 +378,7 @@ class Relay:
                 "identity": {"sourceIp": "127.0.0.1"},
                 "accountId": "123456789012",
                 "apiId": "r3l1ab1e",
+                "requestTimeEpoch": int(time.time() * 1000),
             },
             "body": None if body is None else json.dumps(body),
             "isBase64Encoded": False,
@@ -383,7 +387,8 @@ class Relay:
         text = answer["body"]
         if answer.get("isBase64Encoded"):
             text = base64.b64decode(text).decode()
-        return Answer(answer["statusCode"], text)
+        headers = {name.lower(): value for name, value in (answer.get("headers") or {}).items()}
+        return Answer(answer["statusCode"], text, headers)
 
     def message(
         self,

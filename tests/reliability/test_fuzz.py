@@ -18,6 +18,7 @@ from schemathesis.core.parameters import ParameterLocation
 from session_relay import FRAME_LIMIT_BYTES, sockets
 from session_relay.api import app
 from session_relay.errors import ReplyRejected
+from session_relay.floods import FrameRate
 from session_relay.models import Outcome, Session
 from session_relay.settings import Settings
 from session_relay.store import RecordedReply
@@ -150,7 +151,8 @@ def handle(body: str, encoded: bool = False) -> tuple[dict[str, Any], RecordingG
         }
     )
     gateway, store = RecordingGateway(), MemoryStore()
-    answer = sockets.FrameHandler(event, store, gateway).handle()  # type: ignore[arg-type]
+    # A fresh frame rate each time: these frames test the handling, not the flood limit.
+    answer = sockets.FrameHandler(event, store, gateway).handle(FrameRate())  # type: ignore[arg-type]
     return answer, gateway, store
 
 

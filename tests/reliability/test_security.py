@@ -376,9 +376,13 @@ def test_listing_filters_are_values_never_expressions(api, fleet):
     ]
     for injected in ('{"$ne": null}', "* OR user_key <> ''", ":user_key", "#status"):
         assert api.get("/sessions", params={"user_key": injected, "job_id": job}).json()["sessions"] == []
-    # Unknown parameters are ignored, never turned into conditions.
-    unfiltered = api.get("/sessions", params={"job_id": job, "expires_at": "0", "#item": "session"})
-    assert {s["id"] for s in unfiltered.json()["sessions"]} == {target.session_id, other.session_id}
+    # Unknown parameters are refused (422), never turned into conditions nor silently ignored.
+    for unknown in ({"expires_at": "0"}, {"#item": "session"}):
+        answer = api.get("/sessions", params={"job_id": job, **unknown})
+        assert answer.status_code == 422
+        assert set(answer.json()) == {"success", "error"}
+    listed = api.get("/sessions", params={"job_id": job}).json()["sessions"]
+    assert {s["id"] for s in listed} == {target.session_id, other.session_id}
 
 
 # ------------------------------------------------------------------------------------------------

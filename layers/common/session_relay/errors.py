@@ -5,6 +5,7 @@ class RelayError(Exception):
     """Base of every error the REST API turns into ``{"success": false, "error": ...}``."""
 
     status = 500
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -35,6 +36,16 @@ class PayloadTooLarge(RelayError):
 
 class ValidationFailed(RelayError):
     status = 422
+
+
+class TooManyCalls(RelayError):
+    """The API key already has the most calls in flight the deployment allows (nothing was sent)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class ServiceUnavailable(RelayError):

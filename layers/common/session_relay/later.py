@@ -22,12 +22,12 @@ from session_relay.engine import (
     POLL_GROWTH,
     MessageFrames,
     Messenger,
-    _pool,
     new_message_id,
 )
 from session_relay.errors import ServiceUnavailable
 from session_relay.models import Outcome
 from session_relay.observability import count, logger
+from session_relay.pool import run_all
 from session_relay.store import OutcomeRecord, SessionRecord, Target, now_ms
 
 Pair = tuple[str, str]
@@ -100,8 +100,8 @@ class Later:
         delivered = self.messenger._post_all([(record, frames.frame(mid)) for record, mid in sent])
         dead = [record for record, _ in sent if delivered[record.session.id] is False]
         failed = [(r.connection_id, mid) for r, mid in sent if delivered[r.session.id] is None]
-        if dead:
-            self.messenger._forget_dead(dead)
+        if dead:  # their sessions, mappings and these messages, in batches
+            self.messenger._forget_dead_in_batches([(r, m) for r, m in sent if r in dead])
         if failed:  # never delivered: withdrawn now, so the outcome is "client never responded"
             self.store.delete_messages(failed)
         return record_id, batch
@@ -145,10 +145,7 @@ class Later:
             return self.store.withdraw_message(*pair) or NO_RESPONSE
 
         pairs = list(pending)
-        if len(pairs) == 1:
-            results = [withdraw(pairs[0])]
-        else:
-            results = list(_pool(self.messenger.settings.post_workers).map(withdraw, pairs))
+        results = run_all(withdraw, pairs, self.messenger.settings.post_workers)
         timed_out = sum(outcome is NO_RESPONSE for outcome in results)
         if timed_out:
             count("MessagesTimedOut", timed_out)

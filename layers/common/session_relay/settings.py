@@ -29,6 +29,7 @@ class Settings(BaseModel):
     api_key_cache_ttl_s: float = Field(default=30.0, ge=0)
     message_ttl_s: int = Field(default=600, ge=120)
     post_workers: int = Field(default=32, ge=1, le=256)
+    max_calls_in_flight: int = Field(default=50, ge=1, le=10_000)
 
     @property
     def max_wait_s(self) -> float:
@@ -49,6 +50,7 @@ _ENVIRONMENT = {
     "api_key_cache_ttl_s": "API_KEY_CACHE_TTL_S",
     "message_ttl_s": "MESSAGE_TTL_S",
     "post_workers": "POST_WORKERS",
+    "max_calls_in_flight": "MAX_CALLS_IN_FLIGHT",
 }
 
 

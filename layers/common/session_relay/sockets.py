@@ -7,12 +7,15 @@ The three ``ws_*`` functions call these with API Gateway WebSocket events. Answe
 import base64
 import binascii
 import secrets
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from session_relay import FRAME_LIMIT_BYTES
 from session_relay.errors import ReplyRejected, ServiceUnavailable
+from session_relay.floods import CLOSED, FLOOD, FLOOD_REASON, FrameRate, frame_rate
 from session_relay.gateway import Gateway, gateway_for
 from session_relay.models import REASON_INVALID, Identity, Outcome, ReplyFrame, describe_errors
 from session_relay.observability import count, logger
@@ -34,6 +37,7 @@ class RequestContext(BaseModel):
     domain_name: str = Field(alias="domainName")
     stage: str
     request_id: str | None = Field(default=None, alias="requestId")
+    request_time_epoch: int | None = Field(default=None, alias="requestTimeEpoch")
 
 
 class WebSocketEvent(BaseModel):
@@ -99,6 +103,29 @@ def disconnect(event: WebSocketEvent, store: Store | None = None) -> dict[str, A
 # ---------------------------------------------------------------- $default (client frames)
 
 
+class _BoundedMap:
+    """A small thread-safe map that forgets its oldest entries: a connection's session never changes,
+    so this container remembers it instead of reading it again for every frame."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_sessions_by_connection = _BoundedMap(20_000)
+
+
 class FrameHandler:
     """Handles one client frame; every reply to the client goes out through ``gateway``."""
 
@@ -107,8 +134,17 @@ class FrameHandler:
         self.store = store
         self.gateway = gateway
         self.connection_id = event.connection_id
+        self.rate = frame_rate
 
-    def handle(self) -> dict[str, Any]:
+    def handle(self, rate: FrameRate = frame_rate) -> dict[str, Any]:
+        self.rate = rate
+        arrived_ms = self.event.request_context.request_time_epoch
+        verdict = rate.admit(self.connection_id, None if arrived_ms is None else arrived_ms / 1000)
+        if verdict == CLOSED:  # closed for flooding already: this frame costs nothing more
+            return _answer(200)
+        if verdict == FLOOD:
+            self._close_for_flooding(rate)
+            return _answer(200)
         try:
             self._handle()
         except ServiceUnavailable as exc:  # the frame was not acted on: say so rather than crash
@@ -154,8 +190,13 @@ class FrameHandler:
         return document
 
     def _touch(self) -> Any:
-        session_id = self.store.session_id_for_connection(self.connection_id)
-        return None if session_id is None else self.store.touch_session(session_id)
+        session_id = _sessions_by_connection.get(self.connection_id)
+        if session_id is None:
+            session_id = self.store.session_id_for_connection(self.connection_id)
+            if session_id is None:
+                return None
+            _sessions_by_connection.put(self.connection_id, session_id)
+        return self.store.touch_session(session_id)
 
     def _hello(self) -> None:
         session = self._touch()
@@ -186,11 +227,22 @@ class FrameHandler:
             self._touch()
             self._error(f"reply to {message_id} ignored: no message waiting for it on this connection")
             return
+        self.rate.refund(self.connection_id)
         if stored.replied_at - stored.seen_at >= LAST_SEEN_RESOLUTION_MS:
             self.store.touch_session(stored.session_id)
         if outcome is None:
             count("RepliesMalformed")
             self._error("malformed reply: needs processed, and response or a known reason")
+
+    def _close_for_flooding(self, rate: FrameRate) -> None:
+        count("ConnectionsFlooding")
+        logger.warning("connection closed for flooding", extra={"connection_id": self.connection_id})
+        self._send({"type": "disconnect", "reason": FLOOD_REASON})
+        try:
+            self.gateway.close(self.connection_id)
+        except ServiceUnavailable:  # the connection's next frame tries the close again
+            logger.warning("could not close a flooding connection")
+            rate.retry_close(self.connection_id)
 
     def _error(self, message: str) -> None:
         self._send({"type": "error", "error": message})
@@ -201,6 +253,14 @@ class FrameHandler:
             self.gateway.post(self.connection_id, frame)
         except ServiceUnavailable:
             logger.warning("could not answer the client", extra={"frame_type": frame["type"]})
+
+
+def closed_for_flooding(event: Any) -> bool:
+    """True for a frame of a connection this container closed for flooding (checked on the raw
+    event, before anything else is done with it)."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    connection_id = context.get("connectionId") if isinstance(context, dict) else None
+    return isinstance(connection_id, str) and frame_rate.is_closed(connection_id)
 
 
 def handle_frame(event: WebSocketEvent, store: Store | None = None, gateway: Gateway | None = None) -> Any:

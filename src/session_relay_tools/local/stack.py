@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import uvicorn
+from botocore.exceptions import BotoCoreError, ClientError
 
 from session_relay_tools.local import logs
 from session_relay_tools.local.calls import CallCounter
@@ -91,6 +92,11 @@ def _integration_timeout_ms() -> int:
     return int(os.environ.get("INTEGRATION_TIMEOUT_MS") or parameter["Default"])
 
 
+def _max_calls_in_flight() -> str:
+    parameter = load_template()["Parameters"]["MaxCallsInFlightPerKey"]
+    return os.environ.get("MAX_CALLS_IN_FLIGHT") or str(parameter["Default"])
+
+
 class LocalStack:
     """Start with ``await stack.start()``, stop with ``await stack.stop()``."""
 
@@ -122,13 +128,17 @@ class LocalStack:
         if self.config.dynamodb_endpoint is None:
             self._start_moto()
         client = boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
-        self.tables = create_tables(client, TABLE_PREFIX)
+        try:
+            self.tables = create_tables(client, TABLE_PREFIX)
+        except (BotoCoreError, ClientError) as exc:  # the tables this start made are deleted again
+            raise SystemExit(f"the tables could not be set up on {self.dynamodb_endpoint}: {exc}") from exc
         integration_timeout_ms = _integration_timeout_ms()
         os.environ.update(self.tables)
         os.environ.update(
             DYNAMODB_ENDPOINT_URL=self.dynamodb_endpoint,
             MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
+            MAX_CALLS_IN_FLIGHT=_max_calls_in_flight(),
         )
         patient_dynamodb_client(embedded=self.config.dynamodb_endpoint is None)
         # Imported only now: the handlers read their settings from the environment set above.

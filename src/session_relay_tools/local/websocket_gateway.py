@@ -194,7 +194,8 @@ class WebSocketGateway:
                     close_code = message.get("code", 1005)
                     break
                 connection.last_active = time.time()
-                self._spawn(self._frame(connection, message))
+                if connection.open:  # a frame read after the server closed the connection is not routed
+                    self._spawn(self._frame(connection, message))
         finally:
             connection.open = False
             self.connections.pop(connection.connection_id, None)

@@ -73,7 +73,8 @@ class ValidationError(SessionRelayError):
 
 
 class TooManyRequests(SessionRelayError):
-    """429: API Gateway throttled the call."""
+    """429: API Gateway throttled the call, or this key already has the most calls in flight the
+    deployment allows (nothing was sent; the answer's ``Retry-After`` says when to try again)."""
 
 
 class ServerError(SessionRelayError):

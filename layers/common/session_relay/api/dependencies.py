@@ -2,6 +2,8 @@
 FastAPI, to keep the contract's order of checks and to refuse what ``json`` would otherwise accept
 (NaN, Infinity)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
@@ -9,18 +11,28 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from session_relay.auth import Principal, get_authenticator
+from session_relay.deadlines import Deadline
 from session_relay.engine import Messenger
-from session_relay.errors import MalformedBody, NotFound, PayloadTooLarge, ValidationFailed
+from session_relay.errors import (
+    MalformedBody,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyCalls,
+    ValidationFailed,
+)
 from session_relay.gateway import gateway_for
 from session_relay.models import MAX_FIELD_LENGTH, describe_errors
 from session_relay.settings import get_settings
-from session_relay.store import SessionRecord, decode_cursor, get_store
+from session_relay.store import SessionRecord, decode_cursor, get_store, now_ms
 from session_relay.targets import BulkRequest
 from session_relay.wire import parse_json
 
 MAX_BODY_BYTES = 1_048_576
 # Ids this API issues are short; anything longer cannot exist and is never sent to DynamoDB.
 MAX_SESSION_ID_LENGTH = MAX_FIELD_LENGTH
+# How long a caller told 429 should wait before trying again (seconds, the Retry-After header).
+RETRY_AFTER_S = 1
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +71,50 @@ async def body[M: BaseModel](request: Request, model: type[M]) -> M:
 def remaining_ms(request: Request) -> int | None:
     context = request.scope.get("aws.context")
     return context.get_remaining_time_in_millis() if context is not None else None
+
+
+def arrival_ms(request: Request) -> int | None:
+    """When API Gateway received the request (epoch ms), from the REST proxy event:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+    """
+    context = (request.scope.get("aws.event") or {}).get("requestContext") or {}
+    arrival = context.get("requestTimeEpoch")
+    return arrival if isinstance(arrival, int) and not isinstance(arrival, bool) else None
+
+
+def deadline(request: Request, timeout_s: float | None) -> Deadline:
+    """The call's deadline: its wait, and its answer due before the integration timeout."""
+    return get_messenger().deadline(timeout_s, remaining_ms(request), arrival_ms(request))
+
+
+@contextmanager
+def in_flight(request: Request, caller: Principal) -> Iterator[None]:
+    """Hold one of the key's slots for calls in flight until the call answers (429 when none is
+    free, before anything is sent). The slot is given back on every way out; if the Lambda dies
+    first, its lease expires when the invocation could no longer be running."""
+    settings, store = get_settings(), get_store()
+    cap = settings.max_calls_in_flight
+    expires_ms = now_ms() + (remaining_ms(request) or settings.integration_timeout_ms) + 1_000
+    lease = store.acquire_lease(caller.key_id, cap, expires_ms)
+    if lease is None:
+        raise TooManyCalls(
+            f"this API key already has {cap} calls in flight, the most this deployment allows; "
+            f"nothing was sent, retry after {RETRY_AFTER_S} s",
+            retry_after_s=RETRY_AFTER_S,
+        )
+    try:
+        yield
+    finally:
+        with suppress(ServiceUnavailable):  # not given back: the lease expires by itself
+            store.release_lease(caller.key_id, lease)
+
+
+def no_query(request: Request, allowed: frozenset[str] = frozenset()) -> None:
+    """A query parameter the route does not take is a 422 (a typo must not be silently ignored)."""
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise ValidationFailed(f"{unknown[0]}: is not a query parameter of this route (it takes {takes})")
 
 
 def owned_session(caller: Principal, session_id: str) -> SessionRecord:

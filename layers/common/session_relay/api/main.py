@@ -1,7 +1,7 @@
 """The FastAPI app: every router included, every error mapped to the contract's shape, in one place.
 
 Each route checks in the contract's order: route (404/405, by the router) -> key (401) ->
-body (400/413/422) -> session (404).
+body (400/413/422) -> calls in flight (429) -> session (404).
 """
 
 from collections.abc import Iterator
@@ -45,7 +45,7 @@ app.include_router(dashboard_router)
 async def _relay_error(_: Request, exc: RelayError) -> JSONResponse:
     if exc.status >= 500:
         logger.warning("dependency unavailable", extra={"error": exc.message})
-    return failure(exc.status, exc.message)
+    return failure(exc.status, exc.message, exc.headers)
 
 
 @app.exception_handler(StarletteHTTPException)

@@ -2,22 +2,18 @@
 readable only by the key that sent it (any other key, an unknown or an expired id: the same 404)."""
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
 
-from session_relay.api.dependencies import get_messenger, remaining_ms
+from session_relay.api.dependencies import arrival_ms, get_messenger, remaining_ms
 from session_relay.auth import Principal
-from session_relay.engine import LAMBDA_MARGIN_S
 from session_relay.errors import NotFound, ValidationFailed
 from session_relay.settings import DEFAULT_INTEGRATION_TIMEOUT_MS, Settings, get_settings
 from session_relay.store import OutcomeRecord
 
 # Ids this API issues are 22 URL-safe characters; anything else cannot exist and is never looked up.
-# Kept back from the integration timeout for the answer's way back through API Gateway.
-ANSWER_MARGIN_S = 1.5
 _RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # A plain decimal number (as any client prints a float: "2", "2.5", "1e-05"); no sign, no NaN.
 _SECONDS = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?")
@@ -60,22 +56,13 @@ def publish_maximum_wait(document: dict[str, Any]) -> None:
 
 
 def poll_budget_s(request: Request, wait_s: float) -> float:
-    """How long this call may hold: ``wait_s``, within the Lambda's remaining time and API Gateway's
-    integration timeout counted from the request's arrival (``requestContext.requestTimeEpoch``, epoch
-    ms), each less a margin for the answer's way back.
-    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
-    """
-    remaining = remaining_ms(request)
-    if remaining is not None:
-        wait_s = min(wait_s, remaining / 1000 - LAMBDA_MARGIN_S)
-    event = request.scope.get("aws.event") or {}
-    arrival = (event.get("requestContext") or {}).get("requestTimeEpoch")
-    if isinstance(arrival, int) and not isinstance(arrival, bool):
-        elapsed_s = max(0.0, time.time() - arrival / 1000)
-        timeout_s = get_settings().integration_timeout_ms / 1000
-        if elapsed_s < timeout_s:  # else a stored sample event (sam local invoke): count from now
-            wait_s = min(wait_s, timeout_s - elapsed_s - ANSWER_MARGIN_S)
-    return max(0.0, wait_s)
+    """How long this call may hold: ``wait_s``, ending in time for the answer to beat both the
+    Lambda's own timeout and API Gateway's integration timeout counted from the request's arrival
+    (``session_relay.deadlines``, as for a message's wait)."""
+    if wait_s <= 0:
+        return 0.0
+    until = get_messenger().deadline(wait_s, remaining_ms(request), arrival_ms(request))
+    return max(0.0, until.wait_end(0) - until.clock())
 
 
 def owned_record(

@@ -88,7 +88,9 @@ _ERRORS = {
     404: "No such session, message or batch (or not one of the caller's)",
     409: "A call with this Idempotency-Key is still running",
     413: "The body, or the frame it would make, is too large",
-    422: "A field fails validation",
+    422: "A field fails validation, or a query parameter the route does not take",
+    429: "This key already has the most calls in flight the deployment allows (see Retry-After); "
+    "nothing was sent",
     503: "A dependency stayed unavailable after retries; nothing was changed",
 }
 

@@ -10,13 +10,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from session_relay.api.dependencies import (
-    bulk_targets,
-    get_messenger,
-    owned_session,
-    remaining_ms,
-)
+from session_relay.api.dependencies import bulk_targets, get_messenger, owned_session
 from session_relay.auth import Principal
+from session_relay.deadlines import Deadline
+from session_relay.fitting import fit_entries
 from session_relay.idempotency import HEADER, idempotency_key, run_once
 from session_relay.later import Later, batch_entries
 from session_relay.models import MessageRequest
@@ -26,9 +23,9 @@ from session_relay.targets import BulkMessageRequest
 from session_relay.wire import parse_json
 
 Answer = dict[str, Any]
-# A synchronous bulk call with an Idempotency-Key waits this much past its deadline, so that every
-# message is decided (withdrawn if still pending) before it answers.
-_SETTLE_S = 0.3
+# A synchronous bulk call with an Idempotency-Key polls this much past its stored deadline: by then
+# every message is decided (the read withdraws what is still pending), well before the answer is due.
+_SETTLE_S = 0.05
 
 
 def get_later() -> Later:
@@ -65,38 +62,36 @@ async def _once(request: Request, caller: Principal, key: str, run: Any) -> Answ
     return _rebuilt(result) if "batch" in result else result
 
 
-def one(request: Request, caller: Principal, session_id: str, sent: MessageRequest) -> Answer:
+def one(caller: Principal, session_id: str, sent: MessageRequest, until: Deadline) -> Answer:
     """``POST /sessions/{id}/message``."""
     record = owned_session(caller, session_id)
     if not sent.wait:
         message_id = get_later().send_message(caller.key_id, record, sent.key, sent.data, sent.timeout)
         return {"status": 202, "body": {"success": True, "message_id": message_id}}
-    messenger = get_messenger()
-    budget = messenger.wait_budget_s(sent.timeout, remaining_ms(request))
-    outcome = messenger.message(record, sent.key, sent.data, budget)
+    outcome = get_messenger().message(record, sent.key, sent.data, until)
     return {"status": 200, "body": {"success": True, **outcome.as_contract()}}
 
 
-def many(request: Request, caller: Principal, sent: BulkMessageRequest, key: str | None) -> Answer:
+def many(caller: Principal, sent: BulkMessageRequest, key: str | None, until: Deadline) -> Answer:
     """``POST /sessions/message``, by ``session_ids`` or by ``filter``."""
     session_ids, records, paging = bulk_targets(caller, sent)
+    later = get_later()
     if not sent.wait:
-        later = get_later()
         batch_id, _ = later.send_batch(caller.key_id, session_ids, records, sent.key, sent.data, sent.timeout)
         return {"status": 202, "body": {"success": True, "batch_id": batch_id, **paging}}
-    messenger = get_messenger()
-    budget = messenger.wait_budget_s(sent.timeout, remaining_ms(request))
     if key is None:
-        responses = messenger.message_many(session_ids, records, sent.key, sent.data, budget)
-        return {"status": 200, "body": {"success": True, "responses": responses, **paging}}
+        responses = get_messenger().message_many(session_ids, records, sent.key, sent.data, until)
+        return {"status": 200, "body": {"success": True, "responses": fit_entries(responses), **paging}}
     # Idempotent: sent as a batch and waited for, so that a repeat can rebuild this very answer
     # from the batch's record (a bulk answer can be far larger than an idempotency record may be).
-    later = get_later()
-    settle = min(_SETTLE_S, budget / 2)
+    # Its deadline leaves time to withdraw what is still pending before the answer is due.
+    wait_s = until.wait_end(len(records)) - until.clock()
+    if not until.can_send(len(records)):
+        records = {}  # no reply could be recorded in time: nothing is sent, as without a key
     batch_id, record = later.send_batch(
-        caller.key_id, session_ids, records, sent.key, sent.data, max(budget - settle, 0.001)
+        caller.key_id, session_ids, records, sent.key, sent.data, max(wait_s, 0.001)
     )
-    responses = batch_entries(record, later.outcomes(record, budget))
+    responses = fit_entries(batch_entries(record, later.outcomes(record, wait_s + _SETTLE_S)))
     body = {"success": True, "responses": responses, **paging}
     return {"status": 200, "body": body, "batch": batch_id, "paging": paging}
 
@@ -106,5 +101,5 @@ def _rebuilt(result: Answer) -> Answer:
     record = get_store().get_batch_record(result["batch"])
     if record is None:  # cannot happen within the retry window: the batch outlives it
         raise RuntimeError("the batch of an idempotent bulk call expired before its idempotency record")
-    responses = batch_entries(record, get_later().outcomes(record, 0))
+    responses = fit_entries(batch_entries(record, get_later().outcomes(record, 0)))
     return {"status": 200, "body": {"success": True, "responses": responses, **result["paging"]}}

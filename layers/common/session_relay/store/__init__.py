@@ -6,6 +6,7 @@ One module per concern, composed into ``Store`` here (the one entry point, from 
 - ``sessions``: sessions, connection mappings, listing and cursors (table ``sessions``);
 - ``messages``: messages and replies, keyed by connection (table ``connections``);
 - ``auth``:     scripts and owner API keys (table ``auth``);
+- ``leases``:   calls in flight per API key, as leases that expire (table ``connections``);
 - ``outcomes``: records of messages answered later, owned by the key that sent them (``outcomes``).
 
 Every item carries ``expires_at`` (epoch seconds, the table's TTL attribute); reads treat an
@@ -20,6 +21,7 @@ from session_relay.aws import dynamodb_client
 from session_relay.settings import get_settings
 from session_relay.store.auth import ApiKeyRecord, AuthStore, ScriptRecord
 from session_relay.store.items import BATCH_GET_LIMIT
+from session_relay.store.leases import LeaseStore
 from session_relay.store.messages import MessageStore, RecordedReply
 from session_relay.store.outcomes import OutcomeRecord, OutcomeStore, Target
 from session_relay.store.sessions import (
@@ -58,7 +60,7 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.5, 0.02 * 2**attempt))
 
 
-class Store(SessionStore, MessageStore, AuthStore, OutcomeStore):
+class Store(SessionStore, MessageStore, AuthStore, LeaseStore, OutcomeStore):
     """The one owner of DynamoDB access; construct with any DynamoDB client (tests pass moto's)."""
 
     def now_ms(self) -> int:

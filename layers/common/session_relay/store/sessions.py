@@ -38,7 +38,8 @@ SESSION_MAX_S = 2 * 60 * 60 + 60
 
 # Listing sorts newest first, then by id ascending: the sort key stores the inverted creation time.
 _LISTING_MAX_MS = 10**15 - 1
-_CURSOR_PATTERN = re.compile(r"^\d{15}#.{1,128}$", re.DOTALL)
+# ASCII digits only: ``\d`` alone would also take other scripts' digits (Arabic-Indic and more).
+_CURSOR_PATTERN = re.compile(r"^[0-9]{15}#.{1,128}$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,22 @@ def session_expiry_s(created_at_ms: int) -> int:
     return created_at_ms // 1000 + SESSION_MAX_S
 
 
+def session_item(session: Session, connection_id: str, expires_s: int) -> dict[str, Any]:
+    return {
+        **session_key(session.id),
+        "connection_id": s(connection_id),
+        "script_id": s(session.script_id),
+        "user_key": s(session.user_key),
+        "roblox_id": n(session.roblox_id),
+        "place_id": n(session.place_id),
+        "job_id": s(session.job_id),
+        "created_at": n(session.created_at),
+        "last_seen_at": n(session.last_seen_at),
+        "listing_key": s(listing_key(session.created_at, session.id)),
+        "expires_at": n(expires_s),
+    }
+
+
 def listing_key(created_at_ms: int, session_id: str) -> str:
     return f"{_LISTING_MAX_MS - created_at_ms:015d}#{session_id}"
 
@@ -91,19 +108,7 @@ class SessionStore(Tables):
         """Write a new session and its connection mapping (one BatchWriteItem)."""
         created = self.now_ms()
         session = Session(id=session_id, created_at=created, last_seen_at=created, **identity.model_dump())
-        item = {
-            **session_key(session_id),
-            "connection_id": s(connection_id),
-            "script_id": s(session.script_id),
-            "user_key": s(session.user_key),
-            "roblox_id": n(session.roblox_id),
-            "place_id": n(session.place_id),
-            "job_id": s(session.job_id),
-            "created_at": n(created),
-            "last_seen_at": n(created),
-            "listing_key": s(listing_key(created, session_id)),
-            "expires_at": n(session_expiry_s(created)),
-        }
+        item = session_item(session, connection_id, session_expiry_s(created))
         mapping = {
             **mapping_key(connection_id),
             "session_id": s(session_id),
@@ -165,6 +170,23 @@ class SessionStore(Tables):
             requests.append((self.sessions_table, session_key(record.session.id)))
             requests.append((self.connections_table, mapping_key(record.connection_id)))
         self._batch_delete(requests)
+
+    def hide_sessions(self, records: list[SessionRecord]) -> None:
+        """Mark sessions expired (one batch write): every read treats them as gone from now on."""
+        self._put_sessions(records, hidden=True)
+
+    def unhide_sessions(self, records: list[SessionRecord]) -> None:
+        """Undo ``hide_sessions`` for sessions that stay connected."""
+        self._put_sessions(records, hidden=False)
+
+    def _put_sessions(self, records: list[SessionRecord], hidden: bool) -> None:
+        requests = []
+        for record in records:
+            session = record.session
+            expires = 0 if hidden else session_expiry_s(session.created_at)
+            item = session_item(session, record.connection_id, expires)
+            requests.append((self.sessions_table, {"PutRequest": {"Item": item}}))
+        self._batch_write(requests)
 
     def drop_connection(self, connection_id: str) -> str | None:
         """Forget a closed connection: its session, its mapping and its messages still pending.

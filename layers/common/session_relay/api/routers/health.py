@@ -1,13 +1,15 @@
 """``GET /health``: no key needed."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from session_relay.api.responses import Success, ok
+from session_relay.api.dependencies import no_query
+from session_relay.api.responses import Success, fails, ok
 
 router = APIRouter()
 
 
-@router.get("/health", response_model=Success)
-async def health() -> JSONResponse:
+@router.get("/health", response_model=Success, responses=fails(422))
+async def health(request: Request) -> JSONResponse:
+    no_query(request)
     return ok({"success": True})

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from session_relay.api.dependencies import principal
+from session_relay.api.dependencies import in_flight, principal
 from session_relay.api.reading import WAIT_PARAMETER, owned_record, poll_budget_s, wait_query
 from session_relay.api.responses import AUTH, MessageOutcome, fails, ok
 from session_relay.api.sending import get_later
@@ -18,7 +18,7 @@ router = APIRouter()
 @router.get(
     "/messages/{message_id}",
     response_model=MessageOutcome,
-    responses=fails(401, 404, 422, 503),
+    responses=fails(401, 404, 422, 429, 503),
     openapi_extra={"parameters": [WAIT_PARAMETER], **AUTH},
 )
 async def read_message(
@@ -26,6 +26,7 @@ async def read_message(
 ) -> JSONResponse:
     caller = principal(request)
     wait_s = wait_query(request)
-    record = owned_record(caller, message_id, get_store().get_message_record, "message")
-    outcomes = get_later().outcomes(record, poll_budget_s(request, wait_s))
+    with in_flight(request, caller):  # a long poll holds a Lambda like a waiting message
+        record = owned_record(caller, message_id, get_store().get_message_record, "message")
+        outcomes = get_later().outcomes(record, poll_budget_s(request, wait_s))
     return ok(message_answer(outcomes))

@@ -11,8 +11,11 @@ from session_relay.api.dependencies import (
     body,
     bulk_body,
     bulk_targets,
+    deadline,
     describe,
     get_messenger,
+    in_flight,
+    no_query,
     owned_session,
     principal,
 )
@@ -42,6 +45,7 @@ router = APIRouter()
 
 SessionId = Annotated[str, Path(description="The session's id")]
 
+_LIST_QUERY = frozenset(ListQuery.model_fields)
 _STRING = {"type": "string"}
 _POSITIVE_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _LIST_PARAMETERS = {
@@ -68,6 +72,7 @@ _LIST_PARAMETERS = {
 )
 async def list_sessions(request: Request) -> JSONResponse:
     caller = principal(request)
+    no_query(request, _LIST_QUERY)
     try:
         query = ListQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
@@ -87,61 +92,74 @@ async def list_sessions(request: Request) -> JSONResponse:
     openapi_extra=AUTH,
 )
 async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
-    record = owned_session(principal(request), session_id)
+    caller = principal(request)
+    no_query(request)
+    record = owned_session(caller, session_id)
     return ok({"success": True, "session": record.session.model_dump()})
 
 
 @router.post(
     "/sessions/disconnect",
     response_model=BulkDisconnectAnswer,
-    responses=fails(400, 401, 413, 422, 503),
+    responses=fails(400, 401, 413, 422, 429, 503),
     openapi_extra={**openapi_body(BulkRequest), **AUTH},
 )
 async def disconnect_many(request: Request) -> JSONResponse:
     caller = principal(request)
+    no_query(request)
     wanted = await bulk_body(request, BulkRequest)
-    session_ids, records, paging = bulk_targets(caller, wanted)
-    ordered = [records[sid] for sid in session_ids if sid in records]
-    disconnected = get_messenger().disconnect(ordered) if ordered else []
+    with in_flight(request, caller):
+        session_ids, records, paging = bulk_targets(caller, wanted)
+        ordered = [records[sid] for sid in session_ids if sid in records]
+        disconnected = get_messenger().disconnect(ordered) if ordered else []
     return ok({"success": True, "disconnected": disconnected, **paging})
 
 
 @router.post(
     "/sessions/message",
     response_model=BulkMessageAnswer,
-    responses={**fails(400, 401, 409, 413, 422, 503), **ACCEPTED_BATCH},
+    responses={**fails(400, 401, 409, 413, 422, 429, 503), **ACCEPTED_BATCH},
     openapi_extra={**openapi_body(BulkMessageRequest), **AUTH, **IDEMPOTENCY_HEADER},
 )
 async def message_many(request: Request) -> JSONResponse:
     caller = principal(request)
+    no_query(request)
     sent = await bulk_body(request, BulkMessageRequest)
     check_frame_fits(sent.key, sent.data)
     key = retry_key(request)
-    return await answer(request, caller, key, lambda: sending.many(request, caller, sent, key))
+    until = deadline(request, sent.timeout)
+    with in_flight(request, caller):
+        return await answer(request, caller, key, lambda: sending.many(caller, sent, key, until))
 
 
 @router.post(
     "/sessions/{session_id}/disconnect",
     response_model=Success,
-    responses=fails(401, 404, 422, 503),
+    responses=fails(401, 404, 422, 429, 503),
     openapi_extra=AUTH,
 )
 async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
-    record = owned_session(principal(request), session_id)
-    if not get_messenger().disconnect([record]):
-        raise ServiceUnavailable("the WebSocket gateway is unavailable; the session was not disconnected")
+    caller = principal(request)
+    no_query(request)
+    with in_flight(request, caller):
+        record = owned_session(caller, session_id)
+        if not get_messenger().disconnect([record]):
+            raise ServiceUnavailable("the WebSocket gateway is unavailable; the session was not disconnected")
     return ok({"success": True})
 
 
 @router.post(
     "/sessions/{session_id}/message",
     response_model=MessageAnswer,
-    responses={**fails(400, 401, 404, 409, 413, 422, 503), **ACCEPTED_MESSAGE},
+    responses={**fails(400, 401, 404, 409, 413, 422, 429, 503), **ACCEPTED_MESSAGE},
     openapi_extra={**openapi_body(MessageRequest), **AUTH, **IDEMPOTENCY_HEADER},
 )
 async def message(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
+    no_query(request)
     sent = await body(request, MessageRequest)
     check_frame_fits(sent.key, sent.data)
     key = retry_key(request)
-    return await answer(request, caller, key, lambda: sending.one(request, caller, session_id, sent))
+    until = deadline(request, sent.timeout)
+    with in_flight(request, caller):
+        return await answer(request, caller, key, lambda: sending.one(caller, session_id, sent, until))
