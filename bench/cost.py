@@ -202,8 +202,10 @@ def write_cost(results: dict[str, Any], path: Path) -> None:
         f"- Idle sessions: {_money(idle['after'])} a day for 100k instead of {_money(idle['before'])} "
         f"(x{idle['after'] / idle['before']:.2f}). Connection minutes are now the largest line and are",
         "  billed whatever the design; only fewer connected executors lower them.",
-        "- Messages that wait: the REST function's GB-seconds. Send shorter `timeout`s; a message",
-        '  answered later (`"wait": false`, once it exists) would hold no function while it waits.',
+        "- Messages that wait: the REST function's GB-seconds. Send shorter `timeout`s, or send with",
+        '  `"wait": false`: the call returns at once and no function is held while the client works;',
+        "  reading the outcome once after its deadline (`GET /messages/{id}` or `/batches/{id}`, no `wait`)",
+        "  is one short call, so a 60 s timeout costs two requests and no waiting GB-seconds.",
         "- Prompt messages: the REST API's per-request price is the largest line; bulk messages",
         "  (`POST /sessions/message`) pay it once for up to 1000 sessions.",
         "- SnapStart (REST function, on by default): a small deployment pays the snapshot's cache for",

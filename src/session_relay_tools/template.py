@@ -17,6 +17,8 @@ TABLE_ENVIRONMENT = {
     "SessionsTable": "SESSIONS_TABLE",
     "ConnectionsTable": "CONNECTIONS_TABLE",
     "AuthTable": "AUTH_TABLE",
+    "OutcomesTable": "OUTCOMES_TABLE",
+    "IdempotencyTable": "IDEMPOTENCY_TABLE",
 }
 
 

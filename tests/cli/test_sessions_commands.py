@@ -195,3 +195,44 @@ def test_usage_mistakes_exit_2(cli):
     filters_alone = cli("sessions", "disconnect", "x", "--place-id", "5")
     assert filters_alone.exit_code == 2
     assert "only apply with --all" in flat(filters_alone.stderr)
+
+
+def test_message_no_wait_prints_the_id_and_result_reads_it(cli, connect, place_id):
+    (client,) = connect(1)
+    sent = cli(
+        "sessions", "message", client.session_id, "--key", "echo", "--data", "3", "--no-wait", "--json"
+    )
+    assert sent.exit_code == 0, sent.stderr
+    (message_id,) = json.loads(sent.stdout)["sent"]
+
+    read = cli("sessions", "result", message_id, "--wait", "10", "--json")
+    assert read.exit_code == 0, read.stderr
+    assert json.loads(read.stdout) == {"done": True, "processed": True, "response": 3}
+
+    batch = cli("sessions", "message", "--all", "--place-id", str(place_id), "--key", "echo", "--no-wait")
+    assert batch.exit_code == 0, batch.stderr
+    batch_id = batch.stdout.split("sent: ")[1].strip()
+    shown = cli("sessions", "result", batch_id, "--wait", "10")
+    assert client.session_id in shown.stdout
+    assert "done" in shown.stdout
+    assert cli("sessions", "result", "no-such-id").exit_code == 1
+
+
+def test_message_with_an_idempotency_key_runs_once(cli, connect):
+    (client,) = connect(1)
+    for _ in range(2):
+        result = cli(
+            "sessions",
+            "message",
+            client.session_id,
+            "--key",
+            "echo",
+            "--idempotency-key",
+            "cli-once",
+            "--json",
+        )
+        assert result.exit_code == 0, result.stderr
+    assert [frame["type"] for frame in client.received].count("message") == 1
+    reused = cli("sessions", "message", client.session_id, "--key", "other", "--idempotency-key", "cli-once")
+    assert reused.exit_code == 1
+    assert "Idempotency-Key" in reused.stderr

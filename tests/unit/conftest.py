@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from session_relay import FRAME_LIMIT_BYTES, auth, aws, settings, sockets, store
+from session_relay import FRAME_LIMIT_BYTES, auth, aws, idempotency, settings, sockets, store
 from session_relay.api import dependencies as api
 from session_relay.auth import new_api_key
 from session_relay.errors import ServiceUnavailable
@@ -61,6 +61,7 @@ CACHED_FACTORIES = (
     api.get_messenger,
     aws.dynamodb_client,
     aws.management_client,
+    idempotency.persistence,
 )
 
 

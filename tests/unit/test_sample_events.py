@@ -23,6 +23,8 @@ REST_ROUTES = {
     "message_session": ("POST", "/sessions/{{session_id}}/message"),
     "disconnect_many": ("POST", "/sessions/disconnect"),
     "message_many": ("POST", "/sessions/message"),
+    "get_message": ("GET", "/messages/{{message_id}}"),
+    "get_batch": ("GET", "/batches/{{batch_id}}"),
 }
 WEBSOCKET_EVENTS = {
     "connect": ("$connect", APIGatewayWebSocketConnectEventModel),
@@ -104,6 +106,14 @@ def test_placeholders_are_the_documented_ones(events):
     for path in EVENTS_DIR.rglob("*.json"):
         found |= set(re.findall(r"\{\{(\w+)\}\}", path.read_text()))
 
-    assert found == {"api_key", "session_id", "session_id_2", "script_id", "connection_id", "message_id"}
+    assert found == {
+        "api_key",
+        "session_id",
+        "session_id_2",
+        "script_id",
+        "connection_id",
+        "message_id",
+        "batch_id",
+    }
     with pytest.raises(AssertionError):
         events("rest/get_session", api_key="k")  # session_id left unfilled

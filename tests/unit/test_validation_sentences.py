@@ -38,7 +38,7 @@ BODIES = [
         pytest.param(path, {**extra, **body}, "session_ids", wrong, id=f"{path}-session_ids-{wrong}")
         for path, extra in (("/sessions/message", {"key": "k"}), ("/sessions/disconnect", {}))
         for body, wrong in [
-            ({}, "it is missing"),
+            ({}, "it is missing, and so is filter"),
             ({"session_ids": []}, "got an empty list"),
             ({"session_ids": MANY_IDS}, "got a list of 1001 items"),
             ({"session_ids": ["a", "b", "a"]}, '"a" appears more than once'),
@@ -66,17 +66,17 @@ def test_body_field_sentence_says_what_it_must_be_and_what_was_wrong(
         (
             SINGLE,
             {"key": "k", "extra": 1},
-            "extra: is not a field of this request (it takes key, data, timeout)",
+            "extra: is not a field of this request (it takes key, data, timeout, wait)",
         ),
         (
             SINGLE,
             {"key": "k", "session_ids": ["a"]},
-            "session_ids: is not a field of this request (it takes key, data, timeout)",
+            "session_ids: is not a field of this request (it takes key, data, timeout, wait)",
         ),
         (
             "/sessions/disconnect",
             {"session_ids": ["a"], "key": "k"},
-            "key: is not a field of this request (it takes session_ids)",
+            "key: is not a field of this request (it takes session_ids, filter, limit, cursor)",
         ),
     ],
 )

@@ -24,6 +24,12 @@ class NotFound(RelayError):
     status = 404
 
 
+class Conflict(RelayError):
+    """A call with the same ``Idempotency-Key`` is still running."""
+
+    status = 409
+
+
 class PayloadTooLarge(RelayError):
     status = 413
 

@@ -6,6 +6,7 @@ the models its requests use, which keeps the cold start of the WebSocket functio
 """
 
 import json
+import re
 from collections import Counter
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,7 @@ FIXED_CLIENT_REASONS = frozenset({REASON_INVALID, REASON_NO_RESPONSE, REASON_NO_
 # A strict string (never coerced from a number). Spelt with Field(strict=True) rather than
 # pydantic's StrictStr, whose module (pydantic.types) would add to every function's import time.
 StrictStr = Annotated[str, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
 ShortText = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_FIELD_LENGTH)]
 Timeout = Annotated[float, Field(strict=True, gt=0, le=MAX_MESSAGE_TIMEOUT_S, allow_inf_nan=False)]
 
@@ -105,30 +107,7 @@ class MessageRequest(_Body):
     key: ShortText
     data: Any = Field(default_factory=list)
     timeout: OptionalTimeout = None
-
-    _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
-
-
-def _unique_ids(ids: list[str]) -> list[str]:
-    if len(set(ids)) != len(ids):
-        raise ValueError("must not contain duplicate ids")
-    return ids
-
-
-class BulkRequest(_Body):
-    session_ids: Annotated[
-        list[StrictStr], Field(min_length=1, max_length=MAX_BULK_IDS, json_schema_extra={"uniqueItems": True})
-    ]
-
-    _no_duplicates = field_validator("session_ids")(_unique_ids)
-
-
-class BulkMessageRequest(BulkRequest):
-    """Body of ``POST /sessions/message``."""
-
-    key: ShortText
-    data: Any = Field(default_factory=list)
-    timeout: OptionalTimeout = None
+    wait: StrictBool = True
 
     _timeout_not_null = field_validator("timeout", mode="before")(_not_null)
 
@@ -194,6 +173,7 @@ class ReplyFrame(BaseModel):
 # parenthesis after it says what was wrong with this value.
 _SHORT_TEXT = f"must be a string of 1 to {MAX_FIELD_LENGTH} characters"
 _POSITIVE_ID = "must be a positive decimal integer below 2^63"
+_NAMED = re.compile(r"^[a-z_]+: ")
 EXPECTED = {
     "key": _SHORT_TEXT,
     "timeout": f"must be a JSON number of seconds, 0 < timeout <= {MAX_MESSAGE_TIMEOUT_S:g}",
@@ -245,10 +225,19 @@ def describe_errors(errors: Any, model: type[BaseModel] | None = None) -> str:
     """One sentence for the first failing field: ``field: what it must be (what was wrong)``."""
     error = errors[0]
     location = [part for part in error["loc"] if part not in ("body", "query", "path")]
-    field = str(location[0]) if location else "body"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not location and _NAMED.match(message):  # a check across fields names its own field
+        return message
+    # A field inside an object is named with its path ("filter.place_id"); list positions are not.
+    names = [str(location[0])] + [str(part) for part in location[1:] if isinstance(part, str)]
+    field, leaf = (".".join(names), names[-1]) if location else ("body", "body")
     if error["type"] == "extra_forbidden":
-        known = ", ".join(model.model_fields) if model is not None else "the documented fields"
+        known = (
+            ", ".join(model.model_fields)
+            if model is not None and len(names) == 1
+            else "the documented fields"
+        )
         return f"{field}: is not a field of this request (it takes {known})"
-    if field in EXPECTED:
-        return f"{field}: {EXPECTED[field]} ({_what_was_wrong(error)})"
-    return f"{field}: {str(error['msg']).removeprefix('Value error, ')}"
+    if leaf in EXPECTED:
+        return f"{field}: {EXPECTED[leaf]} ({_what_was_wrong(error)})"
+    return f"{field}: {message}"

@@ -9,6 +9,7 @@ from session_relay import MAX_MESSAGE_TIMEOUT_S
 
 # Time kept back from the API Gateway integration timeout so the answer reaches the caller in time.
 INTEGRATION_MARGIN_MS = 2_000
+DEFAULT_INTEGRATION_TIMEOUT_MS = 62_000
 
 
 class Settings(BaseModel):
@@ -19,9 +20,12 @@ class Settings(BaseModel):
     sessions_table: str = Field(min_length=3)
     connections_table: str = Field(min_length=3)
     auth_table: str = Field(min_length=3)
+    # Read by the REST API only: outcomes of messages answered later, and idempotency records.
+    outcomes_table: str | None = Field(default=None, min_length=3)
+    idempotency_table: str | None = Field(default=None, min_length=3)
     dynamodb_endpoint_url: str | None = None
     management_api_url: str | None = None
-    integration_timeout_ms: int = Field(default=62_000, ge=3_000)
+    integration_timeout_ms: int = Field(default=DEFAULT_INTEGRATION_TIMEOUT_MS, ge=3_000)
     api_key_cache_ttl_s: float = Field(default=30.0, ge=0)
     message_ttl_s: int = Field(default=600, ge=120)
     post_workers: int = Field(default=32, ge=1, le=256)
@@ -38,6 +42,8 @@ _ENVIRONMENT = {
     "sessions_table": "SESSIONS_TABLE",
     "connections_table": "CONNECTIONS_TABLE",
     "auth_table": "AUTH_TABLE",
+    "outcomes_table": "OUTCOMES_TABLE",
+    "idempotency_table": "IDEMPOTENCY_TABLE",
     "dynamodb_endpoint_url": "DYNAMODB_ENDPOINT_URL",
     "management_api_url": "MANAGEMENT_API_URL",
     "integration_timeout_ms": "INTEGRATION_TIMEOUT_MS",

@@ -7,14 +7,18 @@ from rich.table import Table
 from rich.text import Text
 from session_relay.wire import parse_json
 
+from session_relay_tools.cli.filtered import disconnect_pages, message_pages, register
 from session_relay_tools.cli.options import FILTERS, JSON, filters, with_options
 from session_relay_tools.cli.output import Output, compact, rows_table, table, utc_time
 from session_relay_tools.plain_help import PlainHelpCommand, PlainHelpGroup
 from session_relay_tools.sdk import (
     MAX_BULK_IDS,
     UNSET,
+    BatchAccepted,
     BulkMessageResult,
+    MessageAccepted,
     Session,
+    SessionFilter,
     SessionMessageResult,
     SessionRelay,
 )
@@ -24,6 +28,7 @@ app = typer.Typer(
     help="Live sessions, through the REST API at --url with --api-key.",
     no_args_is_help=True,
 )
+register(app)
 
 
 def _client(out: Output) -> SessionRelay:
@@ -41,10 +46,8 @@ def _session_rows(sessions: list[Session]) -> Table:
     return rows_table(columns, rows)
 
 
-def _targets(
-    out: Output, relay: SessionRelay, ids: list[str], all_: bool, found_by: dict[str, Any]
-) -> list[str]:
-    """The ids a bulk command acts on: those given, or with --all every session the filters match."""
+def _targets(ids: list[str], all_: bool, found_by: dict[str, Any]) -> list[str] | SessionFilter:
+    """What a bulk command acts on: the ids given, or with --all the API's filter (every match)."""
     if all_ and ids:
         raise typer.BadParameter("give session ids or --all, not both", param_hint="--all")
     if found_by and not all_:  # checked first: filters with no ids mean "every match" was meant
@@ -57,10 +60,7 @@ def _targets(
         raise typer.BadParameter(
             "give at least one session id, or --all (with filters) for every match", param_hint="ID"
         )
-    if not all_:
-        return ids
-    with out.err.status("finding the matching sessions..."):
-        return [session.id for session in relay.iter_sessions(page_size=MAX_BULK_IDS, **found_by)]
+    return SessionFilter(**found_by) if all_ else ids
 
 
 @app.command("list", cls=PlainHelpCommand)
@@ -169,31 +169,51 @@ def sessions_message(
         ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Message every session the filters match.")] = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Send and print the id to read answers with `sessions result`.")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            "--idempotency-key",
+            metavar="KEY",
+            help="Safe to retry for 15 minutes: a repeat with this key sends nothing again.",
+        ),
+    ] = None,
     **options: Any,
 ) -> None:
     """Run a function in sessions and show each answer (or why there is none).
 
     Many ids go 1000 to a request, several requests at once; answers keep the order asked.
+    With --all the API picks the matching sessions, 1000 a request, each once.
 
     Among many ids, one that is unknown (or not yours) is answered "session not found";
     exactly one such id fails with the API's 404 instead.
     """
     out = Output(ctx, options["json_flag"])
     payload = _parse_data(data)
+    sending = {"timeout": timeout, "wait": not no_wait, "idempotency_key": idempotency_key}
     with out.reported(), _client(out) as relay:
-        ids = _targets(out, relay, list(session_ids or []), all_, filters(options))
-        if len(ids) == 1 and not all_:
-            single = relay.message(ids[0], key, payload, timeout=timeout)
-            result = BulkMessageResult(
-                responses=[SessionMessageResult(session_id=ids[0], **single.model_dump())]
-            )
-        elif not ids:
-            result = BulkMessageResult(responses=[])
-        elif all_ or len(ids) > MAX_BULK_IDS:
-            with out.progress("messaging", len(ids)) as advance:
-                result = relay.message_many(ids, key, payload, timeout=timeout, progress=advance)
+        targets = _targets(list(session_ids or []), all_, filters(options))
+        if isinstance(targets, SessionFilter):
+            result = message_pages(out, relay, targets, key, payload, **sending)
+        elif len(targets) == 1:
+            single = relay.message(targets[0], key, payload, **sending)
+            if isinstance(single, MessageAccepted):
+                result = [single.message_id]
+            else:
+                entry = SessionMessageResult(session_id=targets[0], **single.model_dump())
+                result = BulkMessageResult(responses=[entry])
+        elif no_wait or idempotency_key is not None or len(targets) <= MAX_BULK_IDS:
+            result = relay.message_many(targets, key, payload, **sending)
+            result = [result.batch_id] if isinstance(result, BatchAccepted) else result
         else:
-            result = relay.message_many(ids, key, payload, timeout=timeout)
+            with out.progress("messaging", len(targets)) as advance:
+                result = relay.message_many(targets, key, payload, **sending, progress=advance)
+    if isinstance(result, list):  # --no-wait: the ids to read the answers with
+        out.emit({"sent": result}, lambda: out.print(*(f"sent: {sent}" for sent in result)))
+        return
+    ids = [entry.session_id for entry in result.responses]
 
     def render() -> None:
         if not all_:
@@ -236,21 +256,25 @@ def sessions_disconnect(
     """
     out = Output(ctx, options["json_flag"])
     with out.reported(), _client(out) as relay:
-        ids = _targets(out, relay, list(session_ids or []), all_, filters(options))
-        if all_ and ids and not yes:
+        targets = _targets(list(session_ids or []), all_, filters(options))
+        ids = targets if isinstance(targets, list) else []
+        if isinstance(targets, SessionFilter) and not yes:
+            with out.err.status("counting the matching sessions..."):
+                count = sum(1 for _ in relay.iter_sessions(page_size=MAX_BULK_IDS, **filters(options)))
             try:
-                confirmed = typer.confirm(
-                    f"Disconnect {len(ids)} session{'s' if len(ids) != 1 else ''}?", err=True
+                confirmed = count == 0 or typer.confirm(
+                    f"Disconnect {count} session{'s' if count != 1 else ''}?", err=True
                 )
             except typer.Abort:
                 confirmed = False
             if not confirmed:
                 out.fail("not confirmed (pass --yes to skip the question); nothing was disconnected")
-        if len(ids) == 1 and not all_:
+        if isinstance(targets, SessionFilter):
+            result = disconnect_pages(out, relay, targets)
+            ids, disconnected, missing = result.disconnected, result.disconnected, []
+        elif len(ids) == 1:
             relay.disconnect(ids[0])
             disconnected, missing = ids, []
-        elif not ids:
-            disconnected, missing = [], []
         else:
             with out.progress("disconnecting", len(ids)) as advance:
                 result = relay.disconnect_many(ids, progress=advance)

@@ -1,18 +1,25 @@
 """The asynchronous client: ``AsyncSessionRelay`` (same methods as ``SessionRelay``, awaited)."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Self
 
 import httpx
 
-from session_relay_tools.sdk import calls
+from session_relay_tools.sdk import calls, later
 from session_relay_tools.sdk.calls import DEFAULT_URL, UNSET, Call, Timeouts
+from session_relay_tools.sdk.errors import SessionRelayError
 from session_relay_tools.sdk.models import (
+    BatchAccepted,
+    BatchOutcome,
     BulkDisconnectResult,
     BulkMessageResult,
+    MessageAccepted,
+    MessageOutcome,
     MessageResult,
     Session,
+    SessionFilter,
     SessionPage,
 )
 
@@ -42,6 +49,7 @@ class AsyncSessionRelay:
         self.timeouts = Timeouts(timeout, connect_timeout, message_margin)
         self.max_concurrency = max_concurrency
         self._http = httpx.AsyncClient(base_url=self.url, headers=calls.headers(api_key), transport=transport)
+        self._maximum: float | None = UNSET
 
     async def __aenter__(self) -> Self:
         return self
@@ -140,11 +148,18 @@ class AsyncSessionRelay:
         await self._run(calls.disconnect(session_id))
 
     async def disconnect_many(
-        self, session_ids: list[str], *, progress: Progress | None = None
+        self,
+        targets: list[str] | SessionFilter,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        progress: Progress | None = None,
     ) -> BulkDisconnectResult:
-        """Disconnect each of these sessions that exists and is the caller's (chunks of 1000,
-        as in ``SessionRelay.disconnect_many``)."""
-        session_ids = list(session_ids)
+        """Disconnect these sessions, or one page of those matching a ``SessionFilter`` (chunks,
+        pages and failures as in ``SessionRelay.disconnect_many``)."""
+        if isinstance(targets, SessionFilter):
+            return await self._run(later.disconnect_filtered(targets, limit, cursor))
+        session_ids = list(targets)
         done = await self._run_chunks(session_ids, calls.disconnect_chunk, progress)
         gone = set(done)
         return BulkDisconnectResult(
@@ -152,23 +167,72 @@ class AsyncSessionRelay:
         )
 
     async def message(
-        self, session_id: str, key: str, data: Any = UNSET, *, timeout: float | None = None
-    ) -> MessageResult:
-        """Run the client's function ``key`` with ``data`` and wait up to ``timeout`` seconds."""
-        return await self._run(calls.message(session_id, key, data, timeout))
-
-    async def message_many(
         self,
-        session_ids: list[str],
+        session_id: str,
         key: str,
         data: Any = UNSET,
         *,
         timeout: float | None = None,
+        wait: bool = True,
+        idempotency_key: str | None = None,
+    ) -> MessageResult | MessageAccepted:
+        """Run the client's function ``key`` with ``data`` and wait up to ``timeout`` seconds
+        (long polls where the deployment waits less; ``wait=False`` and ``idempotency_key`` as in
+        ``SessionRelay.message``)."""
+        accepted = later.message_later(session_id, key, data, timeout, idempotency_key)
+        if not wait:
+            return await self._run(accepted)
+        if not later.needs_long_polls(timeout, await self._maximum_wait()):
+            return await self._run(calls.message(session_id, key, data, timeout, idempotency_key))
+        message_id = (await self._run(accepted)).message_id
+        maximum = await self._maximum_wait() or 1.0
+        give_up = time.monotonic() + calls.wait_of(timeout) + later.POLL_SLACK_S
+        while True:
+            left = give_up - later.POLL_SLACK_S - time.monotonic()
+            outcome = await self._run(later.get_message(message_id, later.poll_step_s(maximum, left)))
+            if outcome.done or time.monotonic() > give_up:
+                return later.as_result(outcome)
+
+    async def _maximum_wait(self) -> float | None:
+        if self._maximum is UNSET:
+            try:
+                self._maximum = await self._run(later.maximum_wait())
+            except SessionRelayError:  # no OpenAPI document: the API does not need long polls
+                self._maximum = None
+        return self._maximum
+
+    async def message_many(
+        self,
+        targets: list[str] | SessionFilter,
+        key: str,
+        data: Any = UNSET,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        timeout: float | None = None,
+        wait: bool = True,
+        idempotency_key: str | None = None,
         progress: Progress | None = None,
-    ) -> BulkMessageResult:
-        """Message many sessions at once: one entry per id, in request order (chunks of 1000,
-        as in ``SessionRelay.message_many``)."""
+    ) -> BulkMessageResult | BatchAccepted:
+        """Message many sessions at once, or one page of those matching a ``SessionFilter``
+        (as ``SessionRelay.message_many``)."""
+        if isinstance(targets, SessionFilter):
+            page = later.message_filtered(targets, limit, cursor, key, data, timeout, wait, idempotency_key)
+            return await self._run(page)
+        session_ids = calls.one_request(list(targets), wait, idempotency_key)
+        if not wait:
+            return await self._run(later.batch_later(session_ids, key, data, timeout, idempotency_key))
         entries = await self._run_chunks(
-            list(session_ids), lambda chunk: calls.message_chunk(chunk, key, data, timeout), progress
+            session_ids,
+            lambda chunk: calls.message_chunk(chunk, key, data, timeout, idempotency_key),
+            progress,
         )
         return BulkMessageResult(responses=entries)
+
+    async def get_message(self, message_id: str, *, wait: float = 0) -> MessageOutcome:
+        """The outcome of a message sent with ``wait=False`` (as ``SessionRelay.get_message``)."""
+        return await self._run(later.get_message(message_id, wait))
+
+    async def get_batch(self, batch_id: str, *, wait: float = 0) -> BatchOutcome:
+        """The outcomes of a bulk message sent with ``wait=False``."""
+        return await self._run(later.get_batch(batch_id, wait))

@@ -45,6 +45,9 @@ class Call[T]:
     body: dict[str, Any] | None = None
     wait_s: float | None = None
     """How long the server may legitimately hold the request (a message's wait), seconds."""
+    headers: dict[str, str] = field(default_factory=dict)
+    success_document: bool = True
+    """False for answers that are not ``{"success": true, ...}`` (the OpenAPI document)."""
 
     def content(self) -> bytes | None:
         if self.body is None:
@@ -59,7 +62,7 @@ def _session_path(session_id: str, action: str = "") -> str:
     return f"/sessions/{quote(session_id, safe='')}{action}"
 
 
-def _model[M: pydantic.BaseModel](model: type[M], value: Any) -> M:
+def model_of[M: pydantic.BaseModel](model: type[M], value: Any) -> M:
     try:
         return model.model_validate(value)
     except pydantic.ValidationError as exc:
@@ -71,7 +74,7 @@ def _model[M: pydantic.BaseModel](model: type[M], value: Any) -> M:
 def _list_of[M: pydantic.BaseModel](model: type[M], value: Any) -> list[M]:
     if not isinstance(value, list):
         raise UnexpectedResponse("the API answered in an unexpected shape (a list was expected)")
-    return [_model(model, item) for item in value]
+    return [model_of(model, item) for item in value]
 
 
 def _strings(value: Any) -> list[str]:
@@ -80,16 +83,22 @@ def _strings(value: Any) -> list[str]:
     return value
 
 
-def _message_body(key: str, data: Any, timeout_s: float | None) -> dict[str, Any]:
+def message_body(key: str, data: Any, timeout_s: float | None, wait: bool = True) -> dict[str, Any]:
     body: dict[str, Any] = {"key": key}
     if data is not UNSET:
         body["data"] = data
     if timeout_s is not None:
         body["timeout"] = timeout_s
+    if not wait:
+        body["wait"] = False
     return body
 
 
-def _wait(timeout_s: float | None) -> float:
+def retry_headers(idempotency_key: str | None) -> dict[str, str]:
+    return {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
+
+
+def wait_of(timeout_s: float | None) -> float:
     return MAX_MESSAGE_TIMEOUT_S if timeout_s is None else float(timeout_s)
 
 
@@ -108,11 +117,11 @@ def list_sessions(
         params["limit"] = str(limit)
     if cursor is not None:
         params["cursor"] = cursor
-    return Call("GET", "/sessions", lambda answer: _model(SessionPage, answer), params=params)
+    return Call("GET", "/sessions", lambda answer: model_of(SessionPage, answer), params=params)
 
 
 def get_session(session_id: str) -> Call[Session]:
-    return Call("GET", _session_path(session_id), lambda answer: _model(Session, answer.get("session")))
+    return Call("GET", _session_path(session_id), lambda answer: model_of(Session, answer.get("session")))
 
 
 def disconnect(session_id: str) -> Call[None]:
@@ -128,18 +137,21 @@ def disconnect_chunk(session_ids: list[str]) -> Call[list[str]]:
     )
 
 
-def message(session_id: str, key: str, data: Any, timeout_s: float | None) -> Call[MessageResult]:
+def message(
+    session_id: str, key: str, data: Any, timeout_s: float | None, idempotency_key: str | None = None
+) -> Call[MessageResult]:
     return Call(
         "POST",
         _session_path(session_id, "/message"),
-        lambda answer: _model(MessageResult, answer),
-        body=_message_body(key, data, timeout_s),
-        wait_s=_wait(timeout_s),
+        lambda answer: model_of(MessageResult, answer),
+        body=message_body(key, data, timeout_s),
+        wait_s=wait_of(timeout_s),
+        headers=retry_headers(idempotency_key),
     )
 
 
 def message_chunk(
-    session_ids: list[str], key: str, data: Any, timeout_s: float | None
+    session_ids: list[str], key: str, data: Any, timeout_s: float | None, idempotency_key: str | None = None
 ) -> Call[list[SessionMessageResult]]:
     def parse(answer: dict[str, Any]) -> list[SessionMessageResult]:
         entries = answer.get("responses")
@@ -152,8 +164,9 @@ def message_chunk(
         ]
         return _list_of(SessionMessageResult, labelled)
 
-    body = {"session_ids": session_ids, **_message_body(key, data, timeout_s)}
-    return Call("POST", "/sessions/message", parse, body=body, wait_s=_wait(timeout_s))
+    body = {"session_ids": session_ids, **message_body(key, data, timeout_s)}
+    headers = retry_headers(idempotency_key)
+    return Call("POST", "/sessions/message", parse, body=body, wait_s=wait_of(timeout_s), headers=headers)
 
 
 # ---------------------------------------------------------------- chunking
@@ -171,6 +184,15 @@ def chunked(session_ids: list[str]) -> list[list[str]]:
     if len(set(session_ids)) != len(session_ids):
         raise ValidationError("session_ids: must not contain duplicate ids")
     return [session_ids[start : start + MAX_BULK_IDS] for start in range(0, len(session_ids), MAX_BULK_IDS)]
+
+
+def one_request(session_ids: list[str], wait: bool, idempotency_key: str | None) -> list[str]:
+    """Ids for a call that cannot be split into chunks (one batch id, one idempotency record)."""
+    if len(session_ids) > MAX_BULK_IDS and (not wait or idempotency_key is not None):
+        raise ValidationError(
+            f"session_ids: at most {MAX_BULK_IDS} with wait=False or an idempotency_key (one request)"
+        )
+    return session_ids
 
 
 def first_failure(results: list[Any]) -> None:
@@ -219,7 +241,8 @@ def request_kwargs(call: Call[Any], timeouts: Timeouts) -> dict[str, Any]:
         "url": call.path,
         "params": call.params or None,
         "content": content,
-        "headers": {"Content-Type": "application/json"} if content is not None else None,
+        "headers": {**({"Content-Type": "application/json"} if content is not None else {}), **call.headers}
+        or None,
         "timeout": timeouts.for_call(call),
     }
 
@@ -241,6 +264,6 @@ def parse_response[T](call: Call[T], response: httpx.Response) -> T:
         answer = None
     if response.is_error:
         raise error_for(response.status_code, answer, response.reason_phrase)
-    if not isinstance(answer, dict) or answer.get("success") is not True:
+    if not isinstance(answer, dict) or (call.success_document and answer.get("success") is not True):
         raise UnexpectedResponse(f"the API answered HTTP {response.status_code} without a success document")
     return call.parse(answer)

@@ -1,18 +1,25 @@
 """The synchronous client: ``SessionRelay``."""
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self
 
 import httpx
 
-from session_relay_tools.sdk import calls
+from session_relay_tools.sdk import calls, later
 from session_relay_tools.sdk.calls import DEFAULT_URL, UNSET, Call, Timeouts
+from session_relay_tools.sdk.errors import SessionRelayError
 from session_relay_tools.sdk.models import (
+    BatchAccepted,
+    BatchOutcome,
     BulkDisconnectResult,
     BulkMessageResult,
+    MessageAccepted,
+    MessageOutcome,
     MessageResult,
     Session,
+    SessionFilter,
     SessionPage,
 )
 
@@ -46,6 +53,7 @@ class SessionRelay:
         self.timeouts = Timeouts(timeout, connect_timeout, message_margin)
         self.max_concurrency = max_concurrency
         self._http = httpx.Client(base_url=self.url, headers=calls.headers(api_key), transport=transport)
+        self._maximum: float | None = UNSET
 
     def __enter__(self) -> Self:
         return self
@@ -152,16 +160,25 @@ class SessionRelay:
         self._run(calls.disconnect(session_id))
 
     def disconnect_many(
-        self, session_ids: list[str], *, progress: Progress | None = None
+        self,
+        targets: list[str] | SessionFilter,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        progress: Progress | None = None,
     ) -> BulkDisconnectResult:
-        """Disconnect each of these sessions that exists and is the caller's.
+        """Disconnect each of these sessions that exists and is the caller's, or (``targets`` a
+        ``SessionFilter``) one page of the caller's sessions that match: at most ``limit`` (1..1000,
+        default 1000) after ``cursor``; the result's ``next_cursor`` continues.
 
         More than 1000 ids go as concurrent chunks of 1000. ``progress(n)`` is called (possibly
         from a worker thread) as each chunk of ``n`` ids completes. If a chunk fails, the first
         failure in request order is raised once every chunk has finished; chunks that
         succeeded have taken effect.
         """
-        session_ids = list(session_ids)
+        if isinstance(targets, SessionFilter):
+            return self._run(later.disconnect_filtered(targets, limit, cursor))
+        session_ids = list(targets)
         done = self._run_chunks(session_ids, calls.disconnect_chunk, progress)
         gone = set(done)
         return BulkDisconnectResult(
@@ -169,30 +186,89 @@ class SessionRelay:
         )
 
     def message(
-        self, session_id: str, key: str, data: Any = UNSET, *, timeout: float | None = None
-    ) -> MessageResult:
-        """Run the client's function ``key`` with ``data`` and wait up to ``timeout`` seconds
-        (0 < timeout <= 60; the API's default is 60) for its answer.
-
-        ``data`` left out means the API's default ``[]``; ``None`` sends ``null``.
-        """
-        return self._run(calls.message(session_id, key, data, timeout))
-
-    def message_many(
         self,
-        session_ids: list[str],
+        session_id: str,
         key: str,
         data: Any = UNSET,
         *,
         timeout: float | None = None,
-        progress: Progress | None = None,
-    ) -> BulkMessageResult:
-        """Message many sessions at once: one entry per id, in request order; an unknown id (or
-        one not the caller's) gets reason ``"session not found"``.
+        wait: bool = True,
+        idempotency_key: str | None = None,
+    ) -> MessageResult | MessageAccepted:
+        """Run the client's function ``key`` with ``data`` and wait up to ``timeout`` seconds
+        (0 < timeout <= 60; the API's default is 60) for its answer.
 
+        ``data`` left out means the API's default ``[]``; ``None`` sends ``null``. A deployment
+        that waits less than ``timeout`` per call is long-polled until the outcome is known, so the
+        full wait holds anywhere. ``wait=False`` returns a ``MessageAccepted`` at once: read the
+        outcome with ``get_message``. ``idempotency_key`` makes the call safe to retry for 15
+        minutes: a repeat sends nothing again and gets the first call's answer.
+        """
+        if not wait:
+            return self._run(later.message_later(session_id, key, data, timeout, idempotency_key))
+        if not later.needs_long_polls(timeout, self._maximum_wait()):
+            return self._run(calls.message(session_id, key, data, timeout, idempotency_key))
+        accepted = self._run(later.message_later(session_id, key, data, timeout, idempotency_key))
+        return self._poll(accepted.message_id, calls.wait_of(timeout))
+
+    def _poll(self, message_id: str, timeout_s: float) -> MessageResult:
+        maximum = self._maximum_wait() or 1.0
+        give_up = time.monotonic() + timeout_s + later.POLL_SLACK_S
+        while True:
+            left = give_up - later.POLL_SLACK_S - time.monotonic()
+            outcome = self._run(later.get_message(message_id, later.poll_step_s(maximum, left)))
+            if outcome.done or time.monotonic() > give_up:
+                return later.as_result(outcome)
+
+    def _maximum_wait(self) -> float | None:
+        if self._maximum is UNSET:
+            try:
+                self._maximum = self._run(later.maximum_wait())
+            except SessionRelayError:  # no OpenAPI document: the API does not need long polls
+                self._maximum = None
+        return self._maximum
+
+    def message_many(
+        self,
+        targets: list[str] | SessionFilter,
+        key: str,
+        data: Any = UNSET,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        timeout: float | None = None,
+        wait: bool = True,
+        idempotency_key: str | None = None,
+        progress: Progress | None = None,
+    ) -> BulkMessageResult | BatchAccepted:
+        """Message many sessions at once: one entry per id, in request order; an unknown id (or
+        one not the caller's) gets reason ``"session not found"``. ``targets`` a ``SessionFilter``:
+        one page of the caller's matching sessions, newest first (``limit``, ``cursor`` and the
+        result's ``next_cursor`` as in ``disconnect_many``).
+
+        ``wait=False`` returns a ``BatchAccepted`` at once (read it with ``get_batch``);
+        ``idempotency_key`` as in ``message``. Both take at most 1000 ids (one request).
         Chunking, ``progress`` and failures behave as in ``disconnect_many``.
         """
+        if isinstance(targets, SessionFilter):
+            page = later.message_filtered(targets, limit, cursor, key, data, timeout, wait, idempotency_key)
+            return self._run(page)
+        session_ids = calls.one_request(list(targets), wait, idempotency_key)
+        if not wait:
+            return self._run(later.batch_later(session_ids, key, data, timeout, idempotency_key))
         entries = self._run_chunks(
-            list(session_ids), lambda chunk: calls.message_chunk(chunk, key, data, timeout), progress
+            session_ids,
+            lambda chunk: calls.message_chunk(chunk, key, data, timeout, idempotency_key),
+            progress,
         )
         return BulkMessageResult(responses=entries)
+
+    def get_message(self, message_id: str, *, wait: float = 0) -> MessageOutcome:
+        """The outcome of a message sent with ``wait=False``, holding up to ``wait`` seconds (at most
+        the deployment's maximum wait) until it is known; ``NotFound`` for an id of another key,
+        unknown, or expired (15 minutes after the message's deadline)."""
+        return self._run(later.get_message(message_id, wait))
+
+    def get_batch(self, batch_id: str, *, wait: float = 0) -> BatchOutcome:
+        """The outcomes of a bulk message sent with ``wait=False`` (see ``get_message``)."""
+        return self._run(later.get_batch(batch_id, wait))

@@ -60,6 +60,10 @@ class MethodNotAllowed(SessionRelayError):
     """405."""
 
 
+class Conflict(SessionRelayError):
+    """409: a call with the same idempotency key is still running; retry once it has answered."""
+
+
 class PayloadTooLarge(SessionRelayError):
     """413: the message frame would exceed 32 KB, or the body the 1 MB limit."""
 
@@ -91,6 +95,7 @@ _BY_STATUS: dict[int, type[SessionRelayError]] = {
     403: Forbidden,
     404: NotFound,
     405: MethodNotAllowed,
+    409: Conflict,
     413: PayloadTooLarge,
     422: ValidationError,
     429: TooManyRequests,

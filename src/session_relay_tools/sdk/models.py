@@ -11,14 +11,34 @@ from pydantic import BaseModel, Field
 from session_relay.models import Session
 
 __all__ = [
+    "BatchAccepted",
+    "BatchEntry",
+    "BatchOutcome",
     "BulkDisconnectResult",
     "BulkMessageResult",
+    "MessageAccepted",
+    "MessageOutcome",
     "MessageResult",
     "MessageSummary",
     "Session",
+    "SessionFilter",
     "SessionMessageResult",
     "SessionPage",
 ]
+
+
+class SessionFilter(BaseModel):
+    """Targets of a bulk call by filter: the caller's live sessions matching every field given
+    (none given: every session of the caller), newest first."""
+
+    script_id: str | None = None
+    user_key: str | None = None
+    roblox_id: int | None = None
+    place_id: int | None = None
+    job_id: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
 
 
 class SessionPage(BaseModel):
@@ -59,8 +79,17 @@ class MessageSummary(BaseModel):
     reasons: dict[str, int] = Field(default_factory=dict)
 
 
-class BulkMessageResult(BaseModel):
-    """``POST /sessions/message``: one entry per requested id, in request order."""
+class Paging(BaseModel):
+    """For a call by filter: how many sessions it targeted and the next page's cursor (None on the
+    last page); both None for a call by ids."""
+
+    matched: int | None = None
+    next_cursor: str | None = None
+
+
+class BulkMessageResult(Paging):
+    """``POST /sessions/message``: one entry per requested id, in request order (newest first for
+    a filter)."""
 
     responses: list[SessionMessageResult]
 
@@ -73,9 +102,46 @@ class BulkMessageResult(BaseModel):
         )
 
 
-class BulkDisconnectResult(BaseModel):
+class BulkDisconnectResult(Paging):
     """``POST /sessions/disconnect``: the ids disconnected and, in request order, those that were
     not (unknown, not the caller's, or their connection could not be closed)."""
 
     disconnected: list[str]
     not_disconnected: list[str]
+
+
+class MessageAccepted(BaseModel):
+    """``"wait": false`` on one session: read the outcome with ``get_message(message_id)``."""
+
+    message_id: str
+
+
+class BatchAccepted(Paging):
+    """``"wait": false`` on many sessions: read the outcomes with ``get_batch(batch_id)``."""
+
+    batch_id: str
+
+
+class MessageOutcome(MessageResult):
+    """``GET /messages/{id}``: ``done`` False while the client may still answer (then ``processed``
+    is False and ``reason`` None), else the synchronous outcome."""
+
+    done: bool
+    processed: bool = False
+
+
+class BatchEntry(BaseModel):
+    """One entry of ``GET /batches/{id}``: ``pending`` while that session may still answer."""
+
+    session_id: str
+    pending: bool = False
+    processed: bool = False
+    response: Any = None
+    reason: str | None = None
+
+
+class BatchOutcome(BaseModel):
+    """``GET /batches/{id}``: the entries in request order; ``done`` once none is pending."""
+
+    done: bool
+    responses: list[BatchEntry]

@@ -24,7 +24,8 @@ from session_relay.errors import (
 from session_relay.gateway import gateway_for
 from session_relay.models import MAX_FIELD_LENGTH, describe_errors
 from session_relay.settings import get_settings
-from session_relay.store import SessionRecord, get_store, now_ms
+from session_relay.store import SessionRecord, decode_cursor, get_store, now_ms
+from session_relay.targets import BulkRequest
 from session_relay.wire import parse_json
 
 MAX_BODY_BYTES = 1_048_576
@@ -130,3 +131,29 @@ def owned_sessions(caller: Principal, session_ids: list[str]) -> dict[str, Sessi
     lookup = [sid for sid in session_ids if 0 < len(sid) <= MAX_SESSION_ID_LENGTH]
     found = get_store().get_sessions(lookup) if lookup else {}
     return {sid: r for sid, r in found.items() if r.session.script_id in caller.script_ids}
+
+
+def bulk_targets(
+    caller: Principal, wanted: BulkRequest
+) -> tuple[list[str], dict[str, SessionRecord], dict[str, Any]]:
+    """What a bulk call targets: the ids in the order to answer them, the caller's live sessions
+    among them, and (for a ``filter``) the ``matched`` and ``next_cursor`` fields of the answer."""
+    if wanted.filter is None:
+        assert wanted.session_ids is not None  # the model requires exactly one of the two
+        return wanted.session_ids, owned_sessions(caller, wanted.session_ids), {}
+    fields: dict[str, Any] = wanted.filter.model_dump(exclude_none=True)
+    scripts = caller.script_ids
+    if "script_id" in fields:  # a script the key does not cover matches nothing
+        scripts = scripts & {fields.pop("script_id")}
+    records, cursor = get_store().list_session_records(scripts, fields, wanted.page_size, wanted.cursor)
+    ids = [record.session.id for record in records]
+    paging = {"matched": len(ids), "next_cursor": cursor}
+    return ids, {record.session.id: record for record in records}, paging
+
+
+async def bulk_body[M: BulkRequest](request: Request, model: type[M]) -> M:
+    """A bulk body, its cursor checked too (a cursor not made here is a 422 before anything else)."""
+    wanted = await body(request, model)
+    if wanted.cursor is not None:
+        decode_cursor(wanted.cursor)
+    return wanted

@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from session_relay.api.dependencies import describe
-from session_relay.api.responses import failure
-from session_relay.api.routers import docs, health, sessions
+from session_relay.api.reading import publish_maximum_wait
+from session_relay.api.responses import BODY_COMPONENTS, failure
+from session_relay.api.routers import batches, docs, health, messages, sessions
 from session_relay.dashboard import router as dashboard_router
 from session_relay.errors import RelayError
 from session_relay.observability import logger
@@ -32,6 +33,8 @@ app = FastAPI(
 app.include_router(docs.router)
 app.include_router(health.router)
 app.include_router(sessions.router)
+app.include_router(messages.router)
+app.include_router(batches.router)
 app.include_router(dashboard_router)
 
 
@@ -86,6 +89,8 @@ def _openapi() -> dict[str, Any]:
     document.setdefault("components", {})["securitySchemes"] = {
         "ApiKey": {"type": "http", "scheme": "bearer", "description": "An owner API key"}
     }
+    document["components"].setdefault("schemas", {}).update(BODY_COMPONENTS)
+    publish_maximum_wait(document)
     return document
 
 

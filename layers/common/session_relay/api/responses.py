@@ -36,12 +36,45 @@ class MessageAnswer(Success):
     reason: str | None = None
 
 
-class BulkMessageAnswer(Success):
+class Paging(Success):
+    """Present when the call targeted a ``filter``: how many sessions it targeted, and the cursor
+    of the next page (null on the last)."""
+
+    matched: int | None = None
+    next_cursor: str | None = None
+
+
+class BulkMessageAnswer(Paging):
     responses: list[dict[str, Any]]
 
 
-class BulkDisconnectAnswer(Success):
+class BulkDisconnectAnswer(Paging):
     disconnected: list[str]
+
+
+class MessageAccepted(Success):
+    message_id: str
+
+
+class BatchAccepted(Paging):
+    batch_id: str
+
+
+class MessageOutcome(Success):
+    """``done`` and, once done, the synchronous answer (``processed`` and ``response`` or ``reason``)."""
+
+    done: bool
+    processed: bool | None = None
+    response: Any = None
+    reason: str | None = None
+
+
+class BatchOutcome(Success):
+    """The synchronous bulk answer's entries in request order; one still waiting is
+    ``{"session_id": ..., "pending": true}``; ``done`` once none is."""
+
+    done: bool
+    responses: list[dict[str, Any]]
 
 
 class Failure(BaseModel):
@@ -52,12 +85,31 @@ class Failure(BaseModel):
 _ERRORS = {
     400: "The body is not valid JSON",
     401: "No API key, or an invalid one",
-    404: "No such session (or not one of the caller's)",
+    404: "No such session, message or batch (or not one of the caller's)",
+    409: "A call with this Idempotency-Key is still running",
     413: "The body, or the frame it would make, is too large",
     422: "A field fails validation, or a query parameter the route does not take",
     429: "This key already has the most calls in flight the deployment allows (see Retry-After); "
     "nothing was sent",
     503: "A dependency stayed unavailable after retries; nothing was changed",
+}
+
+_ACCEPTED = 'Sent without waiting (`"wait": false`): read the outcome later by this id'
+Documented = dict[int | str, dict[str, Any]]
+ACCEPTED_MESSAGE: Documented = {202: {"model": MessageAccepted, "description": _ACCEPTED}}
+ACCEPTED_BATCH: Documented = {202: {"model": BatchAccepted, "description": _ACCEPTED}}
+IDEMPOTENCY_HEADER = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Makes the call safe to retry for 15 minutes: a repeat with the same key and body "
+            "sends nothing again and gets the first call's answer (409 while that call still runs, 422 for "
+            "another body). Scoped to the API key.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
+        }
+    ]
 }
 
 # The bearer scheme itself is added to the document by ``session_relay.api.main``.
@@ -69,10 +121,18 @@ def fails(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": Failure, "description": _ERRORS[status]} for status in statuses}
 
 
+# Models nested in request bodies (``SessionFilter``), added to the document's components by
+# ``session_relay.api.main``: a ``$ref`` resolves from the document's root, not from inside a body.
+BODY_COMPONENTS: dict[str, Any] = {}
+_COMPONENT_REF = "#/components/schemas/{model}"
+
+
 def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=_COMPONENT_REF)
+    BODY_COMPONENTS.update(schema.pop("$defs", {}))
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": schema}},
         }
     }

@@ -6,7 +6,8 @@ One module per concern, composed into ``Store`` here (the one entry point, from 
 - ``sessions``: sessions, connection mappings, listing and cursors (table ``sessions``);
 - ``messages``: messages and replies, keyed by connection (table ``connections``);
 - ``auth``:     scripts and owner API keys (table ``auth``);
-- ``leases``:   calls in flight per API key, as leases that expire (table ``connections``).
+- ``leases``:   calls in flight per API key, as leases that expire (table ``connections``);
+- ``outcomes``: records of messages answered later, owned by the key that sent them (``outcomes``).
 
 Every item carries ``expires_at`` (epoch seconds, the table's TTL attribute); reads treat an
 expired item as absent because TTL deletion can lag. The clock and the retry pause live in this
@@ -22,6 +23,7 @@ from session_relay.store.auth import ApiKeyRecord, AuthStore, ScriptRecord
 from session_relay.store.items import BATCH_GET_LIMIT
 from session_relay.store.leases import LeaseStore
 from session_relay.store.messages import MessageStore, RecordedReply
+from session_relay.store.outcomes import OutcomeRecord, OutcomeStore, Target
 from session_relay.store.sessions import (
     SESSION_MAX_S,
     SessionRecord,
@@ -34,10 +36,12 @@ from session_relay.store.sessions import (
 __all__ = [
     "SESSION_MAX_S",
     "ApiKeyRecord",
+    "OutcomeRecord",
     "RecordedReply",
     "ScriptRecord",
     "SessionRecord",
     "Store",
+    "Target",
     "decode_cursor",
     "encode_cursor",
     "get_store",
@@ -56,7 +60,7 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.5, 0.02 * 2**attempt))
 
 
-class Store(SessionStore, MessageStore, AuthStore, LeaseStore):
+class Store(SessionStore, MessageStore, AuthStore, LeaseStore, OutcomeStore):
     """The one owner of DynamoDB access; construct with any DynamoDB client (tests pass moto's)."""
 
     def now_ms(self) -> int:

@@ -97,6 +97,8 @@ class Tables:
         self.sessions_table = settings.sessions_table
         self.connections_table = settings.connections_table
         self.auth_table = settings.auth_table
+        # Only the REST API reads these two (messages answered later, idempotency records).
+        self.outcomes_table = settings.outcomes_table or ""
         self.message_ttl_s = settings.message_ttl_s
 
     def now_ms(self) -> int:

@@ -20,6 +20,7 @@ from session_relay.store.items import (
     s,
     translated_errors,
 )
+from session_relay.store.outcomes import outcome_expiry_s
 from session_relay.store.sessions import SessionRecord
 from session_relay.wire import dump_json
 
@@ -55,7 +56,8 @@ class MessageStore(Tables):
             "seen_at": n(record.session.last_seen_at),
             "status": s(PENDING),
             "deadline_ms": n(deadline_ms),
-            "expires_at": n(self.now_s() + self.message_ttl_s),
+            # Kept as long as a record of a message answered later may point to it.
+            "expires_at": n(max(self.now_s() + self.message_ttl_s, outcome_expiry_s(deadline_ms))),
         }
 
     def put_message(self, record: SessionRecord, message_id: str, deadline_ms: int) -> None:

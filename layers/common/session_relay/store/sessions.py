@@ -228,23 +228,36 @@ class SessionStore(Tables):
         cursor: str | None,
     ) -> tuple[list[Session], str | None]:
         """Live sessions of these scripts, newest first (ties by id), and the next page's cursor."""
+        records, next_cursor = self.list_session_records(script_ids, filters, limit, cursor)
+        return [record.session for record in records], next_cursor
+
+    def list_session_records(
+        self,
+        script_ids: Iterable[str],
+        filters: dict[str, str | int],
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[SessionRecord], str | None]:
+        """``list_sessions`` with each session's connection: the targets of a bulk call by filter.
+        The cursor is a position in the listing order, so pages cover each session once while
+        others come (newer: before the cursor) and go."""
         after = decode_cursor(cursor) if cursor else None
         conditions = ["expires_at > :now"]
         values: dict[str, Any] = {":now": n(self.now_s())}
         for field, value in sorted(filters.items()):
             conditions.append(f"{field} = :{field}")
             values[f":{field}"] = n(value) if isinstance(value, int) else s(value)
-        found: list[tuple[str, Session]] = []
+        found: list[tuple[str, SessionRecord]] = []
         for script_id in sorted(set(script_ids)):
             found.extend(self._list_script(script_id, after, " AND ".join(conditions), values, limit + 1))
         found.sort(key=lambda pair: pair[0])
         page = found[:limit]
         next_cursor = encode_cursor(page[-1][0]) if len(found) > limit else None
-        return [session for _, session in page], next_cursor
+        return [record for _, record in page], next_cursor
 
     def _list_script(
         self, script_id: str, after: str | None, condition: str, values: dict[str, Any], wanted: int
-    ) -> list[tuple[str, Session]]:
+    ) -> list[tuple[str, SessionRecord]]:
         key_condition = "script_id = :script"
         values = {**values, ":script": s(script_id)}
         if after is not None:
@@ -258,9 +271,9 @@ class SessionStore(Tables):
             "ExpressionAttributeValues": values,
             "Limit": max(wanted, 25),
         }
-        found: list[tuple[str, Session]] = []
+        found: list[tuple[str, SessionRecord]] = []
         for item in self._items(self.client.query, query):
-            found.append((item["listing_key"]["S"], session_from_item(item).session))
+            found.append((item["listing_key"]["S"], session_from_item(item)))
             if len(found) == wanted:
                 break  # no further page is read once enough sessions are found
         return found

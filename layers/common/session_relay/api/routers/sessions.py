@@ -6,19 +6,24 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from session_relay.api import sending
 from session_relay.api.dependencies import (
     body,
+    bulk_body,
+    bulk_targets,
     deadline,
     describe,
     get_messenger,
     in_flight,
     no_query,
     owned_session,
-    owned_sessions,
     principal,
 )
 from session_relay.api.responses import (
+    ACCEPTED_BATCH,
+    ACCEPTED_MESSAGE,
     AUTH,
+    IDEMPOTENCY_HEADER,
     BulkDisconnectAnswer,
     BulkMessageAnswer,
     MessageAnswer,
@@ -29,11 +34,12 @@ from session_relay.api.responses import (
     ok,
     openapi_body,
 )
+from session_relay.api.sending import answer, retry_key
 from session_relay.engine import check_frame_fits
 from session_relay.errors import ServiceUnavailable, ValidationFailed
-from session_relay.fitting import fit_entries
-from session_relay.models import BulkMessageRequest, BulkRequest, ListQuery, MessageRequest
+from session_relay.models import ListQuery, MessageRequest
 from session_relay.store import get_store
+from session_relay.targets import BulkMessageRequest, BulkRequest
 
 router = APIRouter()
 
@@ -101,30 +107,29 @@ async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
 async def disconnect_many(request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
-    wanted = await body(request, BulkRequest)
+    wanted = await bulk_body(request, BulkRequest)
     with in_flight(request, caller):
-        records = owned_sessions(caller, wanted.session_ids)
-        ordered = [records[sid] for sid in wanted.session_ids if sid in records]
+        session_ids, records, paging = bulk_targets(caller, wanted)
+        ordered = [records[sid] for sid in session_ids if sid in records]
         disconnected = get_messenger().disconnect(ordered) if ordered else []
-    return ok({"success": True, "disconnected": disconnected})
+    return ok({"success": True, "disconnected": disconnected, **paging})
 
 
 @router.post(
     "/sessions/message",
     response_model=BulkMessageAnswer,
-    responses=fails(400, 401, 413, 422, 429, 503),
-    openapi_extra={**openapi_body(BulkMessageRequest), **AUTH},
+    responses={**fails(400, 401, 409, 413, 422, 429, 503), **ACCEPTED_BATCH},
+    openapi_extra={**openapi_body(BulkMessageRequest), **AUTH, **IDEMPOTENCY_HEADER},
 )
 async def message_many(request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
-    sent = await body(request, BulkMessageRequest)
+    sent = await bulk_body(request, BulkMessageRequest)
     check_frame_fits(sent.key, sent.data)
+    key = retry_key(request)
     until = deadline(request, sent.timeout)
     with in_flight(request, caller):
-        records = owned_sessions(caller, sent.session_ids)
-        responses = get_messenger().message_many(sent.session_ids, records, sent.key, sent.data, until)
-    return ok({"success": True, "responses": fit_entries(responses)})
+        return await answer(request, caller, key, lambda: sending.many(caller, sent, key, until))
 
 
 @router.post(
@@ -146,16 +151,15 @@ async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
 @router.post(
     "/sessions/{session_id}/message",
     response_model=MessageAnswer,
-    responses=fails(400, 401, 404, 413, 422, 429, 503),
-    openapi_extra={**openapi_body(MessageRequest), **AUTH},
+    responses={**fails(400, 401, 404, 409, 413, 422, 429, 503), **ACCEPTED_MESSAGE},
+    openapi_extra={**openapi_body(MessageRequest), **AUTH, **IDEMPOTENCY_HEADER},
 )
 async def message(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
     sent = await body(request, MessageRequest)
     check_frame_fits(sent.key, sent.data)
+    key = retry_key(request)
     until = deadline(request, sent.timeout)
     with in_flight(request, caller):
-        record = owned_session(caller, session_id)
-        outcome = get_messenger().message(record, sent.key, sent.data, until)
-    return ok({"success": True, **outcome.as_contract()})
+        return await answer(request, caller, key, lambda: sending.one(caller, session_id, sent, until))

@@ -1,0 +1,91 @@
+"""Retries without repeats: a message call with an ``Idempotency-Key`` runs once per key for 15 minutes.
+
+Built on Powertools' idempotency utility with its DynamoDB persistence (the idempotency table):
+the record is keyed by the API key's id and the header's value (so keys of different owners never
+meet), and holds a hash of the request (route and body) to tell a true repeat from a reuse of the
+key for another request. A repeat gets the first call's answer; while the first call still runs it
+is refused (409); the first call's record frees itself when that call fails, or, if the Lambda
+running it died, once the Lambda's own timeout has passed (Powertools' in-progress expiry).
+https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/
+"""
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+
+from session_relay.aws import dynamodb_client
+from session_relay.errors import Conflict, ServiceUnavailable, ValidationFailed
+from session_relay.observability import logger
+from session_relay.settings import get_settings
+
+HEADER = "Idempotency-Key"
+RETRY_WINDOW_S = 15 * 60
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def idempotency_key(value: str | None) -> str | None:
+    """The header's value (None when absent); anything but 1..128 visible ASCII characters is a 422."""
+    if value is None:
+        return None
+    if not _VISIBLE_ASCII.fullmatch(value):
+        raise ValidationFailed(f"{HEADER}: must be 1 to 128 visible ASCII characters (no spaces)")
+    return value
+
+
+@lru_cache(maxsize=1)
+def persistence() -> DynamoDBPersistenceLayer:
+    """The container's persistence layer (on the shared DynamoDB client, so tests and the local
+    stack reach the same endpoint as the store)."""
+    table = get_settings().idempotency_table
+    if not table:
+        raise RuntimeError("IDEMPOTENCY_TABLE is not set: Idempotency-Key cannot be honoured")
+    client = dynamodb_client()
+    return DynamoDBPersistenceLayer(table_name=table, expiry_attr="expires_at", boto3_client=client)
+
+
+def run_once(
+    scope: str, key: str, request: dict[str, Any], run: Callable[[], dict[str, Any]], lambda_context: Any
+) -> dict[str, Any]:
+    """``run()`` once per (``scope``, ``key``): a repeat of the same ``request`` gets what the first
+    run returned (a JSON document); another ``request`` under the same key is a 422."""
+    config = IdempotencyConfig(
+        event_key_jmespath="[scope, key]",
+        payload_validation_jmespath="request",
+        expires_after_seconds=RETRY_WINDOW_S,
+        hash_function="sha256",
+        raise_on_no_idempotency_key=True,
+    )
+    if lambda_context is not None:  # bounds how long a call that died mid-way keeps its key
+        config.register_lambda_context(lambda_context)
+
+    def first(call: dict[str, Any]) -> dict[str, Any]:
+        return run()
+
+    once = idempotent_function(
+        first,
+        data_keyword_argument="call",
+        persistence_store=persistence(),
+        config=config,
+        key_prefix="calls",
+    )
+    try:
+        return once(call={"scope": scope, "key": key, "request": request})
+    except IdempotencyAlreadyInProgressError as exc:
+        raise Conflict(f"a call with this {HEADER} is still running; retry once it has answered") from exc
+    except IdempotencyValidationError as exc:
+        raise ValidationFailed(f"{HEADER}: already used for another request (another route or body)") from exc
+    except IdempotencyPersistenceLayerError as exc:
+        logger.warning("idempotency store failed", extra={"error": str(exc)})
+        raise ServiceUnavailable("the idempotency store is unavailable, try again shortly") from exc
