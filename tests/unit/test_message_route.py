@@ -344,7 +344,7 @@ def test_invalid_message_body_is_422_naming_the_field(client, owner, connect, fa
         pytest.param({"key": "k" * 128}, id="key-128-chars"),
         pytest.param({"key": "k", "timeout": 5}, id="timeout-integer"),
         pytest.param({"key": "k", "timeout": 60}, id="timeout-60"),
-        pytest.param({"key": "k", "timeout": 0.25}, id="timeout-fraction"),
+        pytest.param({"key": "k", "timeout": 2.5}, id="timeout-fraction"),
         pytest.param({"key": "ключ 🔑"}, id="key-unicode"),
     ],
 )
