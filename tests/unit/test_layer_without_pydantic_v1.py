@@ -1,0 +1,64 @@
+"""The layer ships without ``pydantic.v1`` (layers/common/Makefile): the REST API must start and
+answer without it, as it does in Lambda. The development environment has it, so these probes make
+it unimportable in a fresh interpreter, import the REST function's entry module, and call the app."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_PROBE = """
+import importlib.abc, importlib.util, json, sys
+
+class NoPydanticV1(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "pydantic.v1" or name.startswith("pydantic.v1."):
+            raise ModuleNotFoundError(name)
+
+sys.meta_path.insert(0, NoPydanticV1())
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+from fastapi.testclient import TestClient
+from session_relay.api.main import app
+
+client = TestClient(app)
+answers = {
+    "openapi": client.get("/openapi.json").status_code,
+    "paths": len(client.get("/openapi.json").json()["paths"]),
+    "docs": client.get("/docs").status_code,
+    "no key": client.post("/sessions/message", json={}).status_code,
+    "wrong method": client.put("/sessions").status_code,
+}
+print(json.dumps({"answers": answers, "v1 loaded": "pydantic.v1" in sys.modules}))
+"""
+
+
+def test_rest_api_starts_and_answers_without_pydantic_v1():
+    env = {
+        **os.environ,
+        "SESSIONS_TABLE": "probe-sessions",
+        "CONNECTIONS_TABLE": "probe-connections",
+        "AUTH_TABLE": "probe-auth",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(ROOT / "functions" / "rest_api" / "app.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["v1 loaded"] is False
+    answers = report["answers"]
+    assert answers["openapi"] == 200 and answers["paths"] >= 5
+    assert answers["docs"] == 200
+    assert answers["no key"] == 401
+    assert answers["wrong method"] == 405
+
