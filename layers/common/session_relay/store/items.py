@@ -4,6 +4,7 @@ error translation, and the loops over Query/Scan pages and BatchGetItem/BatchWri
 No module outside ``session_relay.store`` builds a key, an expression or an item.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -85,7 +86,7 @@ def auth_key(kind: str, ident: str) -> dict[str, Any]:
     return {"pk": s(f"{kind}#{ident}")}
 
 
-class Tables:
+class Tables(ABC):
     """The client, the table names and the page and batch loops; the concern modules build on it.
 
     The clock and the retry pause are hooks (``now_ms``, ``now_s``, ``pause``, ``batch_get_limit``)
@@ -101,14 +102,14 @@ class Tables:
         self.outcomes_table = settings.outcomes_table or ""
         self.message_ttl_s = settings.message_ttl_s
 
-    def now_ms(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def now_ms(self) -> int: ...
 
-    def now_s(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def now_s(self) -> int: ...
 
-    def pause(self, attempt: int) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def pause(self, attempt: int) -> None: ...
 
     @property
     def batch_get_limit(self) -> int:
