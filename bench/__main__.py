@@ -12,11 +12,13 @@ import time
 from typing import Any
 
 from bench import coldstart, cost, memory, peer, throughput
+from bench.floor import bulk_floor
 from bench.packaging import ROOT, package_sizes
 from bench.report import write_report
 from bench.scenarios import Bench
 from session_relay_tools.local.process import free_port, start_stack, stop_stack
-from session_relay_tools.simulate import PING_INTERVAL_S, Fleet
+from session_relay_tools.simulate import Fleet
+from session_relay_tools.simulate.client import PING_INTERVAL_S
 
 
 def main() -> None:
@@ -48,6 +50,7 @@ def main() -> None:
         results["operations"] = bench.operations()
         print("bulk...", flush=True)
         results["bulk"] = bench.bulk((10, 100) if quick else (100, 1000))
+        results["bulk_floor_ms"] = bulk_floor(stack)
         print("local throughput (sequential writes, 200 x a 1-second function)...", flush=True)
         results["throughput"] = {
             "sequential_writes": throughput.sequential_writes(

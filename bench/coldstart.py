@@ -35,6 +35,22 @@ _BOTO3 = (
     "import time\nstarted = time.perf_counter()\nimport boto3\n"
     "print((time.perf_counter() - started) * 1000)\n"
 )
+# What pydantic alone adds to boto3: every WebSocket function validates with it (settings, the
+# handshake's identity, reply frames), so this is the least a WebSocket function can import in.
+_PYDANTIC = (
+    "import time\nstarted = time.perf_counter()\nimport boto3\nfrom pydantic import BaseModel\n"
+    "print((time.perf_counter() - started) * 1000)\n"
+)
+# The layer ships without pydantic.v1 (layers/common/Makefile), which the development environment
+# has: rest_api is also imported with it made unimportable, as in Lambda.
+_AS_LAYERED = (
+    "import importlib.abc, sys\n"
+    "class _NoPydanticV1(importlib.abc.MetaPathFinder):\n"
+    "    def find_spec(self, name, path, target=None):\n"
+    "        if name == 'pydantic.v1' or name.startswith('pydantic.v1.'):\n"
+    "            raise ModuleNotFoundError(name)\n"
+    "sys.meta_path.insert(0, _NoPydanticV1())\n"
+) + _LOAD
 _LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
 
 
@@ -58,22 +74,33 @@ def _entry(name: str) -> str:
 
 def import_times(repeats: int = 9) -> dict[str, Any]:
     """Import time (ms) of ``boto3`` and of each entry module, and each one's ratio to boto3."""
-    samples: dict[str, list[float]] = {"boto3": [], **{name: [] for name in FUNCTIONS}}
+    samples: dict[str, list[float]] = {
+        "boto3": [],
+        "boto3+pydantic": [],
+        "rest_api as layered": [],
+        **{name: [] for name in FUNCTIONS},
+    }
     for name in FUNCTIONS:  # warm-up: compiles what has no bytecode yet
         _run(_LOAD, _entry(name))
     for _ in range(repeats):
         samples["boto3"].append(float(_run(_BOTO3).stdout))
+        samples["boto3+pydantic"].append(float(_run(_PYDANTIC).stdout))
+        samples["rest_api as layered"].append(float(_run(_AS_LAYERED, _entry("rest_api")).stdout))
         for name in FUNCTIONS:
             samples[name].append(float(_run(_LOAD, _entry(name)).stdout))
     # The fastest of the runs: on a shared machine, noise only ever adds time (as timeit reports).
     best = {name: round(min(values), 1) for name, values in samples.items()}
     medians = {name: round(statistics.median(values), 1) for name, values in samples.items()}
     ratios = {name: round(best[name] / best["boto3"], 2) for name in FUNCTIONS}
+    pydantic_ratio = round(best["boto3+pydantic"] / best["boto3"], 2)
+    layered_ratio = round(best["rest_api as layered"] / best["boto3"], 2)
     return {
         "repeats": repeats,
         "best_ms": best,
         "median_ms": medians,
         "ratio_to_boto3": ratios,
+        "pydantic_ratio_to_boto3": pydantic_ratio,
+        "rest_api_as_layered_ratio_to_boto3": layered_ratio,
         "targets": TARGETS,
     }
 

@@ -116,6 +116,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         f"message: answered in {slow['wall_s']} s, all processed: {slow['all_processed']} (target ≤ "
         f"{TARGETS['slow_bulk_s']} s: {_mark(slow_ok)}).",
         "",
+        *_bulk_floor(results, floor["count"]),
         "## 4. Concurrency",
         "",
     ]
@@ -187,6 +188,17 @@ def _cold_start(results: dict[str, Any]) -> list[str]:
         lines.append(f"| {name} | {best[name]} ms | {medians[name]} ms | {ratio} | {verdict} |")
     lines += [
         "",
+        f"`import boto3` then `from pydantic import BaseModel`, timed the same way: {best['boto3+pydantic']} ms,",
+        f"{imports['pydantic_ratio_to_boto3']} x `import boto3`, before any model is built. Every WebSocket",
+        "function validates with pydantic (its settings, the handshake's identity, reply frames), so this",
+        "is the least one can import in while it does.",
+        "",
+        f"rest_api as the layer ships it (without pydantic.v1, which FastAPI then does not import): "
+        f"{best['rest_api as layered']} ms,",
+        f"{imports['rest_api_as_layered_ratio_to_boto3']} x `import boto3` "
+        f"(target ≤ {imports['targets']['rest_api']}: "
+        f"{_mark(imports['rest_api_as_layered_ratio_to_boto3'] <= imports['targets']['rest_api'])}).",
+        "",
         "What each import still costs, by top-level package (own time from `python -X importtime`, one",
         "run; tracing off, so neither Powertools' Tracer nor the X-Ray SDK is imported):",
         "",
@@ -221,3 +233,24 @@ def _memory(results: dict[str, Any]) -> list[str]:
         )
     lines.append("")
     return lines
+
+
+def _bulk_floor(results: dict[str, Any], writes: int) -> list[str]:
+    """What each of a bulk message's DynamoDB calls costs the embedded DynamoDB, against a PutItem."""
+    reply_ms = results["round_trip"]["floor"]["operations_ms"]["UpdateItem reply"]
+    put_ms = results["round_trip"]["floor"]["operations_ms"]["PutItem message"]
+    return [
+        "What the embedded DynamoDB spends on a bulk message (each call's median, timed alone). Every",
+        "session's reply is one conditional UpdateItem, which costs it "
+        f"{round(reply_ms / put_ms, 2)} x a PutItem: the replies alone",
+        f"take {round(reply_ms / put_ms, 2)} x the floor of {writes} sequential writes, before any "
+        "message is written, posted or polled.",
+        "",
+        "",
+        "| operation | median |",
+        "|---|---|",
+        f"| PutItem message (the floor's write) | {put_ms} ms |",
+        f"| UpdateItem reply (conditional, returns the old item) | {reply_ms} ms |",
+        *[f"| {name} | {ms} ms |" for name, ms in results["bulk_floor_ms"].items()],
+        "",
+    ]
