@@ -188,7 +188,8 @@ def _cold_start(results: dict[str, Any]) -> list[str]:
         lines.append(f"| {name} | {best[name]} ms | {medians[name]} ms | {ratio} | {verdict} |")
     lines += [
         "",
-        f"`import boto3` then `from pydantic import BaseModel`, timed the same way: {best['boto3+pydantic']} ms,",
+        "`import boto3` then `from pydantic import BaseModel`, timed the same way: "
+        f"{best['boto3+pydantic']} ms,",
         f"{imports['pydantic_ratio_to_boto3']} x `import boto3`, before any model is built. Every WebSocket",
         "function validates with pydantic (its settings, the handshake's identity, reply frames), so this",
         "is the least one can import in while it does.",
