@@ -430,6 +430,15 @@ class Relay:
     def pending_messages(self) -> list[dict[str, Any]]:
         return [item for item in self.items("connections") if item.get("status", {}).get("S") == "pending"]
 
+    def leftovers(self) -> list[dict[str, Any]]:
+        """The connections table less idle lease items (an API key's item holding no lease, which
+        DynamoDB's TTL deletes): every message, connection item and lease still held."""
+        return [
+            item
+            for item in self.items("connections")
+            if not (item["connection_id"]["S"].startswith("inflight#") and item.get("held") == {"N": "0"})
+        ]
+
     def messages(self) -> list[dict[str, Any]]:
         return [item for item in self.items("connections") if item["item"]["S"].startswith("message#")]
 

@@ -86,7 +86,7 @@ def exercise(relay, route: str, executor) -> None:
     elif route == "hang up":
         relay.hang_up(executor)
         assert relay.items("sessions") == []
-        assert relay.items("connections") == []
+        assert relay.leftovers() == []
 
 
 @pytest.mark.parametrize(("route", "operation", "code"), CASES)
@@ -280,7 +280,7 @@ def test_a_connection_that_died_without_disconnect_is_answered_at_once_and_remov
     assert time.monotonic() - started < 10  # at once, not after the 60 s wait
     assert relay.request("GET", f"/sessions/{executor.session_id}").status_code == 404
     assert relay.items("sessions") == []
-    assert relay.items("connections") == []
+    assert relay.leftovers() == []
 
 
 def test_bulk_to_dead_and_live_connections_answers_each_and_removes_the_dead(relay):
@@ -429,7 +429,7 @@ def test_a_client_leaving_while_a_caller_waits_is_answered_at_once(relay):
     started = time.monotonic()
     assert relay.message(executor.session_id, data=1, timeout=30).json() == NEVER
     assert time.monotonic() - started < 15  # long before the 30 s timeout
-    assert relay.items("connections") == []
+    assert relay.leftovers() == []
 
 
 # ------------------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ it back each change both in one conditional ``UpdateItem``, so ``held`` is alway
 lease attributes: it cannot drift. A Lambda killed mid-wait never gives its lease back; the lease
 then expires at the latest instant that invocation could still have been running (the Lambda's
 timeout), and the next caller that finds the key at its cap clears expired leases and tries again.
-The item is deleted with its last lease, so an idle key leaves nothing behind.
+An idle key's item (``held`` 0, no lease left) is not deleted by a request of its own: that would
+be a third write on every call. DynamoDB's TTL deletes it once ``expires_at`` (the last lease's
+expiry plus a minute) has passed, free of charge and typically within two days.
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
 """
 
 import secrets
@@ -37,13 +40,13 @@ def _leases_of(item: dict[str, Any]) -> dict[str, int]:
 
 
 class LeaseStore(Tables):
-    def _lease_update(self, key_id: str, delete: bool = False, **request: Any) -> dict[str, Any] | None:
-        """One conditional UpdateItem (DeleteItem with ``delete``) on the key's item; None when the
-        condition failed."""
-        operation = self.client.delete_item if delete else self.client.update_item
+    def _lease_update(self, key_id: str, **request: Any) -> dict[str, Any] | None:
+        """One conditional UpdateItem on the key's item; None when the condition failed."""
         try:
             with translated_errors():
-                return operation(TableName=self.connections_table, Key=leases_key(key_id), **request)
+                return self.client.update_item(
+                    TableName=self.connections_table, Key=leases_key(key_id), **request
+                )
         except ClientError as exc:
             if condition_failed(exc):
                 return None
@@ -83,22 +86,13 @@ class LeaseStore(Tables):
 
     def release_lease(self, key_id: str, lease: str) -> None:
         """Give a lease back (one already cleared as expired is left alone)."""
-        answer = self._lease_update(
+        self._lease_update(
             key_id,
             UpdateExpression="REMOVE #lease ADD held :minus",
             ConditionExpression="attribute_exists(#lease)",
             ExpressionAttributeNames={"#lease": LEASE_PREFIX + lease},
             ExpressionAttributeValues={":minus": n(-1)},
-            ReturnValues="UPDATED_NEW",
         )
-        if answer is not None and answer["Attributes"]["held"]["N"] == "0":
-            # The last lease: delete the item, unless a new lease was taken meanwhile.
-            self._lease_update(
-                key_id,
-                delete=True,
-                ConditionExpression="held = :zero",
-                ExpressionAttributeValues={":zero": n(0)},
-            )
 
     def leases_held(self, key_id: str) -> dict[str, int]:
         """The leases held now, by id, with their expiry (epoch ms)."""
