@@ -20,9 +20,7 @@ def management_endpoint(stack: RunningStack) -> str:
 def floor(stack: RunningStack, session_id: str, repeats: int = 200) -> dict[str, Any]:
     """The minimal operations of one answered message, each timed alone (median, ms)."""
     management_url = management_endpoint(stack)
-    dynamodb = boto3.client(
-        "dynamodb", endpoint_url=stack.dynamodb_endpoint, config=DYNAMODB_CONFIG, **_credentials()
-    )
+    dynamodb = _dynamodb(stack)
     management = boto3.client(
         "apigatewaymanagementapi",
         endpoint_url=f"{management_url}/local",
@@ -76,9 +74,7 @@ def floor(stack: RunningStack, session_id: str, repeats: int = 200) -> dict[str,
 def bulk_floor(stack: RunningStack, repeats: int = 20) -> dict[str, float]:
     """What a bulk message's batched calls cost the embedded DynamoDB (median, ms): a poll of 100
     messages as the engine reads them, and a write of 25 messages."""
-    dynamodb = boto3.client(
-        "dynamodb", endpoint_url=stack.dynamodb_endpoint, config=DYNAMODB_CONFIG, **_credentials()
-    )
+    dynamodb = _dynamodb(stack)
     connections = stack.table("ConnectionsTable")
     keys = _pending_messages(dynamodb, connections, BATCH_GET_LIMIT, "bulk-floor")
     writes = [{"PutRequest": {"Item": _message(f"bulk-write-{i}", "x")}} for i in range(BATCH_WRITE_LIMIT)]
@@ -125,6 +121,12 @@ def _medians(operations: dict[str, Any], repeats: int) -> dict[str, float]:
             samples.append((time.perf_counter() - started) * 1000)
         medians[name] = round(statistics.median(samples), 2)
     return medians
+
+
+def _dynamodb(stack: RunningStack) -> Any:
+    return boto3.client(
+        "dynamodb", endpoint_url=stack.dynamodb_endpoint, config=DYNAMODB_CONFIG, **_credentials()
+    )
 
 
 def _credentials() -> dict[str, str]:

@@ -240,11 +240,12 @@ def _bulk_floor(results: dict[str, Any], writes: int) -> list[str]:
     """What each of a bulk message's DynamoDB calls costs the embedded DynamoDB, against a PutItem."""
     reply_ms = results["round_trip"]["floor"]["operations_ms"]["UpdateItem reply"]
     put_ms = results["round_trip"]["floor"]["operations_ms"]["PutItem message"]
+    ratio = round(reply_ms / put_ms, 2)
     return [
         "What the embedded DynamoDB spends on a bulk message (each call's median, timed alone). Every",
-        "session's reply is one conditional UpdateItem, which costs it "
-        f"{round(reply_ms / put_ms, 2)} x a PutItem: the replies alone",
-        f"take {round(reply_ms / put_ms, 2)} x the floor of {writes} sequential writes, before any "
+        f"session's reply is one conditional UpdateItem, which costs it {ratio} x a PutItem: the replies "
+        "alone",
+        f"take {ratio} x the floor of {writes} sequential writes, before any "
         "message is written, posted or polled.",
         "",
         "",
