@@ -187,12 +187,18 @@ def test_a_killed_lambdas_lease_expires_and_frees_its_slot(relay, cap_of_two, mo
     assert_no_lease_held(relay)
 
 
-def test_at_the_cap_bad_bodies_are_still_422_and_unknown_sessions_429(relay, cap_of_two, monkeypatch):
+def hold_the_cap(relay, monkeypatch) -> Any:
+    """A silent executor, and the cap of two held by two calls that never gave their lease back."""
     executor = relay.connect(behaviour=silent)
     monkeypatch.setattr(Store, "release_lease", lambda self, key_id, lease: None)
     for _ in range(2):
         relay.message(executor.session_id, data=1, timeout=0.05)
     monkeypatch.undo()
+    return executor
+
+
+def test_at_the_cap_bad_bodies_are_still_422_and_unknown_sessions_429(relay, cap_of_two, monkeypatch):
+    executor = hold_the_cap(relay, monkeypatch)
     # route -> key -> body -> calls in flight -> session
     assert relay.request("POST", f"/sessions/{executor.session_id}/message", {"key": 5}).status_code == 422
     assert relay.request("POST", "/sessions/nope/message", {"key": "k"}).status_code == 429
@@ -202,11 +208,7 @@ def test_at_the_cap_bad_bodies_are_still_422_and_unknown_sessions_429(relay, cap
 
 
 def test_429_carries_retry_after_in_seconds(relay, cap_of_two, monkeypatch):
-    executor = relay.connect(behaviour=silent)
-    monkeypatch.setattr(Store, "release_lease", lambda self, key_id, lease: None)
-    for _ in range(2):
-        relay.message(executor.session_id, data=1, timeout=0.05)
-    monkeypatch.undo()
+    executor = hold_the_cap(relay, monkeypatch)
     answer = relay.message(executor.session_id, data=1)
     assert answer.status_code == 429
     retry_after = answer.headers["retry-after"]
