@@ -1,9 +1,11 @@
 """Messages answered later: ``"wait": false`` answers 202 with an id at once; GET /messages/{id} and
 GET /batches/{id} read the outcome (long-polling with ``?wait=``), readable by the sending key only."""
 
+import re
 import time
 
 import pytest
+from session_relay.engine import new_message_id
 from session_relay.models import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND
 
 from .conftest import load_event
@@ -279,3 +281,21 @@ def test_sample_events_read_a_message_and_a_batch(client, owner, connect):
     assert batch.json()["responses"] == [
         {"session_id": session.session_id, "processed": True, "response": []}
     ]
+
+
+def test_ids_handed_out_are_hex_and_never_start_with_a_dash(client, owner, connect, gateway):
+    # An id starting with "-" reads as an option on a command line (`sessions result -P…` failed):
+    # with 64 symbols one id in 64 did. Ids are 128 random bits in lowercase hex.
+    sessions = [connect(owner.script_id) for _ in range(3)]
+    handed_out = [send_later(client, owner, s.session_id).json()["message_id"] for s in sessions]
+    handed_out.append(
+        send_batch_later(client, owner, session_ids=[s.session_id for s in sessions]).json()["batch_id"]
+    )
+    gateway.settle()
+    handed_out += [frame["id"] for s in sessions for frame in s.received_of_type("message")]
+    handed_out += [new_message_id() for _ in range(5000)]  # (63/64)^5000: the old alphabet fails this
+
+    assert len(set(handed_out)) == len(handed_out) == 3 + 1 + 6 + 5000
+    assert all(re.fullmatch("[0-9a-f]{32}", one) for one in handed_out), [
+        one for one in handed_out if not re.fullmatch("[0-9a-f]{32}", one)
+    ][:3]

@@ -14,7 +14,7 @@ from session_relay.models import (
 )
 from session_relay.wire import dump_json
 
-MESSAGE_ID_LENGTH = 22  # secrets.token_urlsafe(16)
+MESSAGE_ID_LENGTH = 32  # secrets.token_hex(16)
 
 
 def message(client, owner, session, body, **kwargs):

@@ -38,7 +38,9 @@ Pair = tuple[str, str]  # (connection id, message id)
 
 
 def new_message_id() -> str:
-    return secrets.token_urlsafe(16)
+    """128 random bits in lowercase hex: an id never starts with ``-``, so a command line never
+    reads one as an option, and it needs no escaping in a URL path."""
+    return secrets.token_hex(16)
 
 
 class MessageFrames:

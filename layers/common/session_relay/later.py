@@ -8,7 +8,6 @@ reply racing the deadline is either the outcome or refused, and every later read
 never reports "pending" after the deadline.
 """
 
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,10 +30,6 @@ from session_relay.pool import run_all
 from session_relay.store import OutcomeRecord, SessionRecord, Target, now_ms
 
 Pair = tuple[str, str]
-
-
-def new_record_id() -> str:
-    return secrets.token_urlsafe(16)
 
 
 class Later:
@@ -61,7 +56,7 @@ class Later:
         frames = MessageFrames(key, data)
         target = Target(record.session.id, record.connection_id, new_message_id())
         deadline_ms = self._deadline_ms(timeout_s)
-        record_id = new_record_id()
+        record_id = new_message_id()
         self.store.put_message_record(record_id, OutcomeRecord(owner, deadline_ms, (target,)))
         self.store.put_message(record, target.message_id, deadline_ms)
         count("MessagesSent")
@@ -91,7 +86,7 @@ class Later:
             Target(sid, records[sid].connection_id, new_message_id()) if sid in records else Target(sid)
             for sid in session_ids
         )
-        record_id, batch = new_record_id(), OutcomeRecord(owner, deadline_ms, targets)
+        record_id, batch = new_message_id(), OutcomeRecord(owner, deadline_ms, targets)
         self.store.put_batch_record(record_id, batch)
         sent = [(records[t.session_id], t.message_id) for t in targets if t.message_id is not None]
         if sent:
