@@ -2,6 +2,7 @@
 (``python -m session_relay_tools.simulate``: each session lives on its own, refusals are explained,
 the exit status tells) and the real Luau client in a Luau VM (``python -m session_relay_tools.luau``)."""
 
+import contextlib
 import os
 import re
 import signal
@@ -20,7 +21,9 @@ class Program:
 
     def __init__(self, module: str, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", module, *args],
+            # faulthandler: a program that does not exit in time is sent SIGABRT, which prints
+            # every thread's stack into its output, so the failure shows where it hung.
+            [sys.executable, "-u", "-X", "faulthandler", "-m", module, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -47,6 +50,14 @@ class Program:
     def exit_status(self, timeout_s: float = 20) -> int:
         try:
             return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(5)
+            time.sleep(0.2)  # the reader thread takes the last lines
+            raise AssertionError(
+                f"no exit within {timeout_s} s; its stacks and output:\n{self.text}"
+            ) from None
         finally:
             if self.process.poll() is None:
                 self.process.kill()
