@@ -35,8 +35,8 @@ _BOTO3 = (
     "import time\nstarted = time.perf_counter()\nimport boto3\n"
     "print((time.perf_counter() - started) * 1000)\n"
 )
-# What pydantic alone adds to boto3: every WebSocket function validates with it (settings, the
-# handshake's identity, reply frames), so this is the least a WebSocket function can import in.
+# What pydantic alone adds to boto3: the REST function pays it (FastAPI validates with it); the
+# WebSocket functions check their input without it (session_relay.contract) and do not.
 _PYDANTIC = (
     "import time\nstarted = time.perf_counter()\nimport boto3\nfrom pydantic import BaseModel\n"
     "print((time.perf_counter() - started) * 1000)\n"

@@ -19,4 +19,4 @@ def handler(event, context):
 @tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
 def _handle(event, context):
-    return sockets.handle_frame(sockets.WebSocketEvent.model_validate(event))
+    return sockets.handle_frame(sockets.WebSocketEvent.parse(event))

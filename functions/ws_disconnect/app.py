@@ -13,4 +13,4 @@ from session_relay.observability import logger, publish_metrics, tracer
 @tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
 def handler(event, context):
-    return sockets.disconnect(sockets.WebSocketEvent.model_validate(event))
+    return sockets.disconnect(sockets.WebSocketEvent.parse(event))

@@ -17,10 +17,10 @@ from schemathesis import checks
 from schemathesis.core.parameters import ParameterLocation
 from session_relay import FRAME_LIMIT_BYTES, sockets
 from session_relay.api import app
+from session_relay.contract import Outcome, Session
 from session_relay.errors import ReplyRejected
 from session_relay.floods import FrameRate
-from session_relay.models import Outcome, Session
-from session_relay.settings import Settings
+from session_relay.settings import max_wait_for
 from session_relay.store import RecordedReply
 from session_relay.wire import dump_json, parse_json
 
@@ -31,9 +31,7 @@ from session_relay_tools.template import load_template
 # it lazily from the running stack needs schemathesis.pytest.from_fixture, which pytest 9 breaks.)
 # The one deployment-specific value, the maximum of ``wait``, is the stack's (from the template's
 # integration timeout): this process has no deployment environment to read it from.
-STACK_MAX_WAIT_S = Settings.model_construct(
-    integration_timeout_ms=int(load_template()["Parameters"]["IntegrationTimeoutMs"]["Default"])
-).max_wait_s
+STACK_MAX_WAIT_S = max_wait_for(int(load_template()["Parameters"]["IntegrationTimeoutMs"]["Default"]))
 DOCUMENT = copy.deepcopy(app.openapi())
 for _operations in DOCUMENT["paths"].values():
     for _parameter in _operations.get("get", {}).get("parameters", []):
@@ -138,7 +136,7 @@ class MemoryStore:
 
 
 def handle(body: str, encoded: bool = False) -> tuple[dict[str, Any], RecordingGateway, MemoryStore]:
-    event = sockets.WebSocketEvent.model_validate(
+    event = sockets.WebSocketEvent.parse(
         {
             "requestContext": {
                 "routeKey": "$default",

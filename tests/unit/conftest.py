@@ -89,7 +89,7 @@ def frame_event(connection_id: str, body: str) -> sockets.WebSocketEvent:
     """A ``$default`` event carrying ``body`` as a client frame on ``connection_id``."""
     event = load_event("websocket/default_ping", connection_id=connection_id)
     event["body"] = body
-    return sockets.WebSocketEvent.model_validate(event)
+    return sockets.WebSocketEvent.parse(event)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ class SimulatedClient:
         """The client goes away: API Gateway forgets the connection and calls ``$disconnect``."""
         self.gateway.gone.add(self.connection_id)
         event = load_event("websocket/disconnect", connection_id=self.connection_id)
-        return sockets.disconnect(sockets.WebSocketEvent.model_validate(event))
+        return sockets.disconnect(sockets.WebSocketEvent.parse(event))
 
     def on_message(self, frame: dict[str, Any]) -> None:
         if self.delay_s:
@@ -416,7 +416,7 @@ def connect(gateway: FakeGateway, relay_store: Store) -> Callable[..., Simulated
 
     def open_session(script_id: str, **query: str) -> SimulatedClient:
         connection_id = new_connection_id()
-        event = sockets.WebSocketEvent.model_validate(connect_event(connection_id, script_id, **query))
+        event = sockets.WebSocketEvent.parse(connect_event(connection_id, script_id, **query))
         answer = sockets.connect(event)
         assert answer["statusCode"] == 200, answer
         session_id = relay_store.session_id_for_connection(connection_id)

@@ -5,8 +5,8 @@ import re
 import time
 
 import pytest
+from session_relay.contract import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND
 from session_relay.engine import new_message_id
-from session_relay.models import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND
 
 from .conftest import load_event
 

@@ -2,7 +2,7 @@
 from one that does not exist, on every route (PROTOCOL.md section 1, Authentication)."""
 
 import pytest
-from session_relay.models import REASON_NOT_FOUND
+from session_relay.contract import REASON_NOT_FOUND
 
 
 @pytest.fixture

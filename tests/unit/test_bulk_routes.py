@@ -5,7 +5,7 @@ import time
 
 import pytest
 from session_relay import store
-from session_relay.models import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND, Identity
+from session_relay.contract import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND, parse_identity
 
 from .conftest import SimulatedClient
 
@@ -22,7 +22,7 @@ def bulk_disconnect(client, owner, session_ids):
 
 def make_sessions(relay_store, gateway, script_id, count):
     """Sessions written straight to the store (faster than handshakes), each with a simulated client."""
-    identity = Identity.model_validate(
+    identity = parse_identity(
         {"script_id": script_id, "user_key": "u", "job_id": "j", "roblox_id": "1", "place_id": "2"}
     )
     clients = []

@@ -4,7 +4,7 @@ match, newest first, in pages (``limit``, ``cursor``) that cover each session on
 import re
 
 import pytest
-from session_relay.models import REASON_NO_RESPONSE
+from session_relay.contract import REASON_NO_RESPONSE
 
 
 def by_filter(client, owner, route, **body):

@@ -4,7 +4,7 @@ API Gateway in, API Gateway's answer out, as deployed."""
 import json
 import time
 
-from session_relay.models import REASON_NO_RESPONSE
+from session_relay.contract import REASON_NO_RESPONSE
 
 from .conftest import LambdaContext, load_event, new_connection_id
 

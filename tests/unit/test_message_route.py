@@ -6,7 +6,7 @@ import time
 
 import pytest
 from session_relay import FRAME_LIMIT_BYTES, engine
-from session_relay.models import (
+from session_relay.contract import (
     REASON_ERRORED_PREFIX,
     REASON_INVALID,
     REASON_NO_FUNCTION,

@@ -5,7 +5,7 @@ import time
 
 import pytest
 from session_relay import store
-from session_relay.models import REASON_INVALID, REASON_NO_RESPONSE
+from session_relay.contract import REASON_INVALID, REASON_NO_RESPONSE
 
 
 def message(client, owner, session, **body):

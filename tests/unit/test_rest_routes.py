@@ -152,9 +152,9 @@ def test_list_sessions_exact_page_has_no_next_cursor(client, owner, connect):
 
 
 def test_list_sessions_defaults_to_100(client, owner, relay_store):
-    from session_relay.models import Identity
+    from session_relay.contract import parse_identity
 
-    identity = Identity.model_validate(
+    identity = parse_identity(
         {"script_id": owner.script_id, "user_key": "u", "job_id": "j", "roblox_id": "1", "place_id": "2"}
     )
     for index in range(101):

@@ -12,8 +12,8 @@ from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
 from session_relay import store
 from session_relay.aws import dynamodb_client
+from session_relay.contract import REASON_NOT_FOUND, Outcome
 from session_relay.errors import ReplyRejected, ServiceUnavailable, ValidationFailed
-from session_relay.models import REASON_NOT_FOUND, Outcome
 from session_relay.settings import get_settings
 from session_relay.store import Store, decode_cursor, encode_cursor, listing_key
 

@@ -2,6 +2,7 @@
 ping and not-understood frames on $default."""
 
 import base64
+import dataclasses
 import time
 
 import pytest
@@ -20,7 +21,7 @@ GOOD_QUERY = {
 
 def handshake(script_id: str, connection_id: str | None = None, **query):
     event = connect_event(connection_id or new_connection_id(), script_id, **query)
-    return sockets.connect(sockets.WebSocketEvent.model_validate(event))
+    return sockets.connect(sockets.WebSocketEvent.parse(event))
 
 
 def stored_items(dynamodb, aws):
@@ -141,7 +142,7 @@ def test_connect_with_a_malformed_script_id_is_refused_with_400(owner, dynamodb,
     if script_id is None:
         event["queryStringParameters"].pop("script_id")
 
-    answer = sockets.connect(sockets.WebSocketEvent.model_validate(event))
+    answer = sockets.connect(sockets.WebSocketEvent.parse(event))
 
     assert answer["statusCode"] == 400
     assert "script_id" in answer["body"]
@@ -152,7 +153,7 @@ def test_connect_without_any_query_string_is_400(owner, dynamodb, aws):
     event = connect_event(new_connection_id(), owner.script_id)
     event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
 
-    assert sockets.connect(sockets.WebSocketEvent.model_validate(event))["statusCode"] == 400
+    assert sockets.connect(sockets.WebSocketEvent.parse(event))["statusCode"] == 400
     assert stored_items(dynamodb, aws) == ([], [])
 
 
@@ -300,7 +301,7 @@ def test_hello_on_a_connection_without_session_is_an_error_frame(gateway):
 def test_base64_encoded_frame_is_decoded(owner, connect, gateway):
     session = connect(owner.script_id)
     event = frame_event(session.connection_id, base64.b64encode(b'{"action":"ping"}').decode())
-    event.is_base64_encoded = True
+    event = dataclasses.replace(event, is_base64_encoded=True)
 
     sockets.handle_frame(event, gateway=gateway)
 
@@ -349,7 +350,7 @@ def test_frame_not_understood_gets_an_error_frame_and_the_connection_stays(owner
 def test_invalid_base64_frame_gets_an_error_frame(owner, connect, gateway):
     session = connect(owner.script_id)
     event = frame_event(session.connection_id, "%%% not base64 %%%")
-    event.is_base64_encoded = True
+    event = dataclasses.replace(event, is_base64_encoded=True)
 
     sockets.handle_frame(event, gateway=gateway)
 

@@ -14,11 +14,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from session_relay import FRAME_LIMIT_BYTES
+from session_relay.contract import REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
 from session_relay.deadlines import LAMBDA_MARGIN_S, Deadline, plan
 from session_relay.disconnects import disconnect_sessions
 from session_relay.errors import PayloadTooLarge, ServiceUnavailable
 from session_relay.gateway import Gateway
-from session_relay.models import REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
 from session_relay.observability import count, logger
 from session_relay.pool import run_all
 from session_relay.settings import Settings

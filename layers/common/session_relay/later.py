@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from session_relay import MAX_MESSAGE_TIMEOUT_S
+from session_relay.contract import Outcome
 from session_relay.engine import (
     FIRST_POLL_S,
     MAX_POLL_S,
@@ -24,7 +25,6 @@ from session_relay.engine import (
     new_message_id,
 )
 from session_relay.errors import ServiceUnavailable
-from session_relay.models import Outcome
 from session_relay.observability import count, logger
 from session_relay.pool import run_all
 from session_relay.store import OutcomeRecord, SessionRecord, Target, now_ms

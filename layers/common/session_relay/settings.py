@@ -1,9 +1,9 @@
 """Runtime settings, read once per container from the environment."""
 
 import os
+from dataclasses import dataclass, fields
 from functools import lru_cache
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from session_relay import MAX_MESSAGE_TIMEOUT_S
 
@@ -12,30 +12,61 @@ INTEGRATION_MARGIN_MS = 2_000
 DEFAULT_INTEGRATION_TIMEOUT_MS = 62_000
 
 
-class Settings(BaseModel):
-    """Every knob the handlers read. Table names are required; the rest have defaults."""
+def max_wait_for(integration_timeout_ms: int) -> float:
+    """The longest message wait a deployment with this integration timeout honours (seconds)."""
+    return min(MAX_MESSAGE_TIMEOUT_S, (integration_timeout_ms - INTEGRATION_MARGIN_MS) / 1000)
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
 
-    sessions_table: str = Field(min_length=3)
-    connections_table: str = Field(min_length=3)
-    auth_table: str = Field(min_length=3)
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob the handlers read. Table names are required; the rest have defaults.
+
+    Checked by ``settings_from_environment`` (plain code: the WebSocket functions import no pydantic).
+    """
+
+    sessions_table: str
+    connections_table: str
+    auth_table: str
     # Read by the REST API only: outcomes of messages answered later, and idempotency records.
-    outcomes_table: str | None = Field(default=None, min_length=3)
-    idempotency_table: str | None = Field(default=None, min_length=3)
+    outcomes_table: str | None = None
+    idempotency_table: str | None = None
     dynamodb_endpoint_url: str | None = None
     management_api_url: str | None = None
-    integration_timeout_ms: int = Field(default=DEFAULT_INTEGRATION_TIMEOUT_MS, ge=3_000)
-    api_key_cache_ttl_s: float = Field(default=30.0, ge=0)
-    message_ttl_s: int = Field(default=600, ge=120)
-    post_workers: int = Field(default=32, ge=1, le=256)
-    max_calls_in_flight: int = Field(default=50, ge=1, le=10_000)
+    integration_timeout_ms: int = DEFAULT_INTEGRATION_TIMEOUT_MS
+    api_key_cache_ttl_s: float = 30.0
+    message_ttl_s: int = 600
+    post_workers: int = 32
+    max_calls_in_flight: int = 50
 
     @property
     def max_wait_s(self) -> float:
         """The longest message wait this deployment honours (seconds)."""
-        usable_ms = self.integration_timeout_ms - INTEGRATION_MARGIN_MS
-        return min(MAX_MESSAGE_TIMEOUT_S, usable_ms / 1000)
+        return max_wait_for(self.integration_timeout_ms)
+
+
+# Each number setting: its type and its bounds (inclusive; None for no bound).
+_NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
+    "integration_timeout_ms": (int, 3_000, None),
+    "api_key_cache_ttl_s": (float, 0, None),
+    "message_ttl_s": (int, 120, None),
+    "post_workers": (int, 1, 256),
+    "max_calls_in_flight": (int, 1, 10_000),
+}
+_REQUIRED_TABLES = ("sessions_table", "connections_table", "auth_table")
+_OPTIONAL_TABLES = ("outcomes_table", "idempotency_table")
+_TABLE_NAME_MIN = 3  # DynamoDB's shortest table name
+
+
+def _number(field: str, text: str) -> tuple[Any, str | None]:
+    kind, low, high = _NUMBERS[field]
+    try:
+        value = kind(text)
+    except ValueError:
+        return None, f"must be {'an integer' if kind is int else 'a number'} (got {text!r})"
+    if value != value or (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"at least {low:g}" if high is None else f"from {low:g} to {high:g}"
+        return None, f"must be {bounds} (got {text!r})"
+    return value, None
 
 
 _ENVIRONMENT = {
@@ -55,16 +86,31 @@ _ENVIRONMENT = {
 
 
 def settings_from_environment(environ: dict[str, str] | None = None) -> Settings:
-    """Build settings from environment variables; fail loudly naming what is missing or wrong."""
+    """Build settings from environment variables; fail loudly naming each one missing or wrong."""
     environ = os.environ if environ is None else environ
     raw = {field: environ[name] for field, name in _ENVIRONMENT.items() if environ.get(name)}
-    try:
-        return Settings.model_validate(raw)
-    except ValidationError as exc:
-        problems = ", ".join(
-            f"{_ENVIRONMENT[str(error['loc'][0])]}: {error['msg']}" for error in exc.errors()
-        )
-        raise RuntimeError(f"invalid Session Relay configuration: {problems}") from exc
+    values: dict[str, Any] = {}
+    problems = []
+    for field in (field.name for field in fields(Settings)):
+        text = raw.get(field)
+        if text is None:
+            if field in _REQUIRED_TABLES:
+                problems.append(f"{_ENVIRONMENT[field]}: is required")
+            continue
+        problem = None
+        if field in _REQUIRED_TABLES or field in _OPTIONAL_TABLES:
+            if len(text) < _TABLE_NAME_MIN:
+                problem = f"must be a table name of at least {_TABLE_NAME_MIN} characters (got {text!r})"
+            values[field] = text
+        elif field in _NUMBERS:
+            values[field], problem = _number(field, text)
+        else:
+            values[field] = text
+        if problem:
+            problems.append(f"{_ENVIRONMENT[field]}: {problem}")
+    if problems:
+        raise RuntimeError(f"invalid Session Relay configuration: {', '.join(problems)}")
+    return Settings(**values)
 
 
 @lru_cache(maxsize=1)

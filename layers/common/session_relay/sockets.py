@@ -9,15 +9,14 @@ import binascii
 import secrets
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from session_relay import FRAME_LIMIT_BYTES
+from session_relay.contract import REASON_INVALID, InvalidField, Outcome, parse_identity, reply_outcome
 from session_relay.errors import ReplyRejected, ServiceUnavailable
 from session_relay.floods import CLOSED, FLOOD, FLOOD_REASON, FrameRate, frame_rate
 from session_relay.gateway import Gateway, gateway_for
-from session_relay.models import REASON_INVALID, Identity, Outcome, ReplyFrame, describe_errors
 from session_relay.observability import count, logger
 from session_relay.settings import get_settings
 from session_relay.store import Store, get_store
@@ -29,26 +28,68 @@ MAX_MESSAGE_ID_LENGTH = 64
 LAST_SEEN_RESOLUTION_MS = 60_000
 
 
-class RequestContext(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+class InvalidEvent(ValueError):
+    """An event that is not an API Gateway WebSocket event (a wiring mistake, never client input)."""
 
-    route_key: str = Field(alias="routeKey")
-    connection_id: str = Field(alias="connectionId", min_length=1)
-    domain_name: str = Field(alias="domainName")
+
+def _text(document: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = document.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise InvalidEvent(f"{name} must be a non-empty string")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    route_key: str
+    connection_id: str
+    domain_name: str
     stage: str
-    request_id: str | None = Field(default=None, alias="requestId")
-    request_time_epoch: int | None = Field(default=None, alias="requestTimeEpoch")
+    request_id: str | None = None
+    request_time_epoch: int | None = None
 
 
-class WebSocketEvent(BaseModel):
-    """The parts of an API Gateway WebSocket event the handlers use."""
+@dataclass(frozen=True, slots=True)
+class WebSocketEvent:
+    """The parts of an API Gateway WebSocket event the handlers use, checked by ``parse``.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html
+    """
 
-    model_config = ConfigDict(defer_build=True)
-
-    request_context: RequestContext = Field(alias="requestContext")
-    query: dict[str, str] | None = Field(default=None, alias="queryStringParameters")
+    request_context: RequestContext
+    query: dict[str, str] | None = None
     body: str | None = None
-    is_base64_encoded: bool = Field(default=False, alias="isBase64Encoded")
+    is_base64_encoded: bool = False
+
+    @classmethod
+    def parse(cls, event: Any) -> "WebSocketEvent":
+        context = event.get("requestContext") if isinstance(event, dict) else None
+        if not isinstance(context, dict):
+            raise InvalidEvent("requestContext must be an object")
+        arrived = context.get("requestTimeEpoch")
+        if arrived is not None and (type(arrived) is not int):
+            raise InvalidEvent("requestTimeEpoch must be an integer")
+        query = event.get("queryStringParameters")
+        if query is not None and not (
+            isinstance(query, dict) and all(isinstance(value, str) for value in query.values())
+        ):
+            raise InvalidEvent("queryStringParameters must map names to strings")
+        body = event.get("body")
+        if body is not None and not isinstance(body, str):
+            raise InvalidEvent("body must be a string")
+        encoded = event.get("isBase64Encoded", False)
+        if type(encoded) is not bool:
+            raise InvalidEvent("isBase64Encoded must be a boolean")
+        request_context = RequestContext(
+            route_key=_text(context, "routeKey"),
+            connection_id=_text(context, "connectionId"),
+            domain_name=_text(context, "domainName"),
+            stage=_text(context, "stage"),
+            request_id=_text(context, "requestId", required=False),
+            request_time_epoch=arrived,
+        )
+        return cls(request_context, query, body, encoded)
 
     @property
     def connection_id(self) -> str:
@@ -72,9 +113,9 @@ def connect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]
     """Create a session for a valid identity of an enabled script; refuse the handshake otherwise."""
     store = store or get_store()
     try:
-        identity = Identity.model_validate(event.query or {})
-    except ValidationError as exc:
-        return _answer(400, describe_errors(exc.errors()))
+        identity = parse_identity(event.query or {})
+    except InvalidField as exc:
+        return _answer(400, exc.sentence)
     try:
         script = store.get_script(identity.script_id)
         if script is None or not script.enabled:
@@ -203,7 +244,7 @@ class FrameHandler:
         if session is None:
             self._error("this connection has no session")
         else:
-            self._send({"type": "hello", "session": session.model_dump()})
+            self._send({"type": "hello", "session": session.as_dict()})
 
     def _ping(self) -> None:
         # The template's ping route answers pings in API Gateway itself (no Lambda, no DynamoDB);
@@ -216,10 +257,7 @@ class FrameHandler:
             self._touch()
             self._error("reply needs the id of the message it answers")
             return
-        try:
-            outcome = ReplyFrame.model_validate(document).outcome(set(document))
-        except ValidationError:
-            outcome = None
+        outcome = reply_outcome(document)
         recorded = outcome or Outcome(processed=False, reason=REASON_INVALID)
         try:
             stored = self.store.record_reply(self.connection_id, message_id, recorded)

@@ -12,10 +12,8 @@ from pydantic import (
     model_validator,
 )
 
+from session_relay.contract import EXPECTED, MAX_BULK_IDS, MAX_ID_64
 from session_relay.models import (
-    EXPECTED,
-    MAX_BULK_IDS,
-    MAX_ID_64,
     OptionalTimeout,
     ShortText,
     StrictBool,

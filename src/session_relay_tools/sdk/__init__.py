@@ -11,7 +11,7 @@
 subclasses carrying ``status`` and ``error`` (the API's sentence).
 """
 
-from session_relay.models import MAX_BULK_IDS
+from session_relay.contract import MAX_BULK_IDS
 
 from session_relay_tools.sdk.aio import AsyncSessionRelay
 from session_relay_tools.sdk.calls import DEFAULT_URL, UNSET

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 from session_relay import MAX_MESSAGE_TIMEOUT_S
-from session_relay.models import MAX_BULK_IDS, Session
+from session_relay.contract import MAX_BULK_IDS
 
 from session_relay_tools.sdk.errors import (
     RequestTimeout,
@@ -22,7 +22,7 @@ from session_relay_tools.sdk.errors import (
     ValidationError,
     error_for,
 )
-from session_relay_tools.sdk.models import MessageResult, SessionMessageResult, SessionPage
+from session_relay_tools.sdk.models import MessageResult, Session, SessionMessageResult, SessionPage
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 

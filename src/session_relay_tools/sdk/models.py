@@ -1,14 +1,12 @@
 """What the SDK returns: pydantic models of the contract's answers (PROTOCOL.md section 1).
 
-``Session`` is the server's own model. Unknown extra fields in answers are ignored, so a newer
-server does not break an older SDK.
+Unknown extra fields in answers are ignored, so a newer server does not break an older SDK.
 """
 
 from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, Field
-from session_relay.models import Session
 
 __all__ = [
     "BatchAccepted",
@@ -25,6 +23,19 @@ __all__ = [
     "SessionMessageResult",
     "SessionPage",
 ]
+
+
+class Session(BaseModel):
+    """One connected executor, as ``GET /sessions`` shows it. Times are epoch milliseconds."""
+
+    id: str
+    user_key: str
+    script_id: str
+    roblox_id: int
+    place_id: int
+    job_id: str
+    created_at: int
+    last_seen_at: int
 
 
 class SessionFilter(BaseModel):

@@ -11,6 +11,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from session_relay.auth import Principal, get_authenticator
+from session_relay.contract import MAX_FIELD_LENGTH
 from session_relay.deadlines import Deadline
 from session_relay.engine import Messenger
 from session_relay.errors import (
@@ -22,7 +23,7 @@ from session_relay.errors import (
     ValidationFailed,
 )
 from session_relay.gateway import gateway_for
-from session_relay.models import MAX_FIELD_LENGTH, describe_errors
+from session_relay.models import describe_errors
 from session_relay.settings import get_settings
 from session_relay.store import SessionRecord, decode_cursor, get_store, now_ms
 from session_relay.targets import BulkRequest

@@ -10,7 +10,7 @@ from fastapi import Request
 from session_relay.api.dependencies import arrival_ms, get_messenger, remaining_ms
 from session_relay.auth import Principal
 from session_relay.errors import NotFound, ValidationFailed
-from session_relay.settings import DEFAULT_INTEGRATION_TIMEOUT_MS, Settings, get_settings
+from session_relay.settings import DEFAULT_INTEGRATION_TIMEOUT_MS, get_settings, max_wait_for
 from session_relay.store import OutcomeRecord
 
 # Ids this API issues are 22 URL-safe characters; anything else cannot exist and is never looked up.
@@ -48,7 +48,7 @@ def publish_maximum_wait(document: dict[str, Any]) -> None:
     try:
         maximum = get_settings().max_wait_s
     except RuntimeError:  # a process without a deployment's environment documents the default
-        maximum = Settings.model_construct(integration_timeout_ms=DEFAULT_INTEGRATION_TIMEOUT_MS).max_wait_s
+        maximum = max_wait_for(DEFAULT_INTEGRATION_TIMEOUT_MS)
     for path in document.get("paths", {}).values():
         for parameter in path.get("get", {}).get("parameters", []):
             if parameter.get("name") == "wait" and parameter.get("in") == "query":

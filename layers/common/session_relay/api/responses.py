@@ -5,7 +5,7 @@ from typing import Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from session_relay.models import Session
+from session_relay.contract import Session
 
 
 def ok(payload: dict[str, Any]) -> JSONResponse:

@@ -7,8 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from session_relay.contract import Outcome
 from session_relay.errors import ReplyRejected
-from session_relay.models import Outcome
 from session_relay.store.items import (
     ANSWERED,
     MESSAGE_PREFIX,
@@ -44,7 +44,7 @@ class RecordedReply:
 def outcome_from_item(item: dict[str, Any]) -> Outcome | None:
     if item["status"]["S"] != ANSWERED:
         return None
-    return Outcome.model_validate(json.loads(item["reply"]["S"]))
+    return Outcome.from_dict(json.loads(item["reply"]["S"]))
 
 
 class MessageStore(Tables):

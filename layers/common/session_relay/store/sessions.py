@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from session_relay.contract import Identity, Session, field_sentence
 from session_relay.errors import ValidationFailed
-from session_relay.models import Identity, Session, field_sentence
 from session_relay.store.items import (
     MESSAGE_PREFIX,
     PENDING,
@@ -107,7 +107,7 @@ class SessionStore(Tables):
     def create_session(self, session_id: str, identity: Identity, connection_id: str) -> Session:
         """Write a new session and its connection mapping (one BatchWriteItem)."""
         created = self.now_ms()
-        session = Session(id=session_id, created_at=created, last_seen_at=created, **identity.model_dump())
+        session = Session(id=session_id, created_at=created, last_seen_at=created, **identity.as_dict())
         item = session_item(session, connection_id, session_expiry_s(created))
         mapping = {
             **mapping_key(connection_id),

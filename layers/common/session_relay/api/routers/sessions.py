@@ -82,7 +82,7 @@ async def list_sessions(request: Request) -> JSONResponse:
         scripts = scripts & {query.script_id}
     filters = query.model_dump(include={"user_key", "roblox_id", "place_id", "job_id"}, exclude_none=True)
     sessions, cursor = get_store().list_sessions(scripts, filters, query.limit, query.cursor)
-    return ok({"success": True, "sessions": [s.model_dump() for s in sessions], "next_cursor": cursor})
+    return ok({"success": True, "sessions": [s.as_dict() for s in sessions], "next_cursor": cursor})
 
 
 @router.get(
@@ -95,7 +95,7 @@ async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
     record = owned_session(caller, session_id)
-    return ok({"success": True, "session": record.session.model_dump()})
+    return ok({"success": True, "session": record.session.as_dict()})
 
 
 @router.post(

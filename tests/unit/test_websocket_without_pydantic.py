@@ -1,0 +1,65 @@
+"""The WebSocket functions check what they receive without pydantic (its import alone costs about a
+third of ``import boto3``; docs/benchmarks.md): each imports, reads its settings, parses an event and
+refuses a bad handshake with pydantic made unimportable."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from session_relay.contract import Session
+
+from session_relay_tools.sdk import Session as SdkSession
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_PROBE = """
+import importlib.util, json, sys
+sys.modules["pydantic"] = sys.modules["pydantic_core"] = None  # any import of them fails
+
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+
+from session_relay import contract, sockets
+from session_relay.settings import get_settings
+
+context = {"routeKey": "$connect", "connectionId": "c1=", "domainName": "d.example", "stage": "prod"}
+event = sockets.WebSocketEvent.parse({"requestContext": context, "queryStringParameters": {"script_id": "s"}})
+print(json.dumps({
+    "tables": get_settings().sessions_table,
+    "handshake": sockets.connect(event, store=object())["body"],
+    "reply": contract.reply_outcome({"action": "reply", "processed": True, "response": 1}).as_contract(),
+    "loaded": sorted(n for n, m in sys.modules.items() if m is not None and n.startswith("pydantic")),
+}))
+"""
+
+
+@pytest.mark.parametrize("function", ["ws_connect", "ws_disconnect", "ws_default"])
+def test_websocket_function_works_with_pydantic_unimportable(function):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
+    tables = {"SESSIONS_TABLE": "t-sessions", "CONNECTIONS_TABLE": "t-connections", "AUTH_TABLE": "t-auth"}
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(ROOT / "functions" / function / "app.py")],
+        env={**environ, **tables, "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip() == (
+        '{"tables": "t-sessions", '
+        '"handshake": "user_key: must be a string of 1 to 128 characters (it is missing)", '
+        '"reply": {"processed": true, "response": 1}, "loaded": []}'
+    )
+
+
+def test_the_sdk_session_has_the_servers_fields():
+    assert list(SdkSession.model_fields) == [field.name for field in dataclasses.fields(Session)]
+    assert {name: info.annotation for name, info in SdkSession.model_fields.items()} == {
+        field.name: field.type for field in dataclasses.fields(Session)
+    }
