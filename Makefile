@@ -15,12 +15,13 @@ PYTHON312 ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.1
 	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; \
 	done)
 
-.PHONY: help install dev test lint browser unit e2e bench soak build deploy delete clean
+.PHONY: help install dev test lint browser screenshot unit e2e bench soak build deploy delete clean
 
 help:
 	@echo "make dev    install, then run the whole system locally (REST :3000, WebSocket :3001, DynamoDB :8000)"
 	@echo "make test   install, then run every check (ruff, cfn-lint, sam validate --lint, all tests)"
 	@echo "make browser  find (or install) the Chromium the dashboard's browser tests drive"
+	@echo "make screenshot  refresh docs/dashboard.png (the README's picture) from the browser test"
 	@echo "make bench  run the benchmarks against the local stack and write docs/benchmarks.md"
 	@echo "make soak   60 s soak: 300 churning sessions, 30 callers, invariants checked (loopback only)"
 	@echo "make build  sam build"
@@ -60,6 +61,10 @@ e2e: $(VENV)/.installed
 # The dashboard's browser tests need a Chromium: a system one, else one installed here.
 browser: $(VENV)/.installed
 	tools/ensure-chromium.sh $(PY)
+
+# The browser test's screenshot goes to a temporary file unless SESSION_RELAY_SCREENSHOT names one.
+screenshot: browser
+	SESSION_RELAY_SCREENSHOT=docs/dashboard.png $(PY) -m pytest tests/browser -k screenshot
 
 test: lint browser
 	$(PY) -m pytest

@@ -10,22 +10,14 @@ wall time of each step (which includes the local stack's listing call). Not part
 import argparse
 import json
 import secrets
-import shutil
 import time
 
 from playwright.sync_api import sync_playwright
 
+from session_relay_tools.browser import CHROMIUM_ARGS, find_chromium
 from session_relay_tools.local.process import start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, identity_for
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Long tasks (over 50 ms) of the main thread, recorded from the first script on.
 WATCH_LONG_TASKS = """
 window.longTasks = [];
@@ -53,7 +45,7 @@ def measure(page, step, action, done) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("google-chrome"))
+    parser.add_argument("--chromium", default=find_chromium())
     options = parser.parse_args()
     stack = start_stack()
     fleet = Fleet(stack.ws_url, stack.script_id)

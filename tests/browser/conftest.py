@@ -8,45 +8,29 @@ native dialog (``alert``/``confirm``) it did not expect.
 """
 
 import contextlib
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 
+from session_relay_tools.browser import CHROMIUM_ARGS, find_chromium
 from session_relay_tools.local.process import RunningStack
 
 STAGE = "prod"
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
-# The network here is closed: no component updates, sync or background requests from the browser.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HTTP_ERROR_LOG = "Failed to load resource: the server responded with a status of"
 # The machine is small and shared: give the page time to hear from the local stack.
 expect.set_options(timeout=15_000)
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+# `make screenshot` sets this to refresh the README's picture; otherwise the test writes a temporary file.
+SCREENSHOT_ENV = "SESSION_RELAY_SCREENSHOT"
 
 
 def chromium_executable(playwright: Playwright) -> str:
     """The Chromium ``make browser`` found or installed (same search order as tools/ensure-chromium.sh)."""
-    configured = os.environ.get("SESSION_RELAY_CHROMIUM")
-    if configured:
-        return configured
-    for name in CHROMIUM_NAMES:
-        if path := shutil.which(name):
-            return path
-    if os.path.isfile(playwright.chromium.executable_path):
-        return playwright.chromium.executable_path
-    pytest.fail("no Chromium for the browser tests: run `make browser` (it finds or installs one)")
+    path = find_chromium(playwright.chromium.executable_path)
+    if path is None:
+        pytest.fail("no Chromium for the browser tests: run `make browser` (it finds or installs one)")
+    return path
 
 
 @pytest.fixture(scope="package")
