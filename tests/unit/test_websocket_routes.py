@@ -9,7 +9,7 @@ import pytest
 from session_relay import FRAME_LIMIT_BYTES, sockets, store
 from session_relay.wire import dump_json
 
-from .conftest import connect_event, frame_event, new_connection_id
+from .conftest import connect_event, frame_event, load_event, new_connection_id
 
 GOOD_QUERY = {
     "user_key": "user-key-0001",
@@ -383,3 +383,57 @@ def test_answers_go_to_the_stage_of_the_event_without_management_url(owner, conn
 
     assert gateway.urls == ["https://w3bs0ck3t1.execute-api.us-east-1.amazonaws.com/prod"]
     assert session.received == [{"type": "pong"}]
+
+
+# ------------------------------------------------------------------------------------------------
+# The event itself (checked without pydantic)
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["connect", "default_hello", "default_ping", "default_reply", "disconnect"])
+def test_every_sample_event_parses_to_what_it_carries(name):
+    event = load_event(f"websocket/{name}", connection_id="c-1=", script_id="script-1", message_id="m-1")
+
+    parsed = sockets.WebSocketEvent.parse(event)
+
+    context = event["requestContext"]
+    assert parsed.connection_id == context["connectionId"] == "c-1="
+    assert parsed.request_context.route_key == context["routeKey"]
+    assert parsed.request_context.request_time_epoch == context.get("requestTimeEpoch")
+    assert (parsed.query, parsed.body) == (event.get("queryStringParameters"), event.get("body"))
+    assert parsed.is_base64_encoded is event.get("isBase64Encoded", False)
+
+
+def _broken(change):
+    event = load_event("websocket/default_ping", connection_id="c-1=")
+    change(event)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        pytest.param([], "requestContext", id="not-an-object"),
+        pytest.param(_broken(lambda e: e.pop("requestContext")), "requestContext", id="no-context"),
+        pytest.param(_broken(lambda e: e["requestContext"].pop("connectionId")), "connectionId", id="no-id"),
+        pytest.param(
+            _broken(lambda e: e["requestContext"].update(connectionId="")), "connectionId", id="empty-id"
+        ),
+        pytest.param(_broken(lambda e: e["requestContext"].update(stage=5)), "stage", id="stage-number"),
+        pytest.param(
+            _broken(lambda e: e["requestContext"].update(requestTimeEpoch="1")),
+            "requestTimeEpoch",
+            id="epoch-text",
+        ),
+        pytest.param(_broken(lambda e: e.update(body=b"{}")), "body", id="body-bytes"),
+        pytest.param(_broken(lambda e: e.update(isBase64Encoded="false")), "isBase64Encoded", id="flag-text"),
+        pytest.param(
+            _broken(lambda e: e.update(queryStringParameters={"a": 1})),
+            "queryStringParameters",
+            id="query-number",
+        ),
+    ],
+)
+def test_an_event_of_the_wrong_shape_is_refused_naming_the_part(event, named):
+    with pytest.raises(sockets.InvalidEvent, match=named):
+        sockets.WebSocketEvent.parse(event)
