@@ -1,13 +1,14 @@
 """POST /sessions/message and POST /sessions/disconnect: many sessions at once, answers in request
 order, unknown ids, validation."""
 
+import threading
 import time
 
 import pytest
 from session_relay import store
 from session_relay.contract import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND, parse_identity
 
-from .conftest import SimulatedClient
+from .conftest import SimulatedClient, echo
 
 
 def bulk_message(client, owner, session_ids, **body):
@@ -65,17 +66,23 @@ def test_bulk_message_answers_every_id_in_request_order(client, owner, connect, 
         assert [frame["type"] for frame in session.received] == ["message"]
 
 
-def test_bulk_message_sends_to_all_sessions_concurrently(client, owner, connect):
+def test_bulk_message_sends_to_all_sessions_concurrently(client, owner, connect, gateway):
     sessions = [connect(owner.script_id) for _ in range(4)]
+    # Each client answers only once all four hold their message. A call that waited for one answer
+    # before sending the next message would leave the first client at the barrier, and it would break.
+    everyone = threading.Barrier(len(sessions), timeout=8)
+
+    def answer_with_the_others(frame):
+        everyone.wait()
+        return echo(frame)
+
     for session in sessions:
-        session.delay_s = 0.5
+        session.behaviour = answer_with_the_others
 
-    started = time.monotonic()
-    answer = bulk_message(client, owner, [s.session_id for s in sessions], timeout=5)
-    elapsed = time.monotonic() - started
+    answer = bulk_message(client, owner, [s.session_id for s in sessions], data="together", timeout=10)
 
-    assert [entry["processed"] for entry in answer.json()["responses"]] == [True] * 4
-    assert elapsed < 1.6  # one after another would take at least 2 s
+    assert [entry.get("response") for entry in answer.json()["responses"]] == ["together"] * 4
+    gateway.finish()  # no client's barrier broke
 
 
 def test_bulk_message_silent_client_times_out_while_others_answer(client, owner, connect):
