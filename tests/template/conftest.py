@@ -29,11 +29,18 @@ def sam_template() -> dict[str, Any]:
     return template
 
 
-def translate(template: dict[str, Any] | None = None, **parameters: Any) -> dict[str, Any]:
-    """CloudFormation resources SAM makes of the template (``parameters`` override the defaults)."""
+def translate(
+    template: dict[str, Any] | None = None, *, deployed_at: int | None = None, **parameters: Any
+) -> dict[str, Any]:
+    """CloudFormation resources SAM makes of the template (``parameters`` override the defaults), as a
+    deploy at ``deployed_at`` (epoch seconds; default: now) would."""
     if not TOOLS_PYTHON.exists():
         raise RuntimeError(f"{TOOLS_PYTHON} is missing: run `make install` first")
-    request = {"template": template if template is not None else sam_template(), "parameters": parameters}
+    request = {
+        "template": template if template is not None else sam_template(),
+        "parameters": parameters,
+        "deployed_at": deployed_at,
+    }
     done = subprocess.run(
         [str(TOOLS_PYTHON), str(TRANSLATE)],
         input=json.dumps(request),

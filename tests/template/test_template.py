@@ -64,7 +64,9 @@ def _deployment_ids(template):
 
 def test_a_changed_integration_timeout_gets_a_new_deployment():
     # SAM_API (AlwaysDeploy): a new AWS::ApiGateway::Deployment, so the stage serves the new timeout.
-    short, full = translate(IntegrationTimeoutMs=29000), translate(IntegrationTimeoutMs=62000)
+    # Two deploys, a second apart (SAM names the deployment after the second it translates in).
+    short = translate(IntegrationTimeoutMs=29000, deployed_at=1_800_000_000)
+    full = translate(IntegrationTimeoutMs=62000, deployed_at=1_800_000_001)
     assert len(_deployment_ids(short)) == len(_deployment_ids(full)) == 1
     assert _deployment_ids(short) != _deployment_ids(full)
     (stage,) = of_type(full, "AWS::ApiGateway::Stage").values()
@@ -75,9 +77,9 @@ def test_without_always_deploy_the_deployment_would_not_change():
     # The reason AlwaysDeploy is there: the body only holds a Ref, so SAM's content hash stays put.
     template = sam_template()
     del template["Resources"]["RestApi"]["Properties"]["AlwaysDeploy"]
-    assert _deployment_ids(translate(template, IntegrationTimeoutMs=29000)) == _deployment_ids(
-        translate(template, IntegrationTimeoutMs=62000)
-    )
+    short = translate(template, IntegrationTimeoutMs=29000, deployed_at=1_800_000_000)
+    full = translate(template, IntegrationTimeoutMs=62000, deployed_at=1_800_000_001)
+    assert _deployment_ids(short) == _deployment_ids(full)
 
 
 def test_exactly_one_rest_stage(translated):
