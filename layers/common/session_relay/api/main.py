@@ -13,17 +13,24 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from session_relay.api.dependencies import describe
+from session_relay.api.documented import document
 from session_relay.api.reading import publish_maximum_wait
-from session_relay.api.responses import BODY_COMPONENTS, failure
+from session_relay.api.responses import failure
 from session_relay.api.routers import batches, docs, health, messages, sessions
 from session_relay.dashboard import router as dashboard_router
 from session_relay.errors import RelayError
 from session_relay.observability import logger
 
+INFO = {
+    "title": "Session Relay",
+    "version": "1.0",
+    "description": "Look up, message and disconnect live Roblox executor sessions.",
+}
+# In the document, in this order; each a DocumentedRouter (session_relay.api.documented).
+DOCUMENTED = (health.router, sessions.router, messages.router, batches.router)
+
 app = FastAPI(
-    title="Session Relay",
-    version="1.0",
-    description="Look up, message and disconnect live Roblox executor sessions.",
+    **INFO,
     # A trailing-slash redirect would point outside the API Gateway stage: answer 404 instead.
     redirect_slashes=False,
     # Served by routers.docs with relative URLs, so they work under the API Gateway stage path.
@@ -31,10 +38,8 @@ app = FastAPI(
     redoc_url=None,
 )
 app.include_router(docs.router)
-app.include_router(health.router)
-app.include_router(sessions.router)
-app.include_router(messages.router)
-app.include_router(batches.router)
+for documented in DOCUMENTED:
+    app.include_router(documented)
 app.include_router(dashboard_router)
 
 
@@ -80,18 +85,18 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 # ---------------------------------------------------------------- OpenAPI glue
 
-_default_openapi = app.openapi
-
 
 def _openapi() -> dict[str, Any]:
-    """The generated document, plus the bearer scheme every route but ``/health`` requires."""
-    document = _default_openapi()
-    document.setdefault("components", {})["securitySchemes"] = {
-        "ApiKey": {"type": "http", "scheme": "bearer", "description": "An owner API key"}
-    }
-    document["components"].setdefault("schemas", {}).update(BODY_COMPONENTS)
-    publish_maximum_wait(document)
-    return document
+    """The generated document (built once), plus the bearer scheme every route but ``/health``
+    requires and the deployment's maximum wait."""
+    if app.openapi_schema is None:
+        generated = document(INFO, DOCUMENTED)
+        generated["components"]["securitySchemes"] = {
+            "ApiKey": {"type": "http", "scheme": "bearer", "description": "An owner API key"}
+        }
+        app.openapi_schema = generated
+    publish_maximum_wait(app.openapi_schema)
+    return app.openapi_schema
 
 
 app.openapi = _openapi  # type: ignore[method-assign]

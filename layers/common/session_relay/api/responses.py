@@ -119,20 +119,3 @@ AUTH = {"security": [{"ApiKey": []}]}
 def fails(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The error answers a route documents (every one is ``{"success": false, "error": ...}``)."""
     return {status: {"model": Failure, "description": _ERRORS[status]} for status in statuses}
-
-
-# Models nested in request bodies (``SessionFilter``), added to the document's components by
-# ``session_relay.api.main``: a ``$ref`` resolves from the document's root, not from inside a body.
-BODY_COMPONENTS: dict[str, Any] = {}
-_COMPONENT_REF = "#/components/schemas/{model}"
-
-
-def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_COMPONENT_REF)
-    BODY_COMPONENTS.update(schema.pop("$defs", {}))
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": schema}},
-        }
-    }

@@ -1,12 +1,13 @@
 """``GET /health``: no key needed."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from session_relay.api.dependencies import no_query
+from session_relay.api.documented import DocumentedRouter
 from session_relay.api.responses import Success, fails, ok
 
-router = APIRouter()
+router = DocumentedRouter()
 
 
 @router.get("/health", response_model=Success, responses=fails(422))

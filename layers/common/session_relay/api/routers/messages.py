@@ -2,17 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 
 from session_relay.api.dependencies import in_flight, principal
+from session_relay.api.documented import DocumentedRouter
 from session_relay.api.reading import WAIT_PARAMETER, owned_record, poll_budget_s, wait_query
 from session_relay.api.responses import AUTH, MessageOutcome, fails, ok
 from session_relay.api.sending import get_later
 from session_relay.later import message_answer
 from session_relay.store import get_store
 
-router = APIRouter()
+router = DocumentedRouter()
 
 
 @router.get(

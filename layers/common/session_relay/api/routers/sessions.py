@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from session_relay.api.dependencies import (
     owned_session,
     principal,
 )
+from session_relay.api.documented import DocumentedRouter
 from session_relay.api.responses import (
     ACCEPTED_BATCH,
     ACCEPTED_MESSAGE,
@@ -32,7 +33,6 @@ from session_relay.api.responses import (
     Success,
     fails,
     ok,
-    openapi_body,
 )
 from session_relay.api.sending import answer, retry_key
 from session_relay.engine import check_frame_fits
@@ -41,7 +41,7 @@ from session_relay.models import ListQuery, MessageRequest
 from session_relay.store import get_store
 from session_relay.targets import BulkMessageRequest, BulkRequest
 
-router = APIRouter()
+router = DocumentedRouter()
 
 SessionId = Annotated[str, Path(description="The session's id")]
 
@@ -102,7 +102,7 @@ async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
     "/sessions/disconnect",
     response_model=BulkDisconnectAnswer,
     responses=fails(400, 401, 413, 422, 429, 503),
-    openapi_extra={**openapi_body(BulkRequest), **AUTH},
+    openapi_extra={"requestBody": BulkRequest, **AUTH},
 )
 async def disconnect_many(request: Request) -> JSONResponse:
     caller = principal(request)
@@ -119,7 +119,7 @@ async def disconnect_many(request: Request) -> JSONResponse:
     "/sessions/message",
     response_model=BulkMessageAnswer,
     responses={**fails(400, 401, 409, 413, 422, 429, 503), **ACCEPTED_BATCH},
-    openapi_extra={**openapi_body(BulkMessageRequest), **AUTH, **IDEMPOTENCY_HEADER},
+    openapi_extra={"requestBody": BulkMessageRequest, **AUTH, **IDEMPOTENCY_HEADER},
 )
 async def message_many(request: Request) -> JSONResponse:
     caller = principal(request)
@@ -152,7 +152,7 @@ async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
     "/sessions/{session_id}/message",
     response_model=MessageAnswer,
     responses={**fails(400, 401, 404, 409, 413, 422, 429, 503), **ACCEPTED_MESSAGE},
-    openapi_extra={**openapi_body(MessageRequest), **AUTH, **IDEMPOTENCY_HEADER},
+    openapi_extra={"requestBody": MessageRequest, **AUTH, **IDEMPOTENCY_HEADER},
 )
 async def message(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
