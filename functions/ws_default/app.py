@@ -4,7 +4,7 @@ Every client frame (hello, ping, reply; anything else gets an error frame).
 """
 
 from aws_lambda_powertools.logging import correlation_paths
-from session_relay import sockets
+from session_relay import events, sockets
 from session_relay.observability import logger, publish_metrics, tracer
 
 
@@ -19,4 +19,4 @@ def handler(event, context):
 @tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
 def _handle(event, context):
-    return sockets.handle_frame(sockets.WebSocketEvent.parse(event))
+    return sockets.handle_frame(events.WebSocketEvent.parse(event))

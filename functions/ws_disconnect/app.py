@@ -4,7 +4,7 @@ Forget the connection, its session and its pending messages.
 """
 
 from aws_lambda_powertools.logging import correlation_paths
-from session_relay import sockets
+from session_relay import events, sockets
 from session_relay.observability import logger, publish_metrics, tracer
 
 
@@ -13,4 +13,4 @@ from session_relay.observability import logger, publish_metrics, tracer
 @tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
 def handler(event, context):
-    return sockets.disconnect(sockets.WebSocketEvent.parse(event))
+    return sockets.disconnect(events.WebSocketEvent.parse(event))

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 from schemathesis.core.parameters import ParameterLocation
-from session_relay import FRAME_LIMIT_BYTES, sockets
+from session_relay import FRAME_LIMIT_BYTES, events, sockets
 from session_relay.api import app
 from session_relay.contract import Outcome, Session
 from session_relay.errors import ReplyRejected
@@ -136,7 +136,7 @@ class MemoryStore:
 
 
 def handle(body: str, encoded: bool = False) -> tuple[dict[str, Any], RecordingGateway, MemoryStore]:
-    event = sockets.WebSocketEvent.parse(
+    event = events.WebSocketEvent.parse(
         {
             "requestContext": {
                 "routeKey": "$default",

@@ -21,6 +21,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from session_relay import FRAME_LIMIT_BYTES, auth, aws, idempotency, settings, sockets, store
+from session_relay import events as websocket_events
 from session_relay.api import dependencies as api
 from session_relay.auth import new_api_key
 from session_relay.errors import ServiceUnavailable
@@ -85,11 +86,11 @@ def load_event(name: str, **values: Any) -> dict[str, Any]:
     return json.loads(text)
 
 
-def frame_event(connection_id: str, body: str) -> sockets.WebSocketEvent:
+def frame_event(connection_id: str, body: str) -> websocket_events.WebSocketEvent:
     """A ``$default`` event carrying ``body`` as a client frame on ``connection_id``."""
     event = load_event("websocket/default_ping", connection_id=connection_id)
     event["body"] = body
-    return sockets.WebSocketEvent.parse(event)
+    return websocket_events.WebSocketEvent.parse(event)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -148,7 +149,7 @@ class SimulatedClient:
         """The client goes away: API Gateway forgets the connection and calls ``$disconnect``."""
         self.gateway.gone.add(self.connection_id)
         event = load_event("websocket/disconnect", connection_id=self.connection_id)
-        return sockets.disconnect(sockets.WebSocketEvent.parse(event))
+        return sockets.disconnect(websocket_events.WebSocketEvent.parse(event))
 
     def on_message(self, frame: dict[str, Any]) -> None:
         if self.delay_s:
@@ -354,7 +355,7 @@ def gateway(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
         return fake
 
     monkeypatch.setattr(api, "gateway_for", gateway_for)
-    monkeypatch.setattr(sockets, "gateway_for", gateway_for)
+    monkeypatch.setattr(websocket_events, "gateway_for", gateway_for)
     yield fake
     fake.finish()
 
@@ -416,7 +417,7 @@ def connect(gateway: FakeGateway, relay_store: Store) -> Callable[..., Simulated
 
     def open_session(script_id: str, **query: str) -> SimulatedClient:
         connection_id = new_connection_id()
-        event = sockets.WebSocketEvent.parse(connect_event(connection_id, script_id, **query))
+        event = websocket_events.WebSocketEvent.parse(connect_event(connection_id, script_id, **query))
         answer = sockets.connect(event)
         assert answer["statusCode"] == 200, answer
         session_id = relay_store.session_id_for_connection(connection_id)

@@ -6,7 +6,7 @@ import dataclasses
 import time
 
 import pytest
-from session_relay import FRAME_LIMIT_BYTES, sockets, store
+from session_relay import FRAME_LIMIT_BYTES, events, sockets, store
 from session_relay.wire import dump_json
 
 from .conftest import connect_event, frame_event, load_event, new_connection_id
@@ -21,7 +21,7 @@ GOOD_QUERY = {
 
 def handshake(script_id: str, connection_id: str | None = None, **query):
     event = connect_event(connection_id or new_connection_id(), script_id, **query)
-    return sockets.connect(sockets.WebSocketEvent.parse(event))
+    return sockets.connect(events.WebSocketEvent.parse(event))
 
 
 def stored_items(dynamodb, aws):
@@ -142,7 +142,7 @@ def test_connect_with_a_malformed_script_id_is_refused_with_400(owner, dynamodb,
     if script_id is None:
         event["queryStringParameters"].pop("script_id")
 
-    answer = sockets.connect(sockets.WebSocketEvent.parse(event))
+    answer = sockets.connect(events.WebSocketEvent.parse(event))
 
     assert answer["statusCode"] == 400
     assert "script_id" in answer["body"]
@@ -153,7 +153,7 @@ def test_connect_without_any_query_string_is_400(owner, dynamodb, aws):
     event = connect_event(new_connection_id(), owner.script_id)
     event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
 
-    assert sockets.connect(sockets.WebSocketEvent.parse(event))["statusCode"] == 400
+    assert sockets.connect(events.WebSocketEvent.parse(event))["statusCode"] == 400
     assert stored_items(dynamodb, aws) == ([], [])
 
 
@@ -394,7 +394,7 @@ def test_answers_go_to_the_stage_of_the_event_without_management_url(owner, conn
 def test_every_sample_event_parses_to_what_it_carries(name):
     event = load_event(f"websocket/{name}", connection_id="c-1=", script_id="script-1", message_id="m-1")
 
-    parsed = sockets.WebSocketEvent.parse(event)
+    parsed = events.WebSocketEvent.parse(event)
 
     context = event["requestContext"]
     assert parsed.connection_id == context["connectionId"] == "c-1="
@@ -435,5 +435,5 @@ def _broken(change):
     ],
 )
 def test_an_event_of_the_wrong_shape_is_refused_naming_the_part(event, named):
-    with pytest.raises(sockets.InvalidEvent, match=named):
-        sockets.WebSocketEvent.parse(event)
+    with pytest.raises(events.InvalidEvent, match=named):
+        events.WebSocketEvent.parse(event)

@@ -23,11 +23,11 @@ spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 
-from session_relay import contract, sockets
+from session_relay import contract, events, sockets
 from session_relay.settings import get_settings
 
 context = {"routeKey": "$connect", "connectionId": "c1=", "domainName": "d.example", "stage": "prod"}
-event = sockets.WebSocketEvent.parse({"requestContext": context, "queryStringParameters": {"script_id": "s"}})
+event = events.WebSocketEvent.parse({"requestContext": context, "queryStringParameters": {"script_id": "s"}})
 print(json.dumps({
     "tables": get_settings().sessions_table,
     "handshake": sockets.connect(event, store=object())["body"],
