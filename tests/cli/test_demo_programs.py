@@ -47,20 +47,38 @@ class Program:
     def session_ids(self) -> list[str]:
         return re.findall(r"^session (\w+)  user_key=", self.text, flags=re.MULTILINE)
 
+    def _signal_state(self) -> str:
+        """The kernel's view of the program's signals (pending, blocked, ignored, caught; per thread
+        too), to tell a signal that never reached a handler from one whose handler did not end it."""
+        lines = []
+        for status in [f"/proc/{self.process.pid}/status", *_thread_statuses(self.process.pid)]:
+            with contextlib.suppress(OSError):
+                with open(status) as file:
+                    fields = [line.strip() for line in file if line.startswith(("Name", "Sig", "ShdPnd"))]
+                lines.append(f"{status}: " + "; ".join(fields))
+        return "\n".join(lines)
+
     def exit_status(self, timeout_s: float = 20) -> int:
         try:
             return self.process.wait(timeout_s)
         except subprocess.TimeoutExpired:
+            signals = self._signal_state()
             self.process.send_signal(signal.SIGABRT)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(5)
             time.sleep(0.2)  # the reader thread takes the last lines
             raise AssertionError(
-                f"no exit within {timeout_s} s; its stacks and output:\n{self.text}"
+                f"no exit within {timeout_s} s; its signal state, stacks and output:\n{signals}\n{self.text}"
             ) from None
         finally:
             if self.process.poll() is None:
                 self.process.kill()
+
+
+def _thread_statuses(pid: int) -> list[str]:
+    with contextlib.suppress(OSError):
+        return [f"/proc/{pid}/task/{task}/status" for task in sorted(os.listdir(f"/proc/{pid}/task"))]
+    return []
 
 
 @pytest.fixture
