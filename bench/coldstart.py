@@ -43,17 +43,18 @@ _PYDANTIC = (
 )
 # The layer ships without pydantic.v1 (layers/common/Makefile), which the development environment
 # has: rest_api is also imported with it made unimportable, as in Lambda.
-_AS_LAYERED = (
+_WITHOUT_PYDANTIC_V1 = (
     "import importlib.abc, sys\n"
     "class _NoPydanticV1(importlib.abc.MetaPathFinder):\n"
     "    def find_spec(self, name, path, target=None):\n"
     "        if name == 'pydantic.v1' or name.startswith('pydantic.v1.'):\n"
     "            raise ModuleNotFoundError(name)\n"
     "sys.meta_path.insert(0, _NoPydanticV1())\n"
-) + _LOAD
+)
+_AS_LAYERED = _WITHOUT_PYDANTIC_V1 + _LOAD
 # The fixed stack alone, as the layer ships it: boto3, FastAPI with one route, Mangum, Powertools'
 # Logger and Metrics. What rest_api costs beyond it is Session Relay's own code.
-_STACK_FLOOR = _AS_LAYERED.split("import importlib.util, sys, time\n")[0] + (
+_STACK_FLOOR = _WITHOUT_PYDANTIC_V1 + (
     "import time\nstarted = time.perf_counter()\n"
     "import boto3\n"
     "from aws_lambda_powertools import Logger, Metrics\n"
