@@ -8,7 +8,10 @@ real Lambda entry point (``functions/rest_api/app.py``, Mangum) as API Gateway p
 
 import base64
 import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -36,6 +39,36 @@ EVENTS_DIR = REPO_ROOT / "events"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 MANAGEMENT_API_URL = "https://w3bs0ck3t1.execute-api.us-east-1.amazonaws.com/prod"
 REGION = "us-east-1"
+
+# What a deployed function's code reads from its environment at import: its tables and the region.
+FUNCTION_ENVIRONMENT = {
+    "SESSIONS_TABLE": "t-sessions",
+    "CONNECTIONS_TABLE": "t-connections",
+    "AUTH_TABLE": "t-auth",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+def run_fresh(code: str, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter from the repository's root, started as a deployed function
+    is: this process's environment without its ``AWS_``, ``POWERTOOLS_`` and ``LAMBDA_`` variables,
+    plus ``FUNCTION_ENVIRONMENT`` and ``environment``."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env={**inherited, **FUNCTION_ENVIRONMENT, **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+
+
+def entry_module(function: str) -> str:
+    """The path of a function's Lambda entry module (``functions/<function>/app.py``)."""
+    return str(FUNCTIONS_DIR / function / "app.py")
+
 
 FAKE_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -2,13 +2,13 @@
 documentation fields, and the document still holds every operation's answers and bodies."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 from fastapi.routing import APIRoute
 from session_relay.api.main import DOCUMENTED, _routes, app
 from session_relay.api.responses import _ERRORS
+
+from .conftest import run_fresh
 
 # Operation -> (the 200 answer's schema, every status it documents, the request body's schema).
 OPERATIONS = {
@@ -128,15 +128,8 @@ def test_importing_the_app_renders_no_schema():
         "app.openapi()\n"
         "print(json.dumps([at_import, calls]))\n"
     )
-    environment = {
-        "SESSIONS_TABLE": "s",
-        "CONNECTIONS_TABLE": "c",
-        "AUTH_TABLE": "a",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=environment
-    )
+    done = run_fresh(probe)
+    assert done.returncode == 0, done.stderr[-3000:]
     at_import, after_document = json.loads(done.stdout)
 
     # Path parameters are parsed at request time, so their fields are built at import: one per

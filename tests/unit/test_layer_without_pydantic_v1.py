@@ -3,12 +3,8 @@ answer without it, as it does in Lambda. The development environment has it, so 
 it unimportable in a fresh interpreter, import the REST function's entry module, and call the app."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import entry_module, run_fresh
 
 _PROBE = """
 import importlib.abc, importlib.util, json, sys
@@ -38,21 +34,7 @@ print(json.dumps({"answers": answers, "v1 loaded": "pydantic.v1" in sys.modules}
 
 
 def test_rest_api_starts_and_answers_without_pydantic_v1():
-    env = {
-        **os.environ,
-        "SESSIONS_TABLE": "probe-sessions",
-        "CONNECTIONS_TABLE": "probe-connections",
-        "AUTH_TABLE": "probe-auth",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    completed = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(ROOT / "functions" / "rest_api" / "app.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    completed = run_fresh(_PROBE, entry_module("rest_api"))
     assert completed.returncode == 0, completed.stderr[-3000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["v1 loaded"] is False

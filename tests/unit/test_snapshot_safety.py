@@ -4,14 +4,10 @@ connection and no AWS client (clients are created at first use, after the restor
 https://docs.aws.amazon.com/lambda/latest/dg/snapstart-uniqueness.html
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import entry_module, run_fresh
+
 FUNCTIONS = ("rest_api", "ws_connect", "ws_disconnect", "ws_default")
 
 _PROBE = """
@@ -38,13 +34,7 @@ assert callable(module.handler)
 print(len(connected), len(clients), "aws_xray_sdk" in sys.modules)
 """
 
-_BASE = {
-    "SESSIONS_TABLE": "t-sessions",
-    "CONNECTIONS_TABLE": "t-connections",
-    "AUTH_TABLE": "t-auth",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "MANAGEMENT_API_URL": "https://example.execute-api.us-east-1.amazonaws.com/prod",
-}
+_MANAGEMENT_API_URL = "https://example.execute-api.us-east-1.amazonaws.com/prod"
 # As in Lambda with tracing on (Tracing: Active), and with it switched off.
 _TRACING_ON = {
     "LAMBDA_TASK_ROOT": "/var/task",
@@ -55,15 +45,7 @@ _TRACING_OFF = {**_TRACING_ON, "POWERTOOLS_TRACE_DISABLED": "true"}
 
 
 def _import(function: str, extra: dict[str, str]) -> tuple[int, int, bool]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
-    completed = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(ROOT / "functions" / function / "app.py")],
-        env={**environ, **_BASE, **extra},
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
+    completed = run_fresh(_PROBE, entry_module(function), MANAGEMENT_API_URL=_MANAGEMENT_API_URL, **extra)
     assert completed.returncode == 0, completed.stderr[-2000:]
     connected, clients, xray = completed.stdout.split()
     return int(connected), int(clients), xray == "True"

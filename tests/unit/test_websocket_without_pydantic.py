@@ -3,17 +3,13 @@ third of ``import boto3``; docs/benchmarks.md): each imports, reads its settings
 refuses a bad handshake with pydantic made unimportable."""
 
 import dataclasses
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from session_relay.contract import Session
 
 from session_relay_tools.sdk import Session as SdkSession
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import entry_module, run_fresh
 
 _PROBE = """
 import importlib.util, json, sys
@@ -39,16 +35,7 @@ print(json.dumps({
 
 @pytest.mark.parametrize("function", ["ws_connect", "ws_disconnect", "ws_default"])
 def test_websocket_function_works_with_pydantic_unimportable(function):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
-    tables = {"SESSIONS_TABLE": "t-sessions", "CONNECTIONS_TABLE": "t-connections", "AUTH_TABLE": "t-auth"}
-    completed = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(ROOT / "functions" / function / "app.py")],
-        env={**environ, **tables, "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"},
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
+    completed = run_fresh(_PROBE, entry_module(function), POWERTOOLS_TRACE_DISABLED="true")
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.strip() == (
