@@ -8,7 +8,6 @@ Tracer is imported and created only then (when the handler is decorated, in the 
 
 import functools
 import os
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +18,9 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 SERVICE = "session-relay"
 
 logger = Logger(service=SERVICE)
+# One metric set per process (Powertools'), published at the end of each invocation; ``count`` and
+# ``publish_metrics`` look it up here at every call, so it can be replaced by one of the same interface.
 metrics = Metrics(namespace="SessionRelay", service=SERVICE)
-
-# Powertools keeps one metric set per process. In Lambda one invocation runs at a time; the local
-# stack runs invocations in threads, so every access goes through this lock.
-_metrics_lock = threading.Lock()
 _TRUTHY = frozenset({"1", "y", "yes", "t", "true", "on"})
 
 
@@ -63,8 +60,7 @@ tracer = LazyTracer(SERVICE)
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     """Add one value to a metric published when the current invocation ends."""
-    with _metrics_lock:
-        metrics.add_metric(name=name, unit=unit, value=value)
+    metrics.add_metric(name=name, unit=unit, value=value)
 
 
 def publish_metrics(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,10 +71,9 @@ def publish_metrics(handler: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return handler(*args, **kwargs)
         finally:
-            with _metrics_lock:
-                if is_metrics_disabled():
-                    metrics.clear_metrics()
-                elif metrics.provider.metric_set:
-                    metrics.flush_metrics()
+            if is_metrics_disabled():
+                metrics.clear_metrics()
+            elif metrics.provider.metric_set:
+                metrics.flush_metrics()
 
     return wrapper

@@ -100,40 +100,58 @@ class EmbeddedDynamoDB:
         self._process = None
 
 
-class _Queued:
-    """A botocore HTTP session that lets only ``slots`` requests reach the server at once; the rest
-    wait here, before botocore's read timeout starts."""
+class QueuedSend:
+    """A ``before-send`` handler (botocore's hook that may answer a request itself) that sends the
+    request on its own HTTP session, letting only ``slots`` requests reach the server at once: the
+    rest wait here, before the read timeout starts. The client's own session is then never used (nor
+    should another ``before-send`` handler of the client answer: this one sends every request)."""
 
-    def __init__(self, session: Any, slots: int) -> None:
-        self._session = session
+    def __init__(self, client: Any, slots: int) -> None:
+        from botocore.httpsession import URLLib3Session
+        from botocore.utils import get_environ_proxies
+
+        config = client.meta.config
+        self._session = URLLib3Session(
+            timeout=(config.connect_timeout, config.read_timeout),
+            max_pool_connections=config.max_pool_connections,
+            proxies=get_environ_proxies(client.meta.endpoint_url),
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],  # as botocore's own
+        )
         self._slots = threading.BoundedSemaphore(slots)
 
-    def send(self, request: Any) -> Any:
+    def __call__(self, request: Any, **_: Any) -> Any:
         with self._slots:
             return self._session.send(request)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
 
-
-def patient_dynamodb_client(embedded: bool) -> None:
+def patient_dynamodb_client(endpoint_url: str, embedded: bool) -> Any:
     """The handlers' DynamoDB client, made for a local DynamoDB that is slow under load.
 
     DynamoDB answers in milliseconds however many executions call it at once. The embedded moto
     serves one request at a time, and hundreds of executions calling it together (1000 sessions
     replying or closing at once) made a queue of threads fighting over two cores, in which requests
-    waited past the product's 5 s read timeout and failed their invocations. So the requests queue in
-    this process, a few at a time reaching the server (``EMBEDDED_DYNAMODB_IN_FLIGHT``), and the read
-    timeout is longer. The handlers share this one client (``session_relay.aws.dynamodb_client``).
+    waited past the product's 5 s read timeout and failed their invocations. So the read timeout is
+    longer (the product's ``DYNAMODB_CONFIG`` otherwise), and for the embedded server the requests
+    queue in this process, a few at a time reaching it (``EMBEDDED_DYNAMODB_IN_FLIGHT``).
     """
+    import boto3
     from botocore.config import Config
+    from session_relay.aws import DYNAMODB_CONFIG
+
+    config = DYNAMODB_CONFIG.merge(Config(read_timeout=LOCAL_DYNAMODB_READ_TIMEOUT_S))
+    client = boto3.client("dynamodb", endpoint_url=endpoint_url, config=config)
+    if embedded:
+        client.meta.events.register("before-send.dynamodb", QueuedSend(client, EMBEDDED_DYNAMODB_IN_FLIGHT))
+    return client
+
+
+def use_patient_dynamodb_client(endpoint_url: str, embedded: bool) -> Any:
+    """Make the handlers share one ``patient_dynamodb_client`` (through ``session_relay.aws``)."""
     from session_relay import aws
 
-    aws.DYNAMODB_CONFIG = aws.DYNAMODB_CONFIG.merge(Config(read_timeout=LOCAL_DYNAMODB_READ_TIMEOUT_S))
-    aws.dynamodb_client.cache_clear()
-    if embedded:
-        client = aws.dynamodb_client()
-        client._endpoint.http_session = _Queued(client._endpoint.http_session, EMBEDDED_DYNAMODB_IN_FLIGHT)
+    client = patient_dynamodb_client(endpoint_url, embedded)
+    aws.use_dynamodb_client(lambda: client)
+    return client
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 The routes come from ``template.yaml`` itself: the REST API's OpenAPI integration and every
 WebSocket route's integration name a function, whose ``CodeUri`` and ``Handler`` say which
 ``app.py`` to load. Each invocation runs on a worker thread (like concurrent Lambda instances
-sharing one warm container) with a context that counts down the function's configured timeout.
+sharing one warm container; ``metrics`` makes the handlers' one Powertools metric set safe for that)
+with a context that counts down the function's configured timeout.
 Invocations draw on one account-wide pool of concurrent executions (``limits``): beyond it they are
 throttled, and a response over 6 MB fails the invocation, as in Lambda.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from session_relay_tools.local import logs
+from session_relay_tools.local import logs, metrics
 from session_relay_tools.local.limits import (
     MAX_PAYLOAD_BYTES,
     ConcurrencyPool,
@@ -107,6 +108,7 @@ class FunctionHost:
     (``concurrency``: the account's, 1000 unless ``SESSION_RELAY_CONCURRENCY`` lowers it)."""
 
     def __init__(self, template_path: Path = TEMPLATE_PATH, concurrency: int | None = None) -> None:
+        metrics.install()  # the handlers' one metric set, shared by the invocations' threads
         template = load_template(template_path)
         self.template = template
         self.root = template_path.parent

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from session_relay_tools.local import STAGE
 from session_relay_tools.local.rest_gateway import Receive, Send
 
 if TYPE_CHECKING:
     from session_relay_tools.local.websocket_gateway import WebSocketGateway
 
-STAGE = "local"
 MAX_POST_BYTES = 128 * 1024
 
 

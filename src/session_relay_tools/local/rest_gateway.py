@@ -22,13 +22,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from session_relay_tools.local import STAGE
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.limits import RequestTooLarge, Throttled
 
 # API Gateway's own limits: a 10 MB payload, and the integration timeout set in the template.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 INTERNAL_ERROR = "Internal server error"
-STAGE = "local"
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]

@@ -19,11 +19,12 @@ from typing import Any
 import boto3
 import uvicorn
 from botocore.exceptions import BotoCoreError, ClientError
+from session_relay import FRAME_LIMIT_BYTES
 
 from session_relay_tools.local import logs
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.draining import Draining
-from session_relay_tools.local.dynamodb import patient_dynamodb_client
+from session_relay_tools.local.dynamodb import use_patient_dynamodb_client
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
@@ -31,7 +32,6 @@ from session_relay_tools.template import create_tables, load_template
 
 HOST = "127.0.0.1"
 TABLE_PREFIX = "session-relay-local-"
-FRAME_LIMIT_BYTES = 32_768
 # How long a stop waits for closing connections' $disconnect handlers: an external DynamoDB keeps
 # what they would delete (below process.py's 20 s before SIGKILL); the embedded one goes with the stack.
 DRAIN_TIMEOUT_S = {"external": 15.0, "embedded": 2.0}
@@ -140,7 +140,7 @@ class LocalStack:
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
             MAX_CALLS_IN_FLIGHT=_max_calls_in_flight(),
         )
-        patient_dynamodb_client(embedded=self.config.dynamodb_endpoint is None)
+        use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self.config.dynamodb_endpoint is None)
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
 
