@@ -6,8 +6,8 @@ from typing import Any
 
 import boto3
 from session_relay.aws import DYNAMODB_CONFIG, MANAGEMENT_CONFIG
-from session_relay.store.items import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT
 from session_relay.store.messages import OUTCOME_PROJECTION
+from session_relay.store.table import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT
 
 from session_relay_tools.local.process import RunningStack
 
@@ -73,7 +73,7 @@ def floor(stack: RunningStack, session_id: str, repeats: int = 200) -> dict[str,
 
 def bulk_floor(stack: RunningStack, repeats: int = 20) -> dict[str, float]:
     """What a bulk message's batched calls cost the embedded DynamoDB (median, ms): a poll of 100
-    messages as the engine reads them, and a write of 25 messages."""
+    messages as the delivery core reads them, and a write of 25 messages."""
     dynamodb = _dynamodb(stack)
     connections = stack.table("ConnectionsTable")
     keys = _pending_messages(dynamodb, connections, BATCH_GET_LIMIT, "bulk-floor")

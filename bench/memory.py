@@ -21,8 +21,8 @@ _FOOTPRINT = """
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 spec.loader.exec_module(importlib.util.module_from_spec(spec))
-from session_relay.api import get_messenger
-get_messenger()  # the DynamoDB and Management API clients a first request creates
+from session_relay.service.wiring import get_messaging
+get_messaging()  # the DynamoDB and Management API clients a first request creates
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 print(int(status["VmHWM"].split()[0]) // 1024)

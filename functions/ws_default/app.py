@@ -4,19 +4,20 @@ Every client frame (hello, ping, reply; anything else gets an error frame).
 """
 
 from aws_lambda_powertools.logging import correlation_paths
-from session_relay import events, sockets
 from session_relay.observability import logger, publish_metrics, tracer
+from session_relay.websocket import events, frames
 
 
 def handler(event, context):
-    if sockets.closed_for_flooding(event):  # its frames cost nothing more, not even a log line
+    if frames.closed_for_flooding(event):  # its frames cost nothing more, not even a log line
         return {"statusCode": 200, "body": ""}
     return _handle(event, context)
 
 
-# Events carry the owner's API key: never log them, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
+# Events carry the client's identity (user key, Roblox id): never log them, whatever
+# POWERTOOLS_LOGGER_LOG_EVENT says.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
 def _handle(event, context):
-    return sockets.handle_frame(events.WebSocketEvent.parse(event))
+    return frames.handle_frame(events.WebSocketEvent.parse(event))

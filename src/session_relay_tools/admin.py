@@ -12,10 +12,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from session_relay.auth import new_api_key
+from session_relay.clock import now_ms
 from session_relay.errors import ServiceUnavailable
+from session_relay.service.access import new_api_key
 from session_relay.settings import Settings
-from session_relay.store import ApiKeyRecord, ScriptRecord, Store, now_ms
+from session_relay.store import ApiKeyRecord, ScriptRecord, Store
 
 from session_relay_tools.local.stack import TABLE_PREFIX
 
@@ -109,12 +110,12 @@ def open_store(target: Target) -> Store:
 
 
 def _guarded(action: str, store: Store, method: str, *args: Any) -> Any:
-    """Call a Store method, turning AWS failures into one sentence."""
+    """Call a method of the Store's auth repository, turning AWS failures into one sentence."""
     try:
-        return getattr(store, method)(*args)
+        return getattr(store.auth, method)(*args)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            raise AdminError(f"{action} failed: there is no table {store.auth_table}") from exc
+            raise AdminError(f"{action} failed: there is no table {store.auth.table.name}") from exc
         raise _translated(action, exc) from exc
     except (BotoCoreError, ServiceUnavailable) as exc:
         raise _translated(action, exc) from exc

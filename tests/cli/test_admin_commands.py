@@ -4,7 +4,7 @@ import json
 import secrets
 
 import pytest
-from session_relay.auth import hash_api_key
+from session_relay.service.access import hash_api_key
 
 from session_relay_tools.sdk import SessionNotFound, SessionRelay, Unauthorized
 from session_relay_tools.simulate import Fleet

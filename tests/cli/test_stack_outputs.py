@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-from session_relay.auth import hash_api_key
+from session_relay.service.access import hash_api_key
 from session_relay.settings import Settings
 from session_relay.store import Store
 from typer.testing import CliRunner
@@ -63,8 +63,8 @@ def test_admin_writes_to_the_tables_the_stack_outputs_name(aws):
         auth_table=outputs["AuthTableName"],
     )
     store = Store(client, settings)
-    assert [script.script_id for script in store.list_scripts()] == [script_id]
-    record = store.get_api_key(hash_api_key(api_key))
+    assert [script.script_id for script in store.auth.list_scripts()] == [script_id]
+    record = store.auth.get_api_key(hash_api_key(api_key))
     assert record is not None
     assert record.script_ids == (script_id,)
     assert api_key not in json.dumps(client.scan(TableName=outputs["AuthTableName"])["Items"])

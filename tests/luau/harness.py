@@ -4,12 +4,9 @@ waiting), half-open sockets (``mute``), and the frames of one socket as JSON."""
 
 from typing import Any
 
-from session_relay_tools.luau.executor import (
-    CLIENT_PATH,
-    FRAME_LIMIT_BYTES,
-    WEBSOCKET_STYLES,
-    LuauExecutor,
-)
+from session_relay import FRAME_LIMIT_BYTES
+
+from session_relay_tools.luau.executor import CLIENT_PATH, WEBSOCKET_STYLES, LuauExecutor
 
 __all__ = ["CLIENT_PATH", "FRAME_LIMIT_BYTES", "WEBSOCKET_STYLES", "LuauHarness"]
 

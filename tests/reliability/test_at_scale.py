@@ -18,13 +18,14 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import websockets
-from session_relay.fitting import ENVELOPE_BYTES, LAMBDA_RESPONSE_LIMIT_BYTES, proxy_bytes
+from session_relay.service.fitting import ENVELOPE_BYTES, LAMBDA_RESPONSE_LIMIT_BYTES, proxy_bytes
+from support.environment import REGION
 
 from session_relay_tools import admin
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, RawClient, identity_for, raw_identity
 
-from .conftest import REGION, OwnerKey, scan_table
+from .conftest import OwnerKey, scan_table
 
 NEVER = {"processed": False, "reason": "client never responded"}
 

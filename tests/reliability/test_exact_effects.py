@@ -11,10 +11,11 @@ import time
 from typing import Any
 
 import pytest
-from session_relay import floods, settings
-from session_relay.store import Store
-
-from .conftest import LambdaContext, silent
+from session_relay import settings
+from session_relay.store.leases import Leases
+from session_relay.websocket import floods
+from support.clients import silent
+from support.functions import LambdaContext
 
 NEVER = {"success": True, "processed": False, "reason": "client never responded"}
 
@@ -48,7 +49,7 @@ def test_disconnect_when_hiding_fails_is_a_503_and_nothing_changed(relay):
     assert answer.status_code == 503, answer.text
     relay.faults.heal()
     assert relay.management.closed == []
-    assert executor.frames("disconnect") == []
+    assert executor.received_of_type("disconnect") == []
     assert status_of(relay, executor) == 200
     assert executor.session_id in listed(relay)
 
@@ -171,17 +172,17 @@ def test_a_killed_lambdas_lease_expires_and_frees_its_slot(relay, cap_of_two, mo
     executor = relay.connect(behaviour=silent)
     # Two invocations killed mid-wait: their ``finally`` never runs, so the leases are never given
     # back. Each expires at the latest instant its invocation could have run (its remaining time).
-    monkeypatch.setattr(Store, "release_lease", lambda self, key_id, lease: None)
+    monkeypatch.setattr(Leases, "release", lambda self, key_id, lease: None)
     for _ in range(2):
         context = LambdaContext(remaining_ms=2_500)
         assert relay.message(executor.session_id, data=1, timeout=0.2, context=context).json() == NEVER
     monkeypatch.undo()
-    sent = len(executor.frames("message"))
+    sent = len(executor.received_of_type("message"))
     refused = relay.message(executor.session_id, data=1)
     assert refused.status_code == 429, refused.text
     assert set(refused.json()) == {"success", "error"}
     assert "in flight" in refused.json()["error"]
-    assert len(executor.frames("message")) == sent  # nothing was sent
+    assert len(executor.received_of_type("message")) == sent  # nothing was sent
     time.sleep(3.6)  # past the killed invocations' remaining time plus a second
     assert relay.message(executor.session_id, data=1, timeout=0.2).json() == NEVER
     assert_no_lease_held(relay)
@@ -190,7 +191,7 @@ def test_a_killed_lambdas_lease_expires_and_frees_its_slot(relay, cap_of_two, mo
 def hold_the_cap(relay, monkeypatch) -> Any:
     """A silent executor, and the cap of two held by two calls that never gave their lease back."""
     executor = relay.connect(behaviour=silent)
-    monkeypatch.setattr(Store, "release_lease", lambda self, key_id, lease: None)
+    monkeypatch.setattr(Leases, "release", lambda self, key_id, lease: None)
     for _ in range(2):
         relay.message(executor.session_id, data=1, timeout=0.05)
     monkeypatch.undo()
@@ -228,17 +229,17 @@ def test_a_flooding_connection_is_told_closed_and_costs_nothing_more(relay, monk
     executor = relay.connect()
     for _ in range(floods.BURST):
         executor.send('{"action":"ping"}')
-    assert executor.frames("disconnect") == []
-    assert len(executor.frames("pong")) == floods.BURST  # the whole burst is served
+    assert executor.received_of_type("disconnect") == []
+    assert len(executor.received_of_type("pong")) == floods.BURST  # the whole burst is served
     executor.send('{"action":"ping"}')
-    assert executor.frames("disconnect") == [{"type": "disconnect", "reason": "too many frames"}]
+    assert executor.received_of_type("disconnect") == [{"type": "disconnect", "reason": "too many frames"}]
     assert relay.management.closed == [executor.connection_id]
     before = writes(relay), sum(relay.faults.calls.values())
     for _ in range(300):  # frames it had already sent, arriving after the close
         executor.send(json.dumps({"action": "reply", "id": "m1", "processed": True, "response": 1}))
         executor.send("not json")
     assert (writes(relay), sum(relay.faults.calls.values())) == before  # no write, not even a read
-    assert len(executor.frames("error")) == 0
+    assert len(executor.received_of_type("error")) == 0
 
 
 def test_the_rate_leaves_room_for_twenty_frames_a_second(monkeypatch):
@@ -272,5 +273,5 @@ def test_a_wait_below_the_minimum_sends_nothing(relay, timeout):
     assert bulk["responses"] == [
         {"session_id": executor.session_id, "processed": False, "reason": "client never responded"}
     ]
-    assert executor.frames("message") == []
+    assert executor.received_of_type("message") == []
     assert relay.messages() == []

@@ -16,14 +16,17 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from session_relay import engine
+from session_relay.service import deadlines
+from support.clients import silent
+from support.events import connect_event
+from support.functions import LambdaContext
 from websockets.sync.client import connect
 
 from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 from session_relay_tools.local.process import free_port, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, RawClient, raw_identity
 
-from .conftest import LambdaContext, scan_table, silent
+from .conftest import scan_table
 
 NEVER = {"success": True, "processed": False, "reason": "client never responded"}
 
@@ -82,7 +85,7 @@ def exercise(relay, route: str, executor) -> None:
         assert [s["id"] for s in answer.json()["sessions"]] == [executor.session_id]
     elif route == "connect":
         second = relay.connect()
-        assert relay.store.get_session(second.session_id) is not None
+        assert relay.store.sessions.get(second.session_id) is not None
     elif route == "hang up":
         relay.hang_up(executor)
         assert relay.items("sessions") == []
@@ -160,7 +163,7 @@ def test_unprocessed_keys_that_never_clear_are_a_503(relay, monkeypatch):
         "batch_get_item",
         lambda **kwargs: {"Responses": {}, "UnprocessedKeys": kwargs["RequestItems"]},
     )
-    monkeypatch.setattr("session_relay.store._backoff", lambda attempt: None)
+    monkeypatch.setattr("session_relay.store.table.backoff", lambda attempt: None)
     assert_unavailable(relay.message_many([executor.session_id], data=1))
     assert executor.received == []
     assert relay.messages() == []
@@ -211,17 +214,8 @@ def test_listing_when_queries_keep_failing_is_a_503(relay):
 
 def test_handshake_when_dynamodb_keeps_failing_is_refused_cleanly_and_creates_nothing(relay):
     relay.faults.fail("GetItem")
-    event = relay._ws_event(
-        "c0nn3ct10nX=",
-        "$connect",
-        queryStringParameters={
-            "script_id": relay.script_id,
-            "user_key": "u",
-            "roblox_id": "1",
-            "place_id": "2",
-            "job_id": "j",
-        },
-    )
+    identity = {"user_key": "u", "roblox_id": "1", "place_id": "2", "job_id": "j"}
+    event = connect_event("c0nn3ct10nX=", relay.script_id, **identity)
     answer = relay.handlers["ws_connect"](event, LambdaContext(function_name="ws_connect"))
     assert answer["statusCode"] == 503
     relay.faults.heal()
@@ -291,8 +285,8 @@ def test_bulk_to_dead_and_live_connections_answers_each_and_removes_the_dead(rel
         {"session_id": dead.session_id, "processed": False, "reason": "client never responded"},
         {"session_id": alive.session_id, "processed": True, "response": "x"},
     ]
-    assert relay.store.get_session(dead.session_id) is None
-    assert relay.store.get_session(alive.session_id) is not None
+    assert relay.store.sessions.get(dead.session_id) is None
+    assert relay.store.sessions.get(alive.session_id) is not None
     assert relay.pending_messages() == []
 
 
@@ -319,7 +313,7 @@ def test_a_management_api_that_stays_throttled_is_a_503_with_nothing_left_pendin
     assert_unavailable(relay.message(executor.session_id, data=1))
     assert relay.management.calls["PostToConnection"] > attempts(relay.management_client)
     assert relay.messages() == []
-    assert relay.store.get_session(executor.session_id) is not None  # throttled is not dead
+    assert relay.store.sessions.get(executor.session_id) is not None  # throttled is not dead
 
 
 def test_bulk_to_a_management_api_that_stays_throttled_answers_each_entry(relay):
@@ -329,7 +323,7 @@ def test_bulk_to_a_management_api_that_stays_throttled_answers_each_entry(relay)
     assert answer.status_code == 200
     assert [entry["reason"] for entry in answer.json()["responses"]] == ["client never responded"] * 3
     assert relay.messages() == []
-    assert all(relay.store.get_session(e.session_id) is not None for e in executors)
+    assert all(relay.store.sessions.get(e.session_id) is not None for e in executors)
 
 
 def test_throttling_cannot_hold_a_message_call_past_the_lambdas_time(relay, backoff, monkeypatch):
@@ -370,7 +364,7 @@ def test_a_bulk_call_nearly_out_of_time_answers_before_it_is_stopped(relay):
 
 def test_a_lambda_with_less_than_the_margin_left_answers_at_once(relay):
     executor = relay.connect(behaviour=silent)
-    context = LambdaContext(remaining_ms=int(engine.LAMBDA_MARGIN_S * 1000) - 200)
+    context = LambdaContext(remaining_ms=int(deadlines.LAMBDA_MARGIN_S * 1000) - 200)
     assert relay.message(executor.session_id, data=1, context=context).json() == NEVER
     assert context.get_remaining_time_in_millis() > 0
     assert executor.received == []  # no time to wait for a reply: nothing was sent
@@ -390,7 +384,7 @@ def test_the_first_reply_wins_and_a_duplicate_changes_nothing(relay):
     executor = relay.connect(behaviour=twice)
     assert relay.message(executor.session_id, data=1).json() == processed("first")
     relay.management.settle()
-    (error,) = executor.frames("error")
+    (error,) = executor.received_of_type("error")
     assert "ignored" in error["error"]
     (stored,) = relay.messages()
     assert json.loads(stored["reply"]["S"]) == {"processed": True, "response": "first"}
@@ -399,9 +393,9 @@ def test_the_first_reply_wins_and_a_duplicate_changes_nothing(relay):
 def test_a_late_reply_is_refused_and_changes_nothing(relay):
     executor = relay.connect(behaviour=silent)
     assert relay.message(executor.session_id, data=1, timeout=0.2).json() == NEVER
-    (frame,) = executor.frames("message")
+    (frame,) = executor.received_of_type("message")
     executor.reply(frame["id"], processed=True, response="too late")
-    assert "ignored" in executor.frames("error")[0]["error"]
+    assert "ignored" in executor.received_of_type("error")[0]["error"]
     assert relay.messages() == []
 
 
@@ -411,10 +405,10 @@ def test_a_reply_racing_the_deadline_is_either_delivered_or_refused_never_lost(r
     executor = relay.connect()
     for attempt in range(8):
         executor.delay_s = 0.25 + 0.02 * (attempt - 4)  # the executor answers on its own thread
-        before = len(executor.frames("error"))
+        before = len(executor.received_of_type("error"))
         got = relay.message(executor.session_id, data=attempt, timeout=0.25).json()
         relay.management.settle()
-        refused = len(executor.frames("error")) - before
+        refused = len(executor.received_of_type("error")) - before
         if got == processed(attempt):
             assert refused == 0
         else:

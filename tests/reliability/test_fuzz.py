@@ -15,13 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 from schemathesis.core.parameters import ParameterLocation
-from session_relay import FRAME_LIMIT_BYTES, events, sockets
+from session_relay import FRAME_LIMIT_BYTES
 from session_relay.api import app
 from session_relay.contract import Outcome, Session
 from session_relay.errors import ReplyRejected
-from session_relay.floods import FrameRate
 from session_relay.settings import max_wait_for
 from session_relay.store import RecordedReply
+from session_relay.websocket import events, frames
+from session_relay.websocket.floods import FrameRate
 from session_relay.wire import dump_json, parse_json
 
 from session_relay_tools.local.process import RunningStack
@@ -105,16 +106,18 @@ class RecordingGateway:
 
 
 class MemoryStore:
-    """The three store calls a frame can make, in memory: one session, one message waiting."""
+    """The three store calls a frame can make, in memory: one session, one message waiting (it
+    stands in for both repositories a frame reaches, ``sessions`` and ``messages``)."""
 
     def __init__(self) -> None:
         self.waiting = {PENDING_ID}
         self.replies: list[Outcome] = []
+        self.sessions = self.messages = self
 
     def session_id_for_connection(self, connection_id: str) -> str | None:
         return "fuzzed-session" if connection_id == CONNECTION else None
 
-    def touch_session(self, session_id: str) -> Session | None:
+    def touch(self, session_id: str) -> Session | None:
         return Session(
             id=session_id,
             user_key="u",
@@ -150,7 +153,7 @@ def handle(body: str, encoded: bool = False) -> tuple[dict[str, Any], RecordingG
     )
     gateway, store = RecordingGateway(), MemoryStore()
     # A fresh frame rate each time: these frames test the handling, not the flood limit.
-    answer = sockets.FrameHandler(event, store, gateway).handle(FrameRate())  # type: ignore[arg-type]
+    answer = frames.FrameHandler(event, store, gateway).handle(FrameRate())  # type: ignore[arg-type]
     return answer, gateway, store
 
 

@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from session_relay import FRAME_LIMIT_BYTES
+from support.environment import REGION
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -20,9 +22,7 @@ from session_relay_tools import admin
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, RawClient, SimulatedClient, identity_for, raw_identity
 
-from .conftest import REGION, OwnerKey, scan_table
-
-FRAME_LIMIT = 32_768
+from .conftest import OwnerKey, scan_table
 
 
 def same_bytes(first: httpx.Response, second: httpx.Response) -> None:
@@ -245,7 +245,7 @@ BAD_BODIES = [
     ("unknown field", b'{"key":"echo","session_id":"x"}', 422),
     ("key too long", json.dumps({"key": "k" * 129}).encode(), 422),
     ("over 1 MB", json.dumps({"key": "echo", "data": "x" * 1_100_000}).encode(), 413),
-    ("frame over 32 KB", json.dumps({"key": "echo", "data": "x" * FRAME_LIMIT}).encode(), 413),
+    ("frame over 32 KB", json.dumps({"key": "echo", "data": "x" * FRAME_LIMIT_BYTES}).encode(), 413),
 ]
 
 
@@ -423,7 +423,7 @@ def test_hostile_frames_get_one_error_frame_and_the_connection_stays_open(raw_cl
 def test_a_frame_over_32_kb_closes_the_connection_and_its_session(raw_client, api):
     client = raw_client()
     session_id = client.hello()["id"]
-    client.send(json.dumps({"action": "ping", "pad": "x" * FRAME_LIMIT}))
+    client.send(json.dumps({"action": "ping", "pad": "x" * FRAME_LIMIT_BYTES}))
     with pytest.raises(ConnectionClosed) as closed:
         client.receive(10)
     assert closed.value.rcvd is None or closed.value.rcvd.code == 1009

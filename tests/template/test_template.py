@@ -191,7 +191,7 @@ def test_alarms_watch_5xx_latency_throttles_and_websocket_errors(translated):
 
 
 def _published_metrics() -> set[str]:
-    source = "".join(path.read_text() for path in Path(ROOT / "layers/common/session_relay").glob("*.py"))
+    source = "".join(path.read_text() for path in Path(ROOT / "layers/common/session_relay").rglob("*.py"))
     return set(re.findall(r'count\(\s*"(\w+)"', source)) | set(re.findall(r'"(Messages\w+)"', source))
 
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 from session_relay.contract import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND
-from session_relay.engine import new_message_id
-
-from .conftest import load_event
+from session_relay.service.delivery import new_message_id
+from support.environment import clear_caches
+from support.events import load_event
 
 
 def send_later(client, owner, session_id, **body):
@@ -25,9 +25,11 @@ def read(client, owner, path, wait=None):
     return client.get(path, headers=owner.headers, params=None if wait is None else {"wait": str(wait)})
 
 
-def test_wait_false_answers_202_at_once_and_the_outcome_is_read_later(client, owner, connect, gateway):
+def test_wait_false_answers_202_at_once_and_the_outcome_is_read_later(
+    client, owner, connect, gateway, virtual_clock
+):
     session = connect(owner.script_id)
-    session.delay_s = 0.3
+    session.delay_s = 0.3  # virtual seconds
 
     sent = send_later(client, owner, session.session_id, data={"x": 1}, timeout=10)
 
@@ -35,9 +37,10 @@ def test_wait_false_answers_202_at_once_and_the_outcome_is_read_later(client, ow
     assert set(sent.json()) == {"success", "message_id"}
     message_id = sent.json()["message_id"]
     assert read(client, owner, f"/messages/{message_id}").json() == {"success": True, "done": False}
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = read(client, owner, f"/messages/{message_id}", wait=20).json()
-    assert time.monotonic() - started < 10  # the long poll ended when the reply landed, not at 20 s
+    long_poll_s = virtual_clock.since(started)
+    assert long_poll_s < 10  # virtual seconds: the long poll ended when the reply landed, not at 20 s
     assert answer == {"success": True, "done": True, "processed": True, "response": {"x": 1}}
     # Read again: the same outcome, and the client got exactly one frame.
     assert read(client, owner, f"/messages/{message_id}").json() == answer
@@ -45,11 +48,11 @@ def test_wait_false_answers_202_at_once_and_the_outcome_is_read_later(client, ow
     assert [frame["type"] for frame in session.received] == ["message"]
 
 
-def test_outcome_read_after_the_deadline_is_client_never_responded(client, owner, connect):
+def test_outcome_read_after_the_deadline_is_client_never_responded(client, owner, connect, virtual_clock):
     session = connect(owner.script_id)
     session.behaviour = lambda frame: None  # never answers
     message_id = send_later(client, owner, session.session_id, timeout=0.2).json()["message_id"]
-    time.sleep(0.4)
+    virtual_clock.sleep(0.4)  # past the deadline
 
     answer = read(client, owner, f"/messages/{message_id}").json()
 
@@ -61,12 +64,12 @@ def test_outcome_read_after_the_deadline_is_client_never_responded(client, owner
     assert read(client, owner, f"/messages/{message_id}").json() == answer
 
 
-def test_a_reply_recorded_before_the_deadline_wins_when_read_after_it(client, owner, connect):
+def test_a_reply_recorded_before_the_deadline_wins_when_read_after_it(client, owner, connect, virtual_clock):
     session = connect(owner.script_id)
     session.behaviour = lambda frame: None
     message_id = send_later(client, owner, session.session_id, timeout=0.5).json()["message_id"]
     session.reply(session.received_of_type("message")[0]["id"], processed=False, reason=REASON_NO_FUNCTION)
-    time.sleep(0.7)
+    virtual_clock.sleep(0.7)  # past the deadline
 
     answer = read(client, owner, f"/messages/{message_id}").json()
 
@@ -196,8 +199,6 @@ def test_bad_wait_is_422_naming_it(client, owner, connect, failure, params, fiel
 
 def test_wait_above_the_deployments_maximum_is_422(client, owner, connect, failure, monkeypatch):
     monkeypatch.setenv("INTEGRATION_TIMEOUT_MS", "29000")
-    from .conftest import clear_caches
-
     clear_caches()
     session = connect(owner.script_id)
     message_id = send_later(client, owner, session.session_id, timeout=60).json()["message_id"]
@@ -210,15 +211,13 @@ def test_wait_false_deadline_is_the_requested_timeout_even_above_the_maximum_wai
     client, owner, connect, monkeypatch, relay_store
 ):
     monkeypatch.setenv("INTEGRATION_TIMEOUT_MS", "29000")
-    from .conftest import clear_caches
-
     clear_caches()
     session = connect(owner.script_id)
     session.behaviour = lambda frame: None
     sent_at = time.time()
     message_id = send_later(client, owner, session.session_id, timeout=60).json()["message_id"]
 
-    record = relay_store.get_message_record(message_id)
+    record = relay_store.outcomes.get_message_record(message_id)
 
     assert record.deadline_ms / 1000 - sent_at >= 59
     assert read(client, owner, f"/messages/{message_id}").json() == {"success": True, "done": False}
@@ -244,12 +243,12 @@ def test_largest_batch_fits_one_record(client, owner, connect):
     assert {entry["reason"] for entry in answer["responses"][1:]} == {REASON_NOT_FOUND}
 
 
-def test_long_poll_ends_in_time_for_the_gateway_counted_from_arrival(client, owner, connect, monkeypatch):
+def test_long_poll_ends_in_time_for_the_gateway_counted_from_arrival(
+    client, owner, connect, monkeypatch, virtual_clock
+):
     # The request reached API Gateway 25 s ago (a slow cold start, say): of a 29 s integration timeout
     # only about 2.5 s are left, so a 27 s long poll answers "not done" well before the gateway's 504.
     monkeypatch.setenv("INTEGRATION_TIMEOUT_MS", "29000")
-    from .conftest import clear_caches
-
     clear_caches()
     session = connect(owner.script_id)
     session.behaviour = lambda frame: None
@@ -260,13 +259,14 @@ def test_long_poll_ends_in_time_for_the_gateway_counted_from_arrival(client, own
     event["pathParameters"] = {"proxy": f"messages/{message_id}"}
     event["queryStringParameters"] = {"wait": "27"}
     event["multiValueQueryStringParameters"] = {"wait": ["27"]}
-    event["requestContext"]["requestTimeEpoch"] = int(time.time() * 1000) - 25_000
+    event["requestContext"]["requestTimeEpoch"] = virtual_clock.now_ms() - 25_000
 
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = client.invoke(event)
+    long_poll_s = virtual_clock.since(started)
 
     assert answer.json() == {"success": True, "done": False}
-    assert time.monotonic() - started < 4
+    assert long_poll_s < 4  # virtual seconds: well before the gateway's 504 (29 s after arrival)
 
 
 def test_sample_events_read_a_message_and_a_batch(client, owner, connect):

@@ -2,13 +2,10 @@
 order, unknown ids, validation."""
 
 import threading
-import time
 
 import pytest
-from session_relay import store
 from session_relay.contract import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND, parse_identity
-
-from .conftest import SimulatedClient, echo
+from support.clients import echo
 
 
 def bulk_message(client, owner, session_ids, **body):
@@ -29,9 +26,8 @@ def make_sessions(relay_store, gateway, script_id, count):
     clients = []
     for index in range(count):
         connection_id = f"bulk-connection-{index:04d}="
-        session = relay_store.create_session(f"bulk-session-{index:04d}", identity, connection_id)
-        clients.append(SimulatedClient(gateway, connection_id, session.id))
-        gateway.clients[connection_id] = clients[-1]
+        session = relay_store.sessions.create(f"bulk-session-{index:04d}", identity, connection_id)
+        clients.append(gateway.connect(connection_id, session.id))
     return clients
 
 
@@ -85,21 +81,22 @@ def test_bulk_message_sends_to_all_sessions_concurrently(client, owner, connect,
     gateway.finish()  # no client's barrier broke
 
 
-def test_bulk_message_silent_client_times_out_while_others_answer(client, owner, connect):
+def test_bulk_message_silent_client_times_out_while_others_answer(client, owner, connect, virtual_clock):
     talker, silent = connect(owner.script_id), connect(owner.script_id)
     silent.behaviour = lambda frame: None
 
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = bulk_message(client, owner, [silent.session_id, talker.session_id], data="hi", timeout=0.5)
+    answered_after_s = virtual_clock.since(started)
 
-    assert 0.5 <= time.monotonic() - started < 2.5
+    assert 0.5 <= answered_after_s < 2.5  # virtual seconds: at the timeout, for the silent client
     assert answer.json()["responses"] == [
         {"session_id": silent.session_id, "processed": False, "reason": REASON_NO_RESPONSE},
         {"session_id": talker.session_id, "processed": True, "response": "hi"},
     ]
 
 
-def test_bulk_message_answers_early_when_every_client_is_done_or_gone(client, owner, connect):
+def test_bulk_message_answers_early_when_every_client_is_done_or_gone(client, owner, connect, virtual_clock):
     talker, leaver = connect(owner.script_id), connect(owner.script_id)
 
     def leave(frame):
@@ -107,10 +104,11 @@ def test_bulk_message_answers_early_when_every_client_is_done_or_gone(client, ow
 
     leaver.behaviour = leave
 
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = bulk_message(client, owner, [talker.session_id, leaver.session_id], timeout=10)
+    answered_after_s = virtual_clock.since(started)
 
-    assert time.monotonic() - started < 2.0
+    assert answered_after_s < 2.0  # virtual seconds: once both were decided, not at the 10 s timeout
     assert answer.json()["responses"][1] == {
         "session_id": leaver.session_id,
         "processed": False,
@@ -154,7 +152,7 @@ def test_bulk_message_accepts_1000_ids(client, owner):
 def test_bulk_message_polls_more_than_one_batch_of_sessions(client, owner, relay_store, gateway, monkeypatch):
     # BatchGetItem takes 100 keys; a smaller batch here exercises the same chunking with fewer
     # sessions (the real limit is met by test_bulk_disconnect_handles_more_than_one_batch).
-    monkeypatch.setattr(store, "_BATCH_GET_LIMIT", 4)
+    monkeypatch.setattr("session_relay.store.table.BATCH_GET_LIMIT", 4)
     sessions = make_sessions(relay_store, gateway, owner.script_id, 11)
     sessions[3].delay_s = 0.1  # answers after the others: later polls read a smaller set
 

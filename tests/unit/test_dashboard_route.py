@@ -7,8 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from session_relay.api import app
 from session_relay.dashboard import ASSETS, CONTENT_SECURITY_POLICY, PAGE, static_file
-
-from .conftest import load_event
+from support.events import load_event
 
 EXPECTED_POLICY = {
     "default-src": ["'none'"],

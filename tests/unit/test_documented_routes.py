@@ -1,14 +1,10 @@
 """The OpenAPI document is built on demand (session_relay.api.documented): the live routes carry no
 documentation fields, and the document still holds every operation's answers and bodies."""
 
-import json
-
 import pytest
 from fastapi.routing import APIRoute
 from session_relay.api.main import DOCUMENTED, _routes, app
 from session_relay.api.responses import _ERRORS
-
-from .conftest import run_fresh
 
 # Operation -> (the 200 answer's schema, every status it documents, the request body's schema).
 OPERATIONS = {
@@ -104,37 +100,3 @@ def test_a_documented_route_is_live_without_its_documentation_fields():
         assert route.response_fields == {}, route.path
         assert route.openapi_extra is None, route.path
     assert sum(len(router.documented) for router in DOCUMENTED) == len(OPERATIONS)
-
-
-def test_importing_the_app_renders_no_schema():
-    """A fresh interpreter imports the app without FastAPI building one response field or pydantic
-    rendering one JSON schema; asking for the document then does both."""
-    probe = (
-        "import json, fastapi.dependencies.utils, fastapi.routing, fastapi.utils, pydantic\n"
-        "calls = {'fields': 0, 'schemas': 0}\n"
-        "create = fastapi.utils.create_model_field\n"
-        "def counted_field(*a, **k):\n"
-        "    calls['fields'] += 1\n"
-        "    return create(*a, **k)\n"
-        "fastapi.utils.create_model_field = counted_field\n"
-        "fastapi.routing.create_model_field = fastapi.dependencies.utils.create_model_field = counted_field\n"
-        "render = pydantic.BaseModel.model_json_schema.__func__\n"
-        "def counted_schema(cls, *a, **k):\n"
-        "    calls['schemas'] += 1\n"
-        "    return render(cls, *a, **k)\n"
-        "pydantic.BaseModel.model_json_schema = classmethod(counted_schema)\n"
-        "from session_relay.api.main import app\n"
-        "at_import = dict(calls)\n"
-        "app.openapi()\n"
-        "print(json.dumps([at_import, calls]))\n"
-    )
-    done = run_fresh(probe)
-    assert done.returncode == 0, done.stderr[-3000:]
-    at_import, after_document = json.loads(done.stdout)
-
-    # Path parameters are parsed at request time, so their fields are built at import: one per
-    # templated route. Answers and bodies get none.
-    templated = sum("{" in path for _, path in OPERATIONS)
-    assert at_import == {"fields": templated, "schemas": 0}
-    assert after_document["fields"] > at_import["fields"] + len(OPERATIONS)
-    assert after_document["schemas"] == 3  # the three request bodies

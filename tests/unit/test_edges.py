@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from session_relay.deadlines import MIN_WAIT_S, plan, reserve_s
-from session_relay.fitting import ENVELOPE_BYTES, fit_entries, proxy_bytes
+from session_relay.service.deadlines import MIN_WAIT_S, plan, reserve_s
+from session_relay.service.fitting import ENVELOPE_BYTES, fit_entries, proxy_bytes
 
 from session_relay_tools.template import create_tables, table_definitions
 

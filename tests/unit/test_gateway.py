@@ -7,8 +7,7 @@ from botocore.stub import Stubber
 from session_relay.aws import management_client
 from session_relay.errors import ServiceUnavailable
 from session_relay.gateway import Gateway, gateway_for
-
-from .conftest import MANAGEMENT_API_URL
+from support.environment import MANAGEMENT_API_URL
 
 
 @pytest.fixture

@@ -2,11 +2,10 @@
 API Gateway in, API Gateway's answer out, as deployed."""
 
 import json
-import time
 
 from session_relay.contract import REASON_NO_RESPONSE
-
-from .conftest import LambdaContext, load_event, new_connection_id
+from support.events import load_event, new_connection_id
+from support.functions import LambdaContext
 
 
 def rest_event(name, owner, *sessions):
@@ -106,31 +105,33 @@ def test_disconnect_many_event_disconnects_both_sessions(client, owner, connect,
     assert gateway.closed == [first.connection_id, second.connection_id]
 
 
-def test_message_answers_before_the_lambda_runs_out_of_time(client, owner, connect):
+def test_message_answers_before_the_lambda_runs_out_of_time(client, owner, connect, virtual_clock):
     session = connect(owner.script_id)
     session.behaviour = lambda frame: None  # never answers
     event = rest_event("message_session", owner, session)
     assert body_of(event)["timeout"] >= 5
-    context = LambdaContext(remaining_ms=1_800)
+    context = LambdaContext(remaining_ms=1_800, clock=virtual_clock.monotonic)  # runs on virtual time
 
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = client.invoke(event, context)
-    elapsed = time.monotonic() - started
+    answered_after_s = virtual_clock.since(started)
 
     assert answer.json() == {"success": True, "processed": False, "reason": REASON_NO_RESPONSE}
-    assert elapsed < 1.8
+    assert answered_after_s < 1.8  # virtual seconds
     assert context.get_remaining_time_in_millis() > 0
 
 
-def test_message_with_almost_no_time_left_does_not_wait(client, owner, connect):
+def test_message_with_almost_no_time_left_does_not_wait(client, owner, connect, virtual_clock):
     session = connect(owner.script_id)
     session.behaviour = lambda frame: None
+    context = LambdaContext(remaining_ms=900, clock=virtual_clock.monotonic)
 
-    started = time.monotonic()
-    answer = client.invoke(rest_event("message_session", owner, session), LambdaContext(remaining_ms=900))
+    started = virtual_clock.now_us
+    answer = client.invoke(rest_event("message_session", owner, session), context)
+    answered_after_s = virtual_clock.since(started)
 
     assert answer.json()["reason"] == REASON_NO_RESPONSE
-    assert time.monotonic() - started < 0.9
+    assert answered_after_s < 0.9  # virtual seconds
     assert session.received == []  # nothing is sent that could not be waited for
 
 
@@ -150,8 +151,8 @@ def test_connect_event_creates_a_session(function_handlers, owner, relay_store):
     answer = function_handlers["ws_connect"](event, ws_context("ws_connect"))
 
     assert answer["statusCode"] == 200
-    session_id = relay_store.session_id_for_connection(connection_id)
-    session = relay_store.get_session(session_id).session
+    session_id = relay_store.sessions.session_id_for_connection(connection_id)
+    session = relay_store.sessions.get(session_id).session
     assert session.roblox_id == int(event["queryStringParameters"]["roblox_id"])
 
 
@@ -160,7 +161,7 @@ def test_connect_event_for_an_unknown_script_is_refused(function_handlers, relay
     event = load_event("websocket/connect", connection_id=connection_id, script_id="script-unknown")
 
     assert function_handlers["ws_connect"](event, ws_context("ws_connect"))["statusCode"] == 403
-    assert relay_store.session_id_for_connection(connection_id) is None
+    assert relay_store.sessions.session_id_for_connection(connection_id) is None
 
 
 def test_default_hello_event_answers_hello_with_the_session(function_handlers, owner, connect):

@@ -2,16 +2,16 @@
 validation, size limits and how early the call answers when the client is gone."""
 
 import json
-import time
 
 import pytest
-from session_relay import FRAME_LIMIT_BYTES, engine
+from session_relay import FRAME_LIMIT_BYTES
 from session_relay.contract import (
     REASON_ERRORED_PREFIX,
     REASON_INVALID,
     REASON_NO_FUNCTION,
     REASON_NO_RESPONSE,
 )
+from session_relay.service import delivery
 from session_relay.wire import dump_json
 
 MESSAGE_ID_LENGTH = 32  # secrets.token_hex(16)
@@ -154,52 +154,56 @@ def test_explicit_null_data_is_sent_as_null(client, owner, connect):
     assert session.received[0]["data"] is None
 
 
-def test_slow_client_within_the_timeout_is_processed(client, owner, connect):
+def test_slow_client_within_the_timeout_is_processed(client, owner, connect, virtual_clock):
     session = connect(owner.script_id)
-    session.delay_s = 0.3
+    session.delay_s = 0.3  # virtual seconds
 
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = message(client, owner, session, {"key": "k", "data": "late but fine", "timeout": 3})
+    answered_after_s = virtual_clock.since(started)
 
     assert answer.json() == {"success": True, "processed": True, "response": "late but fine"}
-    assert 0.3 <= time.monotonic() - started < 2.5
+    assert 0.3 <= answered_after_s < 2.5  # virtual seconds: answered once the reply landed
 
 
-def test_silent_client_is_answered_never_responded_at_the_timeout(client, owner, connect, dynamodb, aws):
+def test_silent_client_is_answered_never_responded_at_the_timeout(
+    client, owner, connect, dynamodb, aws, virtual_clock
+):
     session = connect(owner.script_id)
     session.behaviour = lambda frame: None
 
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = message(client, owner, session, {"key": "k", "timeout": 0.4})
-    elapsed = time.monotonic() - started
+    answered_after_s = virtual_clock.since(started)
 
     assert answer.json() == {"success": True, "processed": False, "reason": REASON_NO_RESPONSE}
-    assert 0.4 <= elapsed < 2.0
+    assert 0.4 <= answered_after_s < 2.0  # virtual seconds: at the timeout, not before
     # The message was withdrawn: only the session mapping is left under the connection.
     assert [item["item"]["S"] for item in connection_items(dynamodb, aws, session.connection_id)] == [
         "session"
     ]
 
 
-def test_message_to_vanished_client_answers_early(client, owner, connect):
+def test_message_to_vanished_client_answers_early(client, owner, connect, virtual_clock):
     session = connect(owner.script_id)
 
     def vanish(frame):
-        time.sleep(0.1)
+        virtual_clock.sleep(0.1)  # the client's own pause: 0.1 virtual seconds
         session.hang_up()  # the socket closes: $disconnect runs while the caller waits
 
     session.behaviour = vanish
 
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = message(client, owner, session, {"key": "k", "timeout": 10})
+    answered_after_s = virtual_clock.since(started)
 
     assert answer.json() == {"success": True, "processed": False, "reason": REASON_NO_RESPONSE}
-    assert time.monotonic() - started < 2.0
+    assert answered_after_s < 2.0  # virtual seconds: when the client left, not at the 10 s timeout
     assert client.get(f"/sessions/{session.session_id}", headers=owner.headers).status_code == 404
 
 
 def test_reply_sent_just_before_the_client_leaves_still_counts(client, owner, connect, monkeypatch):
-    monkeypatch.setattr(engine, "FIRST_POLL_S", 0.2)  # the caller first looks after the close
+    monkeypatch.setattr(delivery, "FIRST_POLL_S", 0.2)  # the caller first looks after the close
     session = connect(owner.script_id)
 
     def answer_then_leave(frame):
@@ -216,16 +220,17 @@ def test_reply_sent_just_before_the_client_leaves_still_counts(client, owner, co
 
 
 def test_message_to_gone_connection_deletes_the_session_and_answers_at_once(
-    client, owner, connect, gateway, dynamodb, aws
+    client, owner, connect, gateway, dynamodb, aws, virtual_clock
 ):
     session = connect(owner.script_id)
     gateway.gone.add(session.connection_id)  # the Management API answers 410 GoneException
 
-    started = time.monotonic()
+    started = virtual_clock.now_us
     answer = message(client, owner, session, {"key": "k", "timeout": 10})
+    answered_after_s = virtual_clock.since(started)
 
     assert answer.json() == {"success": True, "processed": False, "reason": REASON_NO_RESPONSE}
-    assert time.monotonic() - started < 1.0
+    assert answered_after_s < 1.0  # virtual seconds: at once, without waiting
     assert client.get(f"/sessions/{session.session_id}", headers=owner.headers).status_code == 404
     assert connection_items(dynamodb, aws, session.connection_id) == []
 

@@ -4,7 +4,7 @@ connection to a waiting message counts; anything else changes nothing and gets a
 import time
 
 import pytest
-from session_relay import store
+from session_relay import clock, store
 from session_relay.contract import REASON_INVALID, REASON_NO_RESPONSE
 
 
@@ -46,7 +46,7 @@ def test_reply_from_another_connection_does_not_end_the_wait(client, owner, conn
 
     def only_the_intruder_answers(frame):
         intruder.reply(frame["id"], processed=True, response="forged")
-        pending["state"] = relay_store.read_outcome(target.connection_id, frame["id"])
+        pending["state"] = relay_store.messages.read(target.connection_id, frame["id"])
         return
 
     target.behaviour = only_the_intruder_answers
@@ -65,7 +65,7 @@ def test_reply_to_an_unknown_message_id_gets_an_error_frame(owner, connect, rela
 
     assert answer["statusCode"] == 200
     assert len(errors_of(session)) == 1
-    assert relay_store.read_outcome(session.connection_id, "no-such-message") == (False, None)
+    assert relay_store.messages.read(session.connection_id, "no-such-message") == (False, None)
 
 
 @pytest.mark.parametrize(
@@ -112,31 +112,31 @@ def test_reply_after_the_timeout_changes_nothing_and_gets_an_error_frame(client,
     session.reply(sent["id"], processed=True, response="too late")
 
     assert len(errors_of(session)) == 1
-    assert relay_store.read_outcome(session.connection_id, sent["id"]) == (False, None)
+    assert relay_store.messages.read(session.connection_id, sent["id"]) == (False, None)
 
 
 def test_reply_past_the_deadline_is_refused_even_before_withdrawal(owner, connect, relay_store):
     session = connect(owner.script_id)
-    record = relay_store.get_session(session.session_id)
-    relay_store.put_message(
-        record, "expired-message", store.now_ms() - 1
+    record = relay_store.sessions.get(session.session_id)
+    relay_store.messages.put(
+        record, "expired-message", clock.now_ms() - 1
     )  # deadline passed, not withdrawn yet
 
     session.reply("expired-message", processed=True, response="late")
 
     assert len(errors_of(session)) == 1
-    assert relay_store.read_outcome(session.connection_id, "expired-message") == (True, None)
+    assert relay_store.messages.read(session.connection_id, "expired-message") == (True, None)
 
 
 def test_reply_just_before_the_deadline_counts(owner, connect, relay_store):
     session = connect(owner.script_id)
-    record = relay_store.get_session(session.session_id)
-    relay_store.put_message(record, "live-message", store.now_ms() + 5_000)
+    record = relay_store.sessions.get(session.session_id)
+    relay_store.messages.put(record, "live-message", clock.now_ms() + 5_000)
 
     session.reply("live-message", processed=True, response={"ok": True})
 
     assert errors_of(session) == []
-    exists, outcome = relay_store.read_outcome(session.connection_id, "live-message")
+    exists, outcome = relay_store.messages.read(session.connection_id, "live-message")
     assert exists
     assert outcome.as_contract() == {"processed": True, "response": {"ok": True}}
 
@@ -190,16 +190,16 @@ def test_reply_refreshes_last_seen_at_once_it_is_a_minute_old(client, owner, con
     created_at = client.get(f"/sessions/{session.session_id}", headers=owner.headers).json()["session"][
         "created_at"
     ]
-    record = store.get_store().get_session(session.session_id)
-    store.get_store().put_message(record, "recent", created_at + 120_000)
-    store.get_store().put_message(record, "later", created_at + 120_000)
+    record = store.get_store().sessions.get(session.session_id)
+    store.get_store().messages.put(record, "recent", created_at + 120_000)
+    store.get_store().messages.put(record, "later", created_at + 120_000)
 
-    monkeypatch.setattr(store, "now_ms", lambda: created_at + 45_000)
+    monkeypatch.setattr(clock, "now_ms", lambda: created_at + 45_000)
     session.reply("recent", processed=True, response=None)
     got = client.get(f"/sessions/{session.session_id}", headers=owner.headers).json()["session"]
     assert got["last_seen_at"] == created_at  # sent with a last_seen_at under a minute old: no write
 
-    monkeypatch.setattr(store, "now_ms", lambda: created_at + 75_000)
+    monkeypatch.setattr(clock, "now_ms", lambda: created_at + 75_000)
     session.reply("later", processed=True, response=None)
     got = client.get(f"/sessions/{session.session_id}", headers=owner.headers).json()["session"]
     assert got["last_seen_at"] == created_at + 75_000

@@ -6,7 +6,8 @@ import json
 import time
 
 import pytest
-from session_relay import auth, settings, store
+from session_relay import clock, settings
+from session_relay.service import wiring
 
 SESSION_FIELDS = {
     "id",
@@ -105,7 +106,7 @@ def test_list_sessions_newest_first_with_ties_ordered_by_id(client, owner, conne
     now = int(time.time() * 1000)
     created = {}
     for offset in (0, 0, 0, 5_000, 5_000, 2_000):
-        monkeypatch.setattr(store, "now_ms", lambda offset=offset: now - 10_000 + offset)
+        monkeypatch.setattr(clock, "now_ms", lambda offset=offset: now - 10_000 + offset)
         created[connect(owner.script_id).session_id] = now - 10_000 + offset
     expected = sorted(created, key=lambda sid: (-created[sid], sid))
 
@@ -158,7 +159,7 @@ def test_list_sessions_defaults_to_100(client, owner, relay_store):
         {"script_id": owner.script_id, "user_key": "u", "job_id": "j", "roblox_id": "1", "place_id": "2"}
     )
     for index in range(101):
-        relay_store.create_session(f"session-{index:03d}", identity, f"connection-{index:03d}")
+        relay_store.sessions.create(f"session-{index:03d}", identity, f"connection-{index:03d}")
 
     answer = client.get("/sessions", headers=owner.headers)
 
@@ -413,10 +414,10 @@ def test_key_revoked_after_use_stops_working_once_the_cache_expires(
 ):
     monkeypatch.setenv("API_KEY_CACHE_TTL_S", "0")
     settings.get_settings.cache_clear()
-    auth.get_authenticator.cache_clear()
+    wiring.get_authenticator.cache_clear()
     assert client.get("/sessions", headers=owner.headers).status_code == 200
 
-    assert relay_store.revoke_api_key(owner.key_id) is True
+    assert relay_store.auth.revoke_api_key(owner.key_id) is True
 
     assert failure(client.get("/sessions", headers=owner.headers), 401) == "invalid API key"
 

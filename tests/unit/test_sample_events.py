@@ -11,8 +11,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketDisconnectEventModel,
     APIGatewayWebSocketMessageEventModel,
 )
-
-from .conftest import EVENTS_DIR
+from support.events import EVENTS_DIR
 
 REST_ROUTES = {
     "health": ("GET", "/health"),

@@ -4,8 +4,10 @@ time both bound how long a message call may wait."""
 from dataclasses import FrozenInstanceError
 
 import pytest
-from session_relay import MAX_MESSAGE_TIMEOUT_S, api, settings
-from session_relay.engine import LAMBDA_MARGIN_S
+from session_relay import MAX_MESSAGE_TIMEOUT_S, settings
+from session_relay.service import wiring
+from session_relay.service.calls import wait_budget_s
+from session_relay.service.deadlines import LAMBDA_MARGIN_S
 from session_relay.settings import Settings, get_settings, settings_from_environment
 
 TABLES = {"SESSIONS_TABLE": "sessions", "CONNECTIONS_TABLE": "connections", "AUTH_TABLE": "auth"}
@@ -18,14 +20,14 @@ def test_default_integration_timeout_gives_the_full_60_seconds():
 def test_29_second_integration_timeout_caps_waits_below_29_seconds(monkeypatch):
     monkeypatch.setenv("INTEGRATION_TIMEOUT_MS", "29000")
     settings.get_settings.cache_clear()
-    api.get_messenger.cache_clear()
+    wiring.get_messaging.cache_clear()
 
-    messenger = api.get_messenger()
+    deployed = wiring.get_messaging().settings
 
     assert get_settings().max_wait_s < 29
-    assert messenger.wait_budget_s(60, None) == get_settings().max_wait_s
-    assert messenger.wait_budget_s(None, None) == get_settings().max_wait_s
-    assert messenger.wait_budget_s(5, None) == 5
+    assert wait_budget_s(deployed, 60, None) == get_settings().max_wait_s
+    assert wait_budget_s(deployed, None, None) == get_settings().max_wait_s
+    assert wait_budget_s(deployed, 5, None) == 5
 
 
 def test_integration_timeout_above_62_seconds_still_caps_at_60():
@@ -63,10 +65,10 @@ def test_invalid_setting_fails_loudly_naming_it(name, value):
 def test_rest_api_without_management_url_fails_loudly(monkeypatch):
     monkeypatch.delenv("MANAGEMENT_API_URL")
     settings.get_settings.cache_clear()
-    api.get_messenger.cache_clear()
+    wiring.get_messaging.cache_clear()
 
     with pytest.raises(RuntimeError, match="MANAGEMENT_API_URL"):
-        api.get_messenger()
+        wiring.get_messaging()
 
 
 @pytest.mark.parametrize(
@@ -83,9 +85,9 @@ def test_rest_api_without_management_url_fails_loudly(monkeypatch):
 def test_wait_budget_is_the_smallest_of_timeout_deployment_and_remaining_time(
     timeout_s, remaining_ms, expected_s
 ):
-    messenger = api.get_messenger()
+    deployed = wiring.get_messaging().settings
 
-    assert messenger.wait_budget_s(timeout_s, remaining_ms) == pytest.approx(expected_s)
+    assert wait_budget_s(deployed, timeout_s, remaining_ms) == pytest.approx(expected_s)
 
 
 def test_settings_are_immutable():

@@ -10,12 +10,13 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
-from session_relay import store
+from session_relay import clock
 from session_relay.aws import dynamodb_client
 from session_relay.contract import REASON_NOT_FOUND, Outcome
 from session_relay.errors import ReplyRejected, ServiceUnavailable, ValidationFailed
 from session_relay.settings import get_settings
 from session_relay.store import Store, decode_cursor, encode_cursor, listing_key
+from session_relay.store.table import Table
 
 
 def expire_session(dynamodb, aws, session_id):
@@ -55,10 +56,10 @@ def test_expired_session_is_absent_from_store_reads(owner, connect, relay_store,
     session = connect(owner.script_id)
     expire_session(dynamodb, aws, session.session_id)
 
-    assert relay_store.get_session(session.session_id) is None
-    assert relay_store.get_sessions([session.session_id]) == {}
-    assert relay_store.touch_session(session.session_id) is None
-    assert relay_store.list_sessions([owner.script_id], {}, 10, None) == ([], None)
+    assert relay_store.sessions.get(session.session_id) is None
+    assert relay_store.sessions.get_many([session.session_id]) == {}
+    assert relay_store.sessions.touch(session.session_id) is None
+    assert relay_store.sessions.page([owner.script_id], {}, 10, None) == ([], None)
 
 
 def test_hello_on_an_expired_session_is_an_error_frame(owner, connect, dynamodb, aws):
@@ -90,7 +91,7 @@ def test_transient_dynamodb_errors_become_service_unavailable(code):
         stubber.add_client_error("get_item", service_error_code=code, http_status_code=400)
 
         with pytest.raises(ServiceUnavailable) as raised:
-            Store(client, get_settings()).get_session("s")
+            Store(client, get_settings()).sessions.get("s")
 
     assert raised.value.status == 503
 
@@ -101,7 +102,7 @@ def test_other_dynamodb_errors_are_not_disguised_as_unavailable():
         stubber.add_client_error("get_item", service_error_code="ValidationException", http_status_code=400)
 
         with pytest.raises(ClientError) as raised:
-            Store(client, get_settings()).get_session("s")
+            Store(client, get_settings()).sessions.get("s")
 
     assert raised.value.response["Error"]["Code"] == "ValidationException"
 
@@ -168,7 +169,7 @@ def test_throttled_store_on_message_is_503_and_sends_nothing(
 
 
 def test_unprocessed_batch_keys_are_retried(monkeypatch, aws):
-    monkeypatch.setattr(store, "_backoff", lambda attempt: None)
+    monkeypatch.setattr("session_relay.store.table.backoff", lambda attempt: None)
     client = dynamodb_client()
     table = aws["SESSIONS_TABLE"]
     key = {"id": {"S": "s1"}}
@@ -179,14 +180,14 @@ def test_unprocessed_batch_keys_are_retried(monkeypatch, aws):
         )
         stubber.add_response("batch_get_item", {"Responses": {table: [{"id": {"S": "s1"}, "n": {"N": "1"}}]}})
 
-        items = Store(client, get_settings())._batch_get(table, [key])
+        items = Table(client, table).batch_get([{"id": "s1"}])
 
         stubber.assert_no_pending_responses()
-    assert items == [{"id": {"S": "s1"}, "n": {"N": "1"}}]
+    assert items == [{"id": "s1", "n": 1}]
 
 
 def test_unprocessed_batch_keys_that_never_clear_are_service_unavailable(monkeypatch, aws):
-    monkeypatch.setattr(store, "_backoff", lambda attempt: None)
+    monkeypatch.setattr("session_relay.store.table.backoff", lambda attempt: None)
     client = dynamodb_client()
     table = aws["SESSIONS_TABLE"]
     key = {"id": {"S": "s1"}}
@@ -196,11 +197,11 @@ def test_unprocessed_batch_keys_that_never_clear_are_service_unavailable(monkeyp
             stubber.add_response("batch_get_item", unprocessed)
 
         with pytest.raises(ServiceUnavailable):
-            Store(client, get_settings()).get_sessions(["s1"])
+            Store(client, get_settings()).sessions.get_many(["s1"])
 
 
 def test_unprocessed_batch_writes_that_never_clear_are_service_unavailable(monkeypatch, aws):
-    monkeypatch.setattr(store, "_backoff", lambda attempt: None)
+    monkeypatch.setattr("session_relay.store.table.backoff", lambda attempt: None)
     client = dynamodb_client()
     table = aws["CONNECTIONS_TABLE"]
     request = {"DeleteRequest": {"Key": {"connection_id": {"S": "c"}, "item": {"S": "message#m"}}}}
@@ -209,7 +210,7 @@ def test_unprocessed_batch_writes_that_never_clear_are_service_unavailable(monke
             stubber.add_response("batch_write_item", {"UnprocessedItems": {table: [request]}})
 
         with pytest.raises(ServiceUnavailable):
-            Store(client, get_settings()).delete_messages([("c", "m")])
+            Store(client, get_settings()).messages.delete_many([("c", "m")])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def test_api_keys_are_stored_only_as_sha256_hashes(owner, dynamodb, aws):
 
 
 def test_issued_keys_are_long_and_random():
-    from session_relay.auth import new_api_key
+    from session_relay.service.access import new_api_key
 
     keys = {new_api_key()[0] for _ in range(20)}
 
@@ -244,44 +245,50 @@ def test_reply_to_a_missing_message_creates_nothing(owner, connect, relay_store)
     session = connect(owner.script_id)
 
     with pytest.raises(ReplyRejected):
-        relay_store.record_reply(session.connection_id, "missing", Outcome(processed=True, response=1))
+        relay_store.messages.record_reply(
+            session.connection_id, "missing", Outcome(processed=True, response=1)
+        )
 
-    assert relay_store.read_outcome(session.connection_id, "missing") == (False, None)
+    assert relay_store.messages.read(session.connection_id, "missing") == (False, None)
 
 
 def test_reply_is_only_recorded_on_the_addressed_connection(owner, connect, relay_store):
     target, other = connect(owner.script_id), connect(owner.script_id)
-    relay_store.put_message(relay_store.get_session(target.session_id), "m1", store.now_ms() + 10_000)
+    relay_store.messages.put(relay_store.sessions.get(target.session_id), "m1", clock.now_ms() + 10_000)
 
     with pytest.raises(ReplyRejected):
-        relay_store.record_reply(other.connection_id, "m1", Outcome(processed=True, response="forged"))
+        relay_store.messages.record_reply(
+            other.connection_id, "m1", Outcome(processed=True, response="forged")
+        )
 
-    assert relay_store.read_outcome(target.connection_id, "m1") == (True, None)
-    recorded = relay_store.record_reply(target.connection_id, "m1", Outcome(processed=True, response=1))
+    assert relay_store.messages.read(target.connection_id, "m1") == (True, None)
+    recorded = relay_store.messages.record_reply(
+        target.connection_id, "m1", Outcome(processed=True, response=1)
+    )
     assert recorded.session_id == target.session_id
     # The message carries its session's last_seen_at as sent, so the reply's handler can skip a write.
-    assert recorded.seen_at == relay_store.get_session(target.session_id).session.last_seen_at
+    assert recorded.seen_at == relay_store.sessions.get(target.session_id).session.last_seen_at
     assert recorded.replied_at >= recorded.seen_at
 
 
 def test_withdrawing_an_answered_message_returns_the_answer(owner, connect, relay_store):
     session = connect(owner.script_id)
-    relay_store.put_message(relay_store.get_session(session.session_id), "m1", store.now_ms() + 10_000)
-    relay_store.record_reply(
+    relay_store.messages.put(relay_store.sessions.get(session.session_id), "m1", clock.now_ms() + 10_000)
+    relay_store.messages.record_reply(
         session.connection_id, "m1", Outcome(processed=False, reason="function doesnt exist")
     )
 
-    outcome = relay_store.withdraw_message(session.connection_id, "m1")
+    outcome = relay_store.messages.withdraw(session.connection_id, "m1")
 
     assert outcome.as_contract() == {"processed": False, "reason": "function doesnt exist"}
 
 
 def test_withdrawing_a_pending_message_deletes_it(owner, connect, relay_store):
     session = connect(owner.script_id)
-    relay_store.put_message(relay_store.get_session(session.session_id), "m1", store.now_ms() + 10_000)
+    relay_store.messages.put(relay_store.sessions.get(session.session_id), "m1", clock.now_ms() + 10_000)
 
-    assert relay_store.withdraw_message(session.connection_id, "m1") is None
-    assert relay_store.read_outcome(session.connection_id, "m1") == (False, None)
+    assert relay_store.messages.withdraw(session.connection_id, "m1") is None
+    assert relay_store.messages.read(session.connection_id, "m1") == (False, None)
 
 
 def test_cursor_round_trips_a_listing_key():

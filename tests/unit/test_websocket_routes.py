@@ -6,10 +6,12 @@ import dataclasses
 import time
 
 import pytest
-from session_relay import FRAME_LIMIT_BYTES, events, sockets, store
+from session_relay import FRAME_LIMIT_BYTES, clock, store
+from session_relay.store.sessions import Sessions
+from session_relay.websocket import events, frames
+from session_relay.websocket import handshake as routes
 from session_relay.wire import dump_json
-
-from .conftest import connect_event, frame_event, load_event, new_connection_id
+from support.events import connect_event, frame_event, load_event, new_connection_id
 
 GOOD_QUERY = {
     "user_key": "user-key-0001",
@@ -21,7 +23,7 @@ GOOD_QUERY = {
 
 def handshake(script_id: str, connection_id: str | None = None, **query):
     event = connect_event(connection_id or new_connection_id(), script_id, **query)
-    return sockets.connect(events.WebSocketEvent.parse(event))
+    return routes.connect(events.WebSocketEvent.parse(event))
 
 
 def stored_items(dynamodb, aws):
@@ -55,8 +57,8 @@ def test_connect_with_a_valid_identity_creates_the_session(owner, relay_store):
     answer = handshake(owner.script_id, connection_id)
 
     assert answer["statusCode"] == 200
-    session_id = relay_store.session_id_for_connection(connection_id)
-    record = relay_store.get_session(session_id)
+    session_id = relay_store.sessions.session_id_for_connection(connection_id)
+    record = relay_store.sessions.get(session_id)
     assert record.connection_id == connection_id
     session = record.session
     assert (session.script_id, session.user_key, session.job_id) == (
@@ -87,7 +89,7 @@ def test_connect_accepts_boundary_values(make_owner, relay_store, field, value):
     answer = handshake(script_id, connection_id, **({} if field == "script_id" else {field: value}))
 
     assert answer["statusCode"] == 200
-    session = relay_store.get_session(relay_store.session_id_for_connection(connection_id)).session
+    session = relay_store.sessions.get(relay_store.sessions.session_id_for_connection(connection_id)).session
     assert str(getattr(session, field)) == value
 
 
@@ -142,7 +144,7 @@ def test_connect_with_a_malformed_script_id_is_refused_with_400(owner, dynamodb,
     if script_id is None:
         event["queryStringParameters"].pop("script_id")
 
-    answer = sockets.connect(events.WebSocketEvent.parse(event))
+    answer = routes.connect(events.WebSocketEvent.parse(event))
 
     assert answer["statusCode"] == 400
     assert "script_id" in answer["body"]
@@ -153,7 +155,7 @@ def test_connect_without_any_query_string_is_400(owner, dynamodb, aws):
     event = connect_event(new_connection_id(), owner.script_id)
     event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
 
-    assert sockets.connect(events.WebSocketEvent.parse(event))["statusCode"] == 400
+    assert routes.connect(events.WebSocketEvent.parse(event))["statusCode"] == 400
     assert stored_items(dynamodb, aws) == ([], [])
 
 
@@ -170,7 +172,7 @@ def test_connect_for_a_disabled_script_is_403(make_owner, relay_store, dynamodb,
     assert handshake(owner.script_id)["statusCode"] == 403
     assert stored_items(dynamodb, aws) == ([], [])
 
-    relay_store.set_script_enabled(owner.script_id, True)
+    relay_store.auth.set_script_enabled(owner.script_id, True)
     assert handshake(owner.script_id)["statusCode"] == 200
 
 
@@ -187,15 +189,15 @@ def test_connect_checks_fields_before_the_script(dynamodb, aws):
 def test_disconnect_removes_the_session_and_its_pending_messages(owner, connect, relay_store, dynamodb, aws):
     staying = connect(owner.script_id)
     leaving = connect(owner.script_id)
-    record = relay_store.get_session(leaving.session_id)
-    relay_store.put_message(record, "pending-one", store.now_ms() + 60_000)
-    relay_store.put_message(record, "pending-two", store.now_ms() + 60_000)
+    record = relay_store.sessions.get(leaving.session_id)
+    relay_store.messages.put(record, "pending-one", clock.now_ms() + 60_000)
+    relay_store.messages.put(record, "pending-two", clock.now_ms() + 60_000)
 
     assert leaving.hang_up()["statusCode"] == 200
 
-    assert relay_store.get_session(leaving.session_id) is None
-    assert relay_store.session_id_for_connection(leaving.connection_id) is None
-    assert relay_store.read_outcome(leaving.connection_id, "pending-one") == (False, None)
+    assert relay_store.sessions.get(leaving.session_id) is None
+    assert relay_store.sessions.session_id_for_connection(leaving.connection_id) is None
+    assert relay_store.messages.read(leaving.connection_id, "pending-one") == (False, None)
     sessions, connections = stored_items(dynamodb, aws)
     assert [item["id"]["S"] for item in sessions] == [staying.session_id]
     assert {item["connection_id"]["S"] for item in connections} == {staying.connection_id}
@@ -205,8 +207,8 @@ def test_disconnect_of_an_unknown_connection_is_harmless(owner, connect, relay_s
     session = connect(owner.script_id)
     event = frame_event(new_connection_id(), "")
 
-    assert sockets.disconnect(event)["statusCode"] == 200
-    assert relay_store.get_session(session.session_id) is not None
+    assert routes.disconnect(event)["statusCode"] == 200
+    assert relay_store.sessions.get(session.session_id) is not None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -233,8 +235,8 @@ def test_ping_reaching_the_function_gets_pong_and_writes_nothing(owner, connect,
     # the same way, without touching DynamoDB (last_seen_at counts frames that reach the functions).
     session = connect(owner.script_id)
     created = client.get(f"/sessions/{session.session_id}", headers=owner.headers).json()["session"]
-    monkeypatch.setattr(store, "now_ms", lambda: created["created_at"] + 90_000)
-    monkeypatch.setattr(store.Store, "touch_session", lambda *_: pytest.fail("a ping must not write"))
+    monkeypatch.setattr(clock, "now_ms", lambda: created["created_at"] + 90_000)
+    monkeypatch.setattr(Sessions, "touch", lambda *_: pytest.fail("a ping must not write"))
 
     session.send_frame({"action": "ping"})
 
@@ -247,7 +249,7 @@ def test_silent_session_stays_listed_until_the_connection_limit(owner, connect, 
     # Pings never reach the functions, so a client that only pings looks silent: its session must
     # stay live for its connection's whole life (API Gateway's 2-hour cap).
     clock = ShiftedClock()
-    monkeypatch.setattr(store, "time", clock)
+    monkeypatch.setattr("session_relay.clock.time", clock)
     session = connect(owner.script_id)
 
     clock.offset_s = 119 * 60
@@ -261,7 +263,7 @@ def test_session_ends_after_the_two_hour_connection_limit_even_with_pings(
     owner, connect, client, monkeypatch
 ):
     clock = ShiftedClock()
-    monkeypatch.setattr(store, "time", clock)
+    monkeypatch.setattr("session_relay.clock.time", clock)
     session = connect(owner.script_id)
 
     for minutes in range(5, 126, 5):
@@ -277,7 +279,7 @@ def test_session_whose_disconnect_was_lost_stops_being_listed_after_the_limit(
     owner, connect, client, monkeypatch
 ):
     clock = ShiftedClock()
-    monkeypatch.setattr(store, "time", clock)
+    monkeypatch.setattr("session_relay.clock.time", clock)
     session = connect(owner.script_id)
 
     clock.offset_s = store.SESSION_MAX_S + 1  # 2 hours and a minute: API Gateway closed it long ago
@@ -291,7 +293,7 @@ def test_session_whose_disconnect_was_lost_stops_being_listed_after_the_limit(
 def test_hello_on_a_connection_without_session_is_an_error_frame(gateway):
     connection_id = new_connection_id()
 
-    sockets.handle_frame(frame_event(connection_id, dump_json({"action": "hello"})), gateway=gateway)
+    frames.handle_frame(frame_event(connection_id, dump_json({"action": "hello"})), gateway=gateway)
 
     [frame] = gateway.frames_for(connection_id)
     assert frame["type"] == "error"
@@ -303,7 +305,7 @@ def test_base64_encoded_frame_is_decoded(owner, connect, gateway):
     event = frame_event(session.connection_id, base64.b64encode(b'{"action":"ping"}').decode())
     event = dataclasses.replace(event, is_base64_encoded=True)
 
-    sockets.handle_frame(event, gateway=gateway)
+    frames.handle_frame(event, gateway=gateway)
 
     assert session.received == [{"type": "pong"}]
 
@@ -352,7 +354,7 @@ def test_invalid_base64_frame_gets_an_error_frame(owner, connect, gateway):
     event = frame_event(session.connection_id, "%%% not base64 %%%")
     event = dataclasses.replace(event, is_base64_encoded=True)
 
-    sockets.handle_frame(event, gateway=gateway)
+    frames.handle_frame(event, gateway=gateway)
 
     assert [frame["type"] for frame in session.received] == ["error"]
 
@@ -363,7 +365,7 @@ def test_any_frame_reaching_the_function_refreshes_last_seen_at(owner, connect, 
     created_at = client.get(f"/sessions/{session.session_id}", headers=owner.headers).json()["session"][
         "created_at"
     ]
-    monkeypatch.setattr(store, "now_ms", lambda: created_at + 30_000)
+    monkeypatch.setattr(clock, "now_ms", lambda: created_at + 30_000)
 
     session.send(body)
 
@@ -379,7 +381,7 @@ def test_answers_go_to_the_stage_of_the_event_without_management_url(owner, conn
     settings.get_settings.cache_clear()
     gateway.urls.clear()
 
-    sockets.handle_frame(frame_event(session.connection_id, '{"action":"ping"}'))
+    frames.handle_frame(frame_event(session.connection_id, '{"action":"ping"}'))
 
     assert gateway.urls == ["https://w3bs0ck3t1.execute-api.us-east-1.amazonaws.com/prod"]
     assert session.received == [{"type": "pong"}]

@@ -3,7 +3,7 @@
 The WebSocket functions import this, never pydantic: importing pydantic alone costs about a third
 of ``import boto3`` (docs/benchmarks.md), more than everything else those functions import. Their
 checks are small and written out here: the handshake's identity, a client's reply frame, and the
-sentence a refusal carries. The REST API validates its bodies with pydantic (``session_relay.models``)
+sentence a refusal carries. The REST API validates its bodies with pydantic (``session_relay.api.bodies``)
 and builds its sentences from the same pieces, so both sides word a refusal alike.
 """
 

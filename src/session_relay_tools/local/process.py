@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 import httpx
@@ -16,6 +17,18 @@ import httpx
 from session_relay_tools.local.stack import TABLE_PREFIX
 
 STARTUP_TIMEOUT_S = 90
+
+
+def scan_table(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of ``table`` as DynamoDB returns them (a full, consistent scan, page after page)."""
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = client.scan(**request)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def free_port() -> int:
@@ -50,14 +63,7 @@ class RunningStack:
 
     def scan(self, logical_id: str) -> list[dict]:
         """Every item of one of the stack's tables (a full, consistent scan)."""
-        client, items = self.dynamodb(), []
-        request = {"TableName": self.table(logical_id), "ConsistentRead": True}
-        while True:
-            page = client.scan(**request)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return scan_table(self.dynamodb(), self.table(logical_id))
 
     def client(self, api_key: str | None = None, timeout: float = 75) -> httpx.Client:
         key = self.api_key if api_key is None else api_key

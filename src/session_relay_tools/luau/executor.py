@@ -33,7 +33,6 @@ from session_relay_tools.luau.values import LuauError, LuauValues
 
 HERE = Path(__file__).resolve().parent
 CLIENT_PATH = HERE.parents[2] / "clients" / "luau" / "SessionRelay.lua"
-FRAME_LIMIT_BYTES = 32_768
 WEBSOCKET_STYLES = ("unc", "syn", "krnl", "new", "lowercase", "no_onclose")
 
 

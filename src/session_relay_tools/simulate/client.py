@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import websockets
+from session_relay import FRAME_LIMIT_BYTES
 from websockets.exceptions import InvalidStatus
 
-FRAME_LIMIT_BYTES = 32_768
 # PROTOCOL.md section 2: a ping at most every 540 s (API Gateway answers it; 10 minutes idle closes),
 # with 10 s to spare like the Luau client.
 PING_INTERVAL_S = 530.0

@@ -1,13 +1,17 @@
 """The REST API (PROTOCOL.md section 1) as a FastAPI app; ``functions/rest_api`` wraps it in Mangum.
 
-- ``main``: the FastAPI app: includes every router, owns the error mapping and the OpenAPI glue;
-- ``dependencies``: request pieces every router shares (key, body, owned sessions, the messenger);
-- ``responses``: answer shapes and the documented errors (for OpenAPI);
-- ``routers/``: one ``APIRouter`` per resource (``health``, ``sessions``); a new resource is a new
-  module there, included in ``main``.
+- ``main``: the app: includes every router, owns the error mapping and the OpenAPI glue;
+- ``requests``: what a route reads from its request (key, query, body, the invocation's time);
+- ``bodies``: the request bodies and queries as pydantic models, and the 422 sentence;
+- ``responses``: answer shapes and documented errors (for OpenAPI), and ``answer`` for a service result;
+- ``documented``: routes whose OpenAPI documentation is built only when the document is asked for;
+- ``routers/``: one ``APIRouter`` per resource: ``health``, ``sessions``, ``outcomes`` (messages and
+  batches answered later), ``docs``; the dashboard's router lives in ``session_relay.dashboard``.
+
+A route parses, checks the key, makes one call to ``session_relay.service`` and answers its result;
+no module here touches the store.
 """
 
-from session_relay.api.dependencies import get_messenger
 from session_relay.api.main import app
 
-__all__ = ["app", "get_messenger"]
+__all__ = ["app"]

@@ -1,13 +1,7 @@
-"""Routes documented on demand: what only the OpenAPI document reads is built when it is asked for.
-
-FastAPI turns every ``response_model`` and every model in ``responses`` into a pydantic field as
-the route is added, and the request bodies' JSON schemas were rendered at import too: tens of
-milliseconds of the REST function's init (docs/benchmarks.md), paid on every cold start. Every
-handler here answers with a ``JSONResponse``, so nothing at request time reads those fields. A
-``DocumentedRouter`` therefore adds each route without them and keeps them aside; ``document``
-renders them into the OpenAPI document of an app of its own, the first time ``/openapi.json``
-(or ``/docs``) is asked for. tests/unit/test_documented_routes.py holds both halves: the live
-routes carry none of it, and the document still has every operation's answers and bodies.
+"""Routes documented on demand: a ``DocumentedRouter`` adds each route without what only the OpenAPI
+document reads (response models, documented errors, body schemas), and ``document`` renders them the
+first time ``/openapi.json`` or ``/docs`` is asked for, keeping that work out of every cold start
+(docs/design.md, "Cold start").
 """
 
 from collections.abc import Callable, Iterable

@@ -1,7 +1,7 @@
 """The FastAPI app: every router included, every error mapped to the contract's shape, in one place.
 
-Each route checks in the contract's order: route (404/405, by the router) -> key (401) ->
-body (400/413/422) -> calls in flight (429) -> session (404).
+Each route checks in the contract's order: route (404/405, by the router) -> key (401) -> body
+(400/413/422, ``api.requests``) -> calls in flight (429) -> session (404), the last two in the service.
 """
 
 from collections.abc import Iterator
@@ -12,14 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from session_relay.api.dependencies import describe
+from session_relay.api.bodies import describe_errors
 from session_relay.api.documented import document
-from session_relay.api.reading import publish_maximum_wait
 from session_relay.api.responses import failure
-from session_relay.api.routers import batches, docs, health, messages, sessions
+from session_relay.api.routers import docs, health, outcomes, sessions
 from session_relay.dashboard import router as dashboard_router
 from session_relay.errors import RelayError
 from session_relay.observability import logger
+from session_relay.settings import DEFAULT_INTEGRATION_TIMEOUT_MS, get_settings, max_wait_for
 
 INFO = {
     "title": "Session Relay",
@@ -27,7 +27,7 @@ INFO = {
     "description": "Look up, message and disconnect live Roblox executor sessions.",
 }
 # In the document, in this order; each a DocumentedRouter (session_relay.api.documented).
-DOCUMENTED = (health.router, sessions.router, messages.router, batches.router)
+DOCUMENTED = (health.router, sessions.router, outcomes.router)
 
 app = FastAPI(
     **INFO,
@@ -74,7 +74,7 @@ def _allowed_methods(path: str) -> str:
 
 @app.exception_handler(RequestValidationError)
 async def _request_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    return failure(422, describe(exc.errors()))
+    return failure(422, describe_errors(exc.errors()))
 
 
 @app.exception_handler(Exception)
@@ -100,6 +100,19 @@ def _openapi() -> dict[str, Any]:
 
 
 app.openapi = _openapi  # type: ignore[method-assign]
+
+
+def publish_maximum_wait(document: dict[str, Any]) -> None:
+    """Give the ``wait`` parameters of the OpenAPI document this deployment's maximum (the SDK reads
+    it to long-poll in steps a deployment with a short integration timeout can serve)."""
+    try:
+        maximum = get_settings().max_wait_s
+    except RuntimeError:  # a process without a deployment's environment documents the default
+        maximum = max_wait_for(DEFAULT_INTEGRATION_TIMEOUT_MS)
+    for path in document.get("paths", {}).values():
+        for parameter in path.get("get", {}).get("parameters", []):
+            if parameter.get("name") == "wait" and parameter.get("in") == "query":
+                parameter["schema"] = {**parameter["schema"], "maximum": maximum}
 
 
 def _routes(routes: list[Any]) -> Iterator[Any]:

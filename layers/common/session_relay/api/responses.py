@@ -1,11 +1,24 @@
-"""Answer shapes (for OpenAPI) and the two ways an answer is built: success or failure."""
+"""Answer shapes (for OpenAPI) and the ways an answer is built: a service's result, success or failure."""
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from session_relay.contract import Session
+
+
+class Result(Protocol):
+    """A service's typed result: its status and its contract body."""
+
+    status: int
+
+    def body(self) -> dict[str, Any]: ...
+
+
+def answer(result: Result) -> JSONResponse:
+    """The answer to a route whose service returned ``result``."""
+    return JSONResponse(result.body(), status_code=result.status)
 
 
 def ok(payload: dict[str, Any]) -> JSONResponse:

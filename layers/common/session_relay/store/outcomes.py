@@ -1,4 +1,5 @@
-"""Messages answered later: ``id`` -> ``message#<M>`` or ``batch#<B>`` in the outcomes table.
+"""The outcomes repository: records of messages answered later, ``id`` -> ``message#<M>`` or
+``batch#<B>`` in the outcomes table.
 
 A record is the way back from an id the owner holds to the messages it stands for, and says which
 API key may read it. The outcome itself stays where every reply lands, in the message items of the
@@ -8,7 +9,9 @@ connections table (``session_relay.store.messages``), which are kept at least as
 import json
 from dataclasses import dataclass
 
-from session_relay.store.items import Tables, live, n, s, translated_errors
+from session_relay import clock
+from session_relay.store.keys import live
+from session_relay.store.table import Table
 from session_relay.wire import dump_json
 
 OUTCOME_RETENTION_S = 15 * 60 + 60
@@ -52,38 +55,39 @@ def outcome_expiry_s(deadline_ms: int) -> int:
     return -(-deadline_ms // 1000) + OUTCOME_RETENTION_S
 
 
-class OutcomeStore(Tables):
+class Outcomes:
+    """Records of messages and batches answered later (table ``outcomes``)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
     def put_message_record(self, record_id: str, record: OutcomeRecord) -> None:
-        self._put_record(_MESSAGE + record_id, record)
+        self._put(_MESSAGE + record_id, record)
 
     def put_batch_record(self, record_id: str, record: OutcomeRecord) -> None:
-        self._put_record(_BATCH + record_id, record)
+        self._put(_BATCH + record_id, record)
 
     def get_message_record(self, record_id: str) -> OutcomeRecord | None:
-        return self._get_record(_MESSAGE + record_id)
+        return self._get(_MESSAGE + record_id)
 
     def get_batch_record(self, record_id: str) -> OutcomeRecord | None:
-        return self._get_record(_BATCH + record_id)
+        return self._get(_BATCH + record_id)
 
-    def _put_record(self, item_id: str, record: OutcomeRecord) -> None:
+    def _put(self, item_id: str, record: OutcomeRecord) -> None:
         targets = [[t.session_id, t.connection_id, t.message_id] for t in record.targets]
-        with translated_errors():
-            self.client.put_item(
-                TableName=self.outcomes_table,
-                Item={
-                    "id": s(item_id),
-                    "owner": s(record.owner),
-                    "deadline_ms": n(record.deadline_ms),
-                    "targets": s(dump_json(targets)),
-                    "expires_at": n(outcome_expiry_s(record.deadline_ms)),
-                },
-                # Ids are 128 random bits: a collision would hand one owner another's outcome.
-                ConditionExpression="attribute_not_exists(id)",
-            )
+        item = {
+            "id": item_id,
+            "owner": record.owner,
+            "deadline_ms": record.deadline_ms,
+            "targets": dump_json(targets),
+            "expires_at": outcome_expiry_s(record.deadline_ms),
+        }
+        # Ids are 128 random bits: a collision would hand one owner another's outcome.
+        self.table.put(item, condition="attribute_not_exists(id)")
 
-    def _get_record(self, item_id: str) -> OutcomeRecord | None:
-        item = self._get(self.outcomes_table, {"id": s(item_id)})
-        if item is None or not live(item, self.now_s()):
+    def _get(self, item_id: str) -> OutcomeRecord | None:
+        item = self.table.get({"id": item_id})
+        if item is None or not live(item, clock.now_s()):
             return None
-        targets = tuple(Target(*entry) for entry in json.loads(item["targets"]["S"]))
-        return OutcomeRecord(item["owner"]["S"], int(item["deadline_ms"]["N"]), targets)
+        targets = tuple(Target(*entry) for entry in json.loads(item["targets"]))
+        return OutcomeRecord(item["owner"], item["deadline_ms"], targets)

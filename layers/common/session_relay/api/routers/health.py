@@ -3,8 +3,8 @@
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from session_relay.api.dependencies import no_query
 from session_relay.api.documented import DocumentedRouter
+from session_relay.api.requests import no_query
 from session_relay.api.responses import Success, fails, ok
 
 router = DocumentedRouter()

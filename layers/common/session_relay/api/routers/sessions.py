@@ -6,20 +6,15 @@ from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from session_relay.api import sending
-from session_relay.api.dependencies import (
-    body,
-    bulk_body,
-    bulk_targets,
-    deadline,
-    describe,
-    get_messenger,
-    in_flight,
-    no_query,
-    owned_session,
-    principal,
+from session_relay.api.bodies import (
+    BulkMessageRequest,
+    BulkRequest,
+    ListQuery,
+    MessageRequest,
+    describe_errors,
 )
 from session_relay.api.documented import DocumentedRouter
+from session_relay.api.requests import body, call, no_query, principal, retry
 from session_relay.api.responses import (
     ACCEPTED_BATCH,
     ACCEPTED_MESSAGE,
@@ -31,21 +26,19 @@ from session_relay.api.responses import (
     SessionAnswer,
     SessionPage,
     Success,
+    answer,
     fails,
     ok,
 )
-from session_relay.api.sending import answer, retry_key
-from session_relay.engine import check_frame_fits
-from session_relay.errors import ServiceUnavailable, ValidationFailed
-from session_relay.models import ListQuery, MessageRequest
-from session_relay.store import get_store
-from session_relay.targets import BulkMessageRequest, BulkRequest
+from session_relay.errors import ValidationFailed
+from session_relay.service.wiring import get_disconnects, get_messaging, get_sessions
 
 router = DocumentedRouter()
 
 SessionId = Annotated[str, Path(description="The session's id")]
 
 _LIST_QUERY = frozenset(ListQuery.model_fields)
+_FILTERS = {"script_id", "user_key", "roblox_id", "place_id", "job_id"}
 _STRING = {"type": "string"}
 _POSITIVE_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _LIST_PARAMETERS = {
@@ -76,13 +69,9 @@ async def list_sessions(request: Request) -> JSONResponse:
     try:
         query = ListQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
-        raise ValidationFailed(describe(exc.errors())) from exc
-    scripts = caller.script_ids
-    if query.script_id is not None:
-        scripts = scripts & {query.script_id}
-    filters = query.model_dump(include={"user_key", "roblox_id", "place_id", "job_id"}, exclude_none=True)
-    sessions, cursor = get_store().list_sessions(scripts, filters, query.limit, query.cursor)
-    return ok({"success": True, "sessions": [s.as_dict() for s in sessions], "next_cursor": cursor})
+        raise ValidationFailed(describe_errors(exc.errors())) from exc
+    filters = query.model_dump(include=_FILTERS, exclude_none=True)
+    return answer(get_sessions().page(caller, filters, query.limit, query.cursor))
 
 
 @router.get(
@@ -94,8 +83,7 @@ async def list_sessions(request: Request) -> JSONResponse:
 async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
-    record = owned_session(caller, session_id)
-    return ok({"success": True, "session": record.session.as_dict()})
+    return answer(get_sessions().get(caller, session_id))
 
 
 @router.post(
@@ -107,12 +95,8 @@ async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
 async def disconnect_many(request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
-    wanted = await bulk_body(request, BulkRequest)
-    with in_flight(request, caller):
-        session_ids, records, paging = bulk_targets(caller, wanted)
-        ordered = [records[sid] for sid in session_ids if sid in records]
-        disconnected = get_messenger().disconnect(ordered) if ordered else []
-    return ok({"success": True, "disconnected": disconnected, **paging})
+    wanted = await body(request, BulkRequest)
+    return answer(get_disconnects().many(caller, wanted.selection(), call(request)))
 
 
 @router.post(
@@ -124,12 +108,11 @@ async def disconnect_many(request: Request) -> JSONResponse:
 async def message_many(request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
-    sent = await bulk_body(request, BulkMessageRequest)
-    check_frame_fits(sent.key, sent.data)
-    key = retry_key(request)
-    until = deadline(request, sent.timeout)
-    with in_flight(request, caller):
-        return await answer(request, caller, key, lambda: sending.many(caller, sent, key, until))
+    sent = await body(request, BulkMessageRequest)
+    result = get_messaging().message_many(
+        caller, sent.selection(), sent.send(), call(request), await retry(request)
+    )
+    return answer(result)
 
 
 @router.post(
@@ -141,10 +124,7 @@ async def message_many(request: Request) -> JSONResponse:
 async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
-    with in_flight(request, caller):
-        record = owned_session(caller, session_id)
-        if not get_messenger().disconnect([record]):
-            raise ServiceUnavailable("the WebSocket gateway is unavailable; the session was not disconnected")
+    get_disconnects().one(caller, session_id, call(request))
     return ok({"success": True})
 
 
@@ -158,8 +138,6 @@ async def message(session_id: SessionId, request: Request) -> JSONResponse:
     caller = principal(request)
     no_query(request)
     sent = await body(request, MessageRequest)
-    check_frame_fits(sent.key, sent.data)
-    key = retry_key(request)
-    until = deadline(request, sent.timeout)
-    with in_flight(request, caller):
-        return await answer(request, caller, key, lambda: sending.one(caller, session_id, sent, until))
+    return answer(
+        get_messaging().message(caller, session_id, sent.send(), call(request), await retry(request))
+    )

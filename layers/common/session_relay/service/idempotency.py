@@ -1,12 +1,7 @@
-"""Retries without repeats: a message call with an ``Idempotency-Key`` runs once per key for 15 minutes.
-
-Built on Powertools' idempotency utility with its DynamoDB persistence (the idempotency table):
-the record is keyed by the API key's id and the header's value (so keys of different owners never
-meet), and holds a hash of the request (route and body) to tell a true repeat from a reuse of the
-key for another request. A repeat gets the first call's answer; while the first call still runs it
-is refused (409); the first call's record frees itself when that call fails, or, if the Lambda
-running it died, once the Lambda's own timeout has passed (Powertools' in-progress expiry).
-https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/
+"""Retries without repeats: a message call with an ``Idempotency-Key`` runs once per key for 15 minutes,
+on Powertools' idempotency utility with its DynamoDB persistence. Records are keyed by the API key's id
+and the header's value and hold a hash of the route and body; a repeat gets the first answer, 409 while
+it runs. https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/
 """
 
 import re

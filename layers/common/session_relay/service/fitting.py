@@ -1,19 +1,7 @@
-"""Bulk answers that fit Lambda's synchronous response limit (PROTOCOL.md, bulk message).
-
-Lambda refuses a synchronous response over 6 MB (6,291,456 bytes), measured on the invocation's
-response as the runtime serializes it; API Gateway then answers 502 although every client's function
-ran: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
-For a REST proxy integration that response is the proxy object whose ``body`` is the answer's JSON
-text as a string, so every ``"`` and ``\\`` of the answer is escaped once more. The Python 3.12
-runtime writes non-ASCII characters as UTF-8 (2 to 4 bytes), older runtimes as ``\\uXXXX`` escapes
-(6 bytes, 12 for a surrogate pair):
-https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html (Response format)
-https://github.com/aws/aws-lambda-python-runtime-interface-client/commit/80eefef7da59c814369b3ec37f6d30d46461f181
-The answer is measured the escaped way, never smaller than either, so it fits whichever runtime
-serializes it (and the local stack, which measures with ``json.dumps`` as the older runtimes do).
-Entries are kept in request order; one whose response would take the answer past the limit becomes
-``{"session_id": ..., "processed": false, "reason": "response too large"}``, always leaving room
-for the entries after it.
+"""Bulk answers that fit Lambda's 6 MB synchronous response (PROTOCOL.md, bulk message), measured as
+the runtime serializes the proxy response, escapes included: an entry that would pass the limit becomes
+``"response too large"``, always leaving room for the entries after it (docs/design.md, "Fitting").
+https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 """
 
 import json

@@ -1,20 +1,6 @@
-"""Per-connection frame rate on the ``$default`` route (PROTOCOL.md section 2: too many frames).
-
-Each connection gets a token bucket of ``BURST`` frames refilled at ``RATE`` frames a second, timed by
-when the gateway received each frame; a reply the server accepted gives its token back (the server
-asked for it, so replies to any number of messages never count as a flood). A frame that finds the
-bucket empty gets the connection sent ``{"type":"disconnect","reason":"too many
-frames"}`` and closed; frames it had already sent that reach this container afterwards are dropped
-before any DynamoDB call (the connection is known to be closed).
-
-The buckets live in the memory of one execution environment (a Lambda container handles one
-invocation at a time and is reused for later ones; the local stack runs every invocation in one
-process): https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
-A connection whose frames arrive faster than one environment handles them is spread over several,
-each applying the limit on its share, so on AWS the flood is caught after at most ``BURST`` frames
-per environment involved rather than ``BURST`` in all. API Gateway's own throttling of the WebSocket
-stage is a token bucket over all connections together (the stage's ``DefaultRouteSettings``), not
-per connection: https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html
+"""Per-connection frame rate on the ``$default`` route (PROTOCOL.md section 2, "too many frames"): a token
+bucket per connection, timed by when the gateway received each frame; a reply the server accepted gives
+its token back. Kept per execution environment; why, and what that means on AWS: docs/design.md, "Floods".
 """
 
 import threading

@@ -4,7 +4,7 @@ it unimportable in a fresh interpreter, import the REST function's entry module,
 
 import json
 
-from .conftest import entry_module, run_fresh
+from support.processes import entry_module, run_fresh
 
 _PROBE = """
 import importlib.abc, importlib.util, json, sys

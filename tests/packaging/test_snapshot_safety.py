@@ -5,8 +5,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/snapstart-uniqueness.html
 """
 
 import pytest
-
-from .conftest import entry_module, run_fresh
+from support.processes import entry_module, run_fresh
 
 FUNCTIONS = ("rest_api", "ws_connect", "ws_disconnect", "ws_default")
 

@@ -1,21 +1,15 @@
-"""When a message call must answer, and how long it may therefore wait.
-
-Two clocks bound a call. API Gateway's integration timeout counts from the request's arrival, which
-the REST proxy event carries as ``requestContext.requestTimeEpoch`` (epoch ms; the cold start and
-everything before the wait count against it):
+"""When a message call must answer, and so how long it may wait: before API Gateway's integration
+timeout counted from the request's arrival (``requestTimeEpoch``) and before the Lambda's own timeout,
+less what answering costs with messages still pending (docs/design.md, "Deadlines").
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
-And the Lambda's own timeout, from ``context.get_remaining_time_in_millis()``.
-
-The answer must be handed back before both, and what follows the wait (withdrawing every message
-still pending, reading the replies that won that race, building and serializing the answer) takes
-time that grows with the number of messages still pending. So the wait ends ``reserve_s(pending)``
-before the answer is due.
 """
 
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from session_relay import clock as clock_module
 
 # Kept back from the Lambda's remaining time so the answer is sent before the function is killed.
 LAMBDA_MARGIN_S = 1.0
@@ -60,7 +54,7 @@ class Deadline:
         """The last instant (epoch ms) a reply may be recorded, rounded up to a whole millisecond so
         that a short wait is never truncated to a deadline that has already passed."""
         remaining = max(0.0, self.wait_end(pending) - self.clock())
-        return math.ceil((time.time() + remaining) * 1000)
+        return math.ceil((clock_module.epoch_s() + remaining) * 1000)
 
 
 def plan(
@@ -75,7 +69,7 @@ def plan(
     now = clock()
     elapsed_s = 0.0
     if arrival_epoch_ms is not None:
-        elapsed_s = max(0.0, time.time() - arrival_epoch_ms / 1000)  # never in the future
+        elapsed_s = max(0.0, clock_module.epoch_s() - arrival_epoch_ms / 1000)  # never in the future
         if elapsed_s >= integration_timeout_ms / 1000:
             # API Gateway has answered 504 already, or the event is a stored sample (sam local
             # invoke): nothing is gained by refusing, so count from now.

@@ -1,73 +1,28 @@
-"""The WebSocket side (PROTOCOL.md section 2): connect, disconnect and client frames.
-
-The three ``ws_*`` functions call these with API Gateway WebSocket events, parsed by
-``session_relay.events``. Answers to the client
-(hello, pong, error) are pushed through the Management API of the event's own stage.
+"""Client frames on the ``$default`` route: hello, ping and reply; anything else gets an
+``error`` frame. Answers to the client go out through the Management API of the event's own stage.
 """
 
 import base64
 import binascii
-import secrets
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from session_relay import FRAME_LIMIT_BYTES
-from session_relay.contract import REASON_INVALID, InvalidField, Outcome, parse_identity, reply_outcome
+from session_relay.contract import REASON_INVALID, Outcome, reply_outcome
 from session_relay.errors import ReplyRejected, ServiceUnavailable
-from session_relay.events import WebSocketEvent
-from session_relay.floods import CLOSED, FLOOD, FLOOD_REASON, FrameRate, frame_rate
 from session_relay.gateway import Gateway
 from session_relay.observability import count, logger
 from session_relay.store import Store, get_store
+from session_relay.websocket.events import WebSocketEvent
+from session_relay.websocket.floods import CLOSED, FLOOD, FLOOD_REASON, FrameRate, frame_rate
+from session_relay.websocket.handshake import answer
 from session_relay.wire import parse_json
 
 MAX_MESSAGE_ID_LENGTH = 64
 # A reply refreshes last_seen_at only when the value the message was sent with is older than this:
 # under steady messaging a reply then costs one DynamoDB write, and last_seen_at lags by at most this.
 LAST_SEEN_RESOLUTION_MS = 60_000
-
-
-def _answer(status: int, message: str | None = None) -> dict[str, Any]:
-    return {"statusCode": status, "body": message or ""}
-
-
-# ---------------------------------------------------------------- $connect
-
-
-def connect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]:
-    """Create a session for a valid identity of an enabled script; refuse the handshake otherwise."""
-    store = store or get_store()
-    try:
-        identity = parse_identity(event.query or {})
-    except InvalidField as exc:
-        return _answer(400, exc.sentence)
-    try:
-        script = store.get_script(identity.script_id)
-        if script is None or not script.enabled:
-            return _answer(403, "unknown or disabled script")
-        session = store.create_session(secrets.token_hex(16), identity, event.connection_id)
-    except ServiceUnavailable as exc:  # refuse cleanly: the client retries the handshake later
-        logger.warning("handshake refused", extra={"error": exc.message})
-        return _answer(503, exc.message)
-    count("SessionsConnected")
-    logger.info("session connected", extra={"session_id": session.id, "script_id": session.script_id})
-    return _answer(200)
-
-
-# ---------------------------------------------------------------- $disconnect
-
-
-def disconnect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]:
-    """Forget the connection: its session and every message still waiting on it."""
-    session_id = (store or get_store()).drop_connection(event.connection_id)
-    if session_id is not None:
-        count("SessionsDisconnected")
-        logger.info("session closed", extra={"session_id": session_id})
-    return _answer(200)
-
-
-# ---------------------------------------------------------------- $default (client frames)
 
 
 class _BoundedMap:
@@ -108,16 +63,16 @@ class FrameHandler:
         arrived_ms = self.event.request_context.request_time_epoch
         verdict = rate.admit(self.connection_id, None if arrived_ms is None else arrived_ms / 1000)
         if verdict == CLOSED:  # closed for flooding already: this frame costs nothing more
-            return _answer(200)
+            return answer(200)
         if verdict == FLOOD:
             self._close_for_flooding(rate)
-            return _answer(200)
+            return answer(200)
         try:
             self._handle()
         except ServiceUnavailable as exc:  # the frame was not acted on: say so rather than crash
             logger.warning("frame not handled", extra={"error": exc.message})
             self._error(f"{exc.message}; the frame was not handled")
-        return _answer(200)
+        return answer(200)
 
     def _handle(self) -> None:
         document = self._document()
@@ -159,11 +114,11 @@ class FrameHandler:
     def _touch(self) -> Any:
         session_id = _sessions_by_connection.get(self.connection_id)
         if session_id is None:
-            session_id = self.store.session_id_for_connection(self.connection_id)
+            session_id = self.store.sessions.session_id_for_connection(self.connection_id)
             if session_id is None:
                 return None
             _sessions_by_connection.put(self.connection_id, session_id)
-        return self.store.touch_session(session_id)
+        return self.store.sessions.touch(session_id)
 
     def _hello(self) -> None:
         session = self._touch()
@@ -186,14 +141,14 @@ class FrameHandler:
         outcome = reply_outcome(document)
         recorded = outcome or Outcome(processed=False, reason=REASON_INVALID)
         try:
-            stored = self.store.record_reply(self.connection_id, message_id, recorded)
+            stored = self.store.messages.record_reply(self.connection_id, message_id, recorded)
         except ReplyRejected:
             self._touch()
             self._error(f"reply to {message_id} ignored: no message waiting for it on this connection")
             return
         self.rate.refund(self.connection_id)
         if stored.replied_at - stored.seen_at >= LAST_SEEN_RESOLUTION_MS:
-            self.store.touch_session(stored.session_id)
+            self.store.sessions.touch(stored.session_id)
         if outcome is None:
             count("RepliesMalformed")
             self._error("malformed reply: needs processed, and response or a known reason")

@@ -2,14 +2,8 @@
 third of ``import boto3``; docs/benchmarks.md): each imports, reads its settings, parses an event and
 refuses a bad handshake with pydantic made unimportable."""
 
-import dataclasses
-
 import pytest
-from session_relay.contract import Session
-
-from session_relay_tools.sdk import Session as SdkSession
-
-from .conftest import entry_module, run_fresh
+from support.processes import entry_module, run_fresh
 
 _PROBE = """
 import importlib.util, json, sys
@@ -19,14 +13,15 @@ spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 
-from session_relay import contract, events, sockets
+from session_relay import contract
+from session_relay.websocket import events, handshake
 from session_relay.settings import get_settings
 
 context = {"routeKey": "$connect", "connectionId": "c1=", "domainName": "d.example", "stage": "prod"}
 event = events.WebSocketEvent.parse({"requestContext": context, "queryStringParameters": {"script_id": "s"}})
 print(json.dumps({
     "tables": get_settings().sessions_table,
-    "handshake": sockets.connect(event, store=object())["body"],
+    "handshake": handshake.connect(event, store=object())["body"],
     "reply": contract.reply_outcome({"action": "reply", "processed": True, "response": 1}).as_contract(),
     "loaded": sorted(n for n, m in sys.modules.items() if m is not None and n.startswith("pydantic")),
 }))
@@ -43,10 +38,3 @@ def test_websocket_function_works_with_pydantic_unimportable(function):
         '"handshake": "user_key: must be a string of 1 to 128 characters (it is missing)", '
         '"reply": {"processed": true, "response": 1}, "loaded": []}'
     )
-
-
-def test_the_sdk_session_has_the_servers_fields():
-    assert list(SdkSession.model_fields) == [field.name for field in dataclasses.fields(Session)]
-    assert {name: info.annotation for name, info in SdkSession.model_fields.items()} == {
-        field.name: field.type for field in dataclasses.fields(Session)
-    }

@@ -1,0 +1,228 @@
+"""Messaging sessions: one or many, waited for or answered later, once per ``Idempotency-Key``.
+
+Each public method is what one REST route does after parsing: the frame's size (413), the retry key
+(422), a slot among the key's calls in flight (429), the targets (404), then the delivery core.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from session_relay.contract import Outcome
+from session_relay.errors import ServiceUnavailable
+from session_relay.gateway import Gateway
+from session_relay.observability import count
+from session_relay.service.access import (
+    Paging,
+    Principal,
+    Selection,
+    Targets,
+    owned_record,
+    owned_session,
+    targets,
+)
+from session_relay.service.calls import Call, deadline, in_flight
+from session_relay.service.deadlines import Deadline
+from session_relay.service.delivery import NO_RESPONSE, NOT_FOUND, DeliveryCore, MessageFrames, new_message_id
+from session_relay.service.idempotency import idempotency_key, run_once
+from session_relay.service.later import Entry, Later, fitted
+from session_relay.service.results import (
+    Accepted,
+    Answered,
+    BatchState,
+    BulkAnswered,
+    MessageState,
+    from_kept,
+    kept,
+)
+from session_relay.settings import Settings
+from session_relay.store import SessionRecord, Store
+
+# A synchronous bulk call with an Idempotency-Key polls this much past its stored deadline: by then
+# every message is decided (the read withdraws what is still pending), well before the answer is due.
+_SETTLE_S = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """What to send: ``key``/``data``, the wait (seconds, None for the default) and whether to wait."""
+
+    key: str
+    data: Any
+    timeout_s: float | None = None
+    wait: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """An ``Idempotency-Key`` header as sent (None when absent) and what identifies the request (its
+    route and body), to tell a true repeat from the key's reuse for another request."""
+
+    header: str | None
+    request: dict[str, Any]
+
+
+class Messaging:
+    """Sends messages and reads their outcomes for the REST API."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: Gateway,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.core = DeliveryCore(store, gateway, settings.post_workers, clock, sleep)
+        self._later = Later(self.core)
+
+    @property
+    def later(self) -> Later:
+        """Messages answered later (and idempotent bulk calls) need the outcomes table."""
+        if not self.settings.outcomes_table:
+            raise RuntimeError("OUTCOMES_TABLE is not set: messages answered later cannot be kept")
+        return self._later
+
+    # ---------------------------------------------------------------- routes
+
+    def message(
+        self, caller: Principal, session_id: str, send: Send, call: Call, retry: Retry
+    ) -> Answered | Accepted:
+        """``POST /sessions/{id}/message``."""
+        frames, key = MessageFrames(send.key, send.data), idempotency_key(retry.header)
+        until = deadline(self.settings, send.timeout_s, call, self.core.clock)
+
+        def run() -> Answered | Accepted:
+            record = owned_session(self.store, caller, session_id)
+            if not send.wait:
+                return Accepted(
+                    message_id=self.later.send_message(caller.key_id, record, frames, send.timeout_s)
+                )
+            return Answered(self.message_one(record, frames, until))
+
+        with in_flight(self.store, self.settings, caller, call):
+            if key is None:
+                return run()
+            return from_kept(
+                run_once(caller.key_id, key, retry.request, lambda: kept(run()), call.lambda_context)
+            )
+
+    def message_many(
+        self, caller: Principal, selection: Selection, send: Send, call: Call, retry: Retry
+    ) -> BulkAnswered | Accepted:
+        """``POST /sessions/message``, by ``session_ids`` or by ``filter``."""
+        selection.check()
+        frames, key = MessageFrames(send.key, send.data), idempotency_key(retry.header)
+        until = deadline(self.settings, send.timeout_s, call, self.core.clock)
+        with in_flight(self.store, self.settings, caller, call):
+            if key is None:
+                return self._many(caller, selection, send, frames, until)
+            first: list[BulkAnswered | Accepted] = []
+
+            def run() -> dict[str, Any]:
+                result, record = self._many_kept(caller, selection, send, frames, until)
+                first.append(result)
+                return record
+
+            record = run_once(caller.key_id, key, retry.request, run, call.lambda_context)
+            return first[0] if first else self._replayed(record)
+
+    def read_message(self, caller: Principal, message_id: str, wait_s: float, call: Call) -> MessageState:
+        """``GET /messages/{id}``."""
+        with in_flight(self.store, self.settings, caller, call):  # a long poll holds a Lambda too
+            record = owned_record(caller, message_id, self.store.outcomes.get_message_record, "message")
+            return MessageState(self.later.outcomes(record, self._poll_budget_s(wait_s, call)).get(0))
+
+    def read_batch(self, caller: Principal, batch_id: str, wait_s: float, call: Call) -> BatchState:
+        """``GET /batches/{id}``."""
+        with in_flight(self.store, self.settings, caller, call):
+            record = owned_record(caller, batch_id, self.store.outcomes.get_batch_record, "batch")
+            entries = self.later.entries(record, self._poll_budget_s(wait_s, call))
+        return BatchState(fitted(entries), all(entry.outcome is not None for entry in entries))
+
+    # ---------------------------------------------------------------- waiting
+
+    def message_one(self, record: SessionRecord, frames: MessageFrames, until: Deadline) -> Outcome:
+        """Send to one session and wait until ``until`` for its reply."""
+        if not until.can_send(1):  # no reply could be recorded in time: sending would strand it
+            count("MessagesTimedOut")
+            return NO_RESPONSE
+        message_id, started = new_message_id(), self.core.clock()
+        wait_end = until.wait_end(1)
+        posted = self.core.send([(record, message_id)], frames, until.stored_deadline_ms(1), single=True)
+        if posted.failed:
+            raise ServiceUnavailable("the WebSocket gateway is unavailable, try again")
+        if posted.gone:
+            return NO_RESPONSE
+        outcome = self.core.collect(posted.out, wait_end, single=True).get(record.session.id, NO_RESPONSE)
+        if outcome is not NO_RESPONSE:
+            self.core.count_answer(outcome, started)
+        return outcome
+
+    def message_targets(self, found: Targets, frames: MessageFrames, until: Deadline) -> list[Entry]:
+        """Message every found session concurrently; one entry per requested id, in request order."""
+        sent = [(record, new_message_id()) for record in found.found()]
+        if not until.can_send(len(sent)):  # no reply could be recorded in time: send nothing
+            sent = []
+        wait_end = until.wait_end(len(sent))
+        posted = self.core.send(sent, frames, until.stored_deadline_ms(len(sent)))
+        outcomes = self.core.collect(posted.out, wait_end) if posted.out else {}
+        count("MessagesProcessed", sum(outcome.processed for outcome in outcomes.values()))
+        return [
+            Entry(sid, NOT_FOUND if sid not in found.records else outcomes.get(sid, NO_RESPONSE))
+            for sid in found.session_ids
+        ]
+
+    def _many(
+        self, caller: Principal, selection: Selection, send: Send, frames: MessageFrames, until: Deadline
+    ) -> BulkAnswered | Accepted:
+        found = targets(self.store, caller, selection)
+        if not send.wait:
+            return self._batch_later(caller, found, frames, send.timeout_s)
+        return BulkAnswered(fitted(self.message_targets(found, frames, until)), found.paging)
+
+    def _batch_later(
+        self, caller: Principal, found: Targets, frames: MessageFrames, timeout_s: float | None
+    ) -> Accepted:
+        """Sent without waiting (``"wait": false``): the batch's id to read the outcomes by."""
+        batch_id, _ = self.later.send_batch(caller.key_id, found, frames, timeout_s)
+        return Accepted(batch_id=batch_id, paging=found.paging)
+
+    def _many_kept(
+        self, caller: Principal, selection: Selection, send: Send, frames: MessageFrames, until: Deadline
+    ) -> tuple[BulkAnswered | Accepted, dict[str, Any]]:
+        """An idempotent bulk call: sent as a batch and waited for, so that a repeat can rebuild this very
+        answer from the batch (a bulk answer can be far larger than an idempotency record may be). Its
+        deadline leaves time to withdraw what is still pending before the answer is due."""
+        found = targets(self.store, caller, selection)
+        if not send.wait:
+            accepted = self._batch_later(caller, found, frames, send.timeout_s)
+            return accepted, kept(accepted)
+        wait_s = until.wait_end(len(found.records)) - until.clock()
+        if not until.can_send(len(found.records)):  # no reply could be recorded in time: send nothing
+            found = Targets(found.session_ids, {}, found.paging)
+        batch_id, batch = self.later.send_batch(caller.key_id, found, frames, max(wait_s, 0.001))
+        answered = BulkAnswered(fitted(self.later.entries(batch, wait_s + _SETTLE_S)), found.paging)
+        paging = found.paging.fields() if found.paging else {}
+        return answered, {"status": 200, "batch": batch_id, "paging": paging}
+
+    def _replayed(self, record: dict[str, Any]) -> BulkAnswered | Accepted:
+        """A repeat's answer: as kept, or a synchronous bulk answer rebuilt from its batch."""
+        if "batch" not in record:
+            return from_kept(record)
+        batch = self.store.outcomes.get_batch_record(record["batch"])
+        if batch is None:  # cannot happen within the retry window: the batch outlives it
+            raise RuntimeError("the batch of an idempotent bulk call expired before its idempotency record")
+        paging = Paging(**record["paging"]) if record["paging"] else None
+        return BulkAnswered(fitted(self.later.entries(batch, 0)), paging)
+
+    def _poll_budget_s(self, wait_s: float, call: Call) -> float:
+        """How long a read may hold: ``wait_s``, ending in time for the answer to beat the Lambda's own
+        timeout and API Gateway's integration timeout counted from the request's arrival."""
+        if wait_s <= 0:
+            return 0.0
+        until = deadline(self.settings, wait_s, call, self.core.clock)
+        return max(0.0, until.wait_end(0) - until.clock())

@@ -1,0 +1,42 @@
+"""The container's services, built once (cached) from the settings, the store and the gateway."""
+
+from functools import lru_cache
+
+from session_relay.gateway import Gateway, gateway_for
+from session_relay.service.access import Authenticator
+from session_relay.service.disconnects import Disconnects
+from session_relay.service.messaging import Messaging
+from session_relay.service.sessions import Sessions
+from session_relay.settings import get_settings
+from session_relay.store import get_store
+
+
+def _gateway() -> Gateway:
+    url = get_settings().management_api_url
+    if not url:
+        raise RuntimeError("MANAGEMENT_API_URL is not set: the REST API cannot reach the WebSocket API")
+    return gateway_for(url)
+
+
+@lru_cache(maxsize=1)
+def get_authenticator() -> Authenticator:
+    return Authenticator(get_store(), get_settings().api_key_cache_ttl_s)
+
+
+@lru_cache(maxsize=1)
+def get_sessions() -> Sessions:
+    return Sessions(get_store())
+
+
+@lru_cache(maxsize=1)
+def get_disconnects() -> Disconnects:
+    return Disconnects(get_store(), _gateway(), get_settings())
+
+
+@lru_cache(maxsize=1)
+def get_messaging() -> Messaging:
+    return Messaging(get_store(), _gateway(), get_settings())
+
+
+CACHED = (get_authenticator, get_sessions, get_disconnects, get_messaging)
+"""Every cached service, for tests that change the environment between cases."""
