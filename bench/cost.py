@@ -8,7 +8,7 @@ a 512 MB REST function); its counts are the previous benchmark's (docs/benchmark
 from pathlib import Path
 from typing import Any
 
-from session_relay.engine import FIRST_POLL_S, MAX_POLL_S, POLL_GROWTH
+from session_relay.service.delivery import FIRST_POLL_S, MAX_POLL_S, POLL_GROWTH
 
 from session_relay_tools.template import load_template
 
@@ -45,7 +45,7 @@ RECONNECT = {"lambda": 3, "rru": 3, "wru": 5, "ws_messages": 2}
 
 
 def polls_in(wait_s: float) -> int:
-    """GetItem polls one message makes while waiting ``wait_s`` (the engine's schedule)."""
+    """GetItem polls one message makes while waiting ``wait_s`` (the delivery core's schedule)."""
     elapsed, interval, polls = 0.0, FIRST_POLL_S, 0
     while elapsed < wait_s:
         elapsed += min(interval, wait_s - elapsed)
@@ -73,17 +73,25 @@ def rest_memory_mb() -> int:
 def scenarios(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     """Quantities per scenario, before and after: {scenario: {"before"|"after": {price: qty}}}."""
     memory_gb = {"before": BEFORE["rest_memory_mb"] / 1024, "after": rest_memory_mb() / 1024}
+    return {
+        "1M prompt messages": _prompt_messages(results, memory_gb),
+        "1M messages timing out at 60 s": _timed_out_messages(memory_gb),
+        "one 1000-session bulk message": _bulk_message(results, memory_gb),
+        "100k sessions idle for a day": _idle_sessions(results),
+    }
+
+
+def _prompt_messages(results: dict[str, Any], memory_gb: dict[str, float]) -> dict[str, dict[str, float]]:
     prompt_s = results["round_trip"]["p50_ms"] / 1000
     ops = {
         "before": BEFORE["prompt"],
         "after": results["operations"]["prompt reply"]["dynamodb_by_operation"],
     }
-    out: dict[str, dict[str, dict[str, float]]] = {}
     million = 1e6
-    out["1M prompt messages"] = {}
+    out: dict[str, dict[str, float]] = {}
     for when in ("before", "after"):
         reads, writes = _units(ops[when])
-        out["1M prompt messages"][when] = {
+        out[when] = {
             "rest_request": million,
             "lambda_request": 2 * million,  # the REST call and the reply's $default
             "lambda_gb_s": million * (prompt_s * memory_gb[when] + WS_HANDLER_S * 0.5),
@@ -91,8 +99,13 @@ def scenarios(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]
             "dynamodb_wru": million * writes,
             "ws_message": 2 * million,  # the message out, the reply in
         }
+    return out
+
+
+def _timed_out_messages(memory_gb: dict[str, float]) -> dict[str, dict[str, float]]:
+    million = 1e6
     polls = polls_in(60.0)
-    out["1M messages timing out at 60 s"] = {
+    return {
         when: {
             "rest_request": million,
             "lambda_request": million,
@@ -103,6 +116,9 @@ def scenarios(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]
         }
         for when in ("before", "after")
     }
+
+
+def _bulk_message(results: dict[str, Any], memory_gb: dict[str, float]) -> dict[str, dict[str, float]]:
     size = max((key for key in results["bulk"] if key != "connect_s"), key=int)  # 1000 but in --quick
     bulk, scale = results["bulk"][size], 1000 / int(size)
     counted = bulk["dynamodb_by_operation"]
@@ -110,7 +126,7 @@ def scenarios(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]
     # Lookups, then polls (at most 100 keys a BatchGetItem call); pending messages, replies, refreshes.
     batch_reads = (int(size) + (counted.get("BatchGetItem", 0) - chunks) * 100) * scale
     writes_after = (int(size) + counted.get("UpdateItem", 0)) * scale
-    out["one 1000-session bulk message"] = {
+    return {
         when: {
             "rest_request": 1,
             "lambda_request": 1 + 1000,
@@ -122,14 +138,17 @@ def scenarios(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]
         }
         for when in ("before", "after")
     }
+
+
+def _idle_sessions(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     sessions, minutes = 100_000, 1440
     pings = {"before": 86_400 / BEFORE["ping_interval_s"], "after": 86_400 / results["ping_interval_s"]}
-    out["100k sessions idle for a day"] = {}
+    out: dict[str, dict[str, float]] = {}
     for when in ("before", "after"):
         lambda_pings = pings[when] if when == "before" else 0
         ping_reads, ping_writes = _units(BEFORE["ping"]) if when == "before" else (0, 0)
         reconnects = RECONNECTS_PER_DAY
-        out["100k sessions idle for a day"][when] = {
+        out[when] = {
             "ws_minute": sessions * minutes,
             "ws_message": sessions * (2 * pings[when] + RECONNECT["ws_messages"] * reconnects),
             "lambda_request": sessions * (lambda_pings + RECONNECT["lambda"] * reconnects),
@@ -145,15 +164,26 @@ def _money(value: float) -> str:
 
 
 def write_cost(results: dict[str, Any], path: Path) -> None:
-    table = scenarios(results)
-    ping = results["ping"]
-    totals = {}
+    bills = {
+        scenario: {when: _bill(quantities) for when, quantities in by_time.items()}
+        for scenario, by_time in scenarios(results).items()
+    }
     lines = [
         "# What Session Relay costs to run",
         "",
         "Written by `make bench` (bench/cost.py) from the operations it counted in the same run as",
         "docs/benchmarks.md, times the list prices below (us-east-1, USD). Free tiers are left out.",
         "",
+        *_prices(),
+        *_assumptions(results),
+        *_bills(bills),
+        *_what_dominates(bills["100k sessions idle for a day"]),
+    ]
+    path.write_text("\n".join(lines))
+
+
+def _prices() -> list[str]:
+    lines = [
         "## Prices",
         "",
         "| item | price | unit | source |",
@@ -167,14 +197,22 @@ def write_cost(results: dict[str, Any], path: Path) -> None:
         "text copy of the page; they are the public list prices on the date shown. Check them in the",
         "AWS Pricing Calculator before relying on a total.",
         "",
+    ]
+    return lines
+
+
+def _assumptions(results: dict[str, Any]) -> list[str]:
+    ping = results["ping"]
+    return [
         "## Assumptions",
         "",
         f"- REST function: {BEFORE['rest_memory_mb']} MB before, {rest_memory_mb()} MB now "
         f"(template.yaml); a prompt message holds it for the measured p50 round trip "
         f"({results['round_trip']['p50_ms']} ms on the local stack).",
         f"- A WebSocket function invocation (512 MB) lasts {WS_HANDLER_S * 1000:.0f} ms.",
-        f"- A message that times out polls DynamoDB {polls_in(60.0)} times in 60 s (the engine's schedule:"
-        f" {FIRST_POLL_S * 1000:.0f} ms growing x{POLL_GROWTH} to {MAX_POLL_S * 1000:.0f} ms).",
+        f"- A message that times out polls DynamoDB {polls_in(60.0)} times in 60 s"
+        f" (the delivery core's schedule: {FIRST_POLL_S * 1000:.0f} ms growing x{POLL_GROWTH}"
+        f" to {MAX_POLL_S * 1000:.0f} ms).",
         "- Items are under 1 KB (writes) and 4 KB (strongly consistent reads): one unit per item;",
         "  a bulk poll round counts at most 100 read units per BatchGetItem call.",
         f"- Idle sessions: pings every {BEFORE['ping_interval_s']} s before, every "
@@ -182,21 +220,26 @@ def write_cost(results: dict[str, Any], path: Path) -> None:
         f"{ping['dynamodb_requests']} DynamoDB requests and {ping['management_api_calls']} Management "
         f"API calls for {ping['pings']} pings in this run); a reconnect every 1 h 55 min.",
         "",
-        "## Bills",
-        "",
     ]
-    for scenario, by_time in table.items():
-        bills = {when: _bill(quantities) for when, quantities in by_time.items()}
-        totals[scenario] = {when: sum(bill.values()) for when, bill in bills.items()}
+
+
+def _bills(bills: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """One table per scenario: each priced line before and after, the totals, the largest line now."""
+    lines = ["## Bills", ""]
+    for scenario, by_time in bills.items():
         lines += [f"### {scenario}", "", "| line | before | after |", "|---|---|---|"]
         for name in by_time["after"]:
-            lines.append(f"| {name} | {_money(bills['before'][name])} | {_money(bills['after'][name])} |")
-        before, after = _money(totals[scenario]["before"]), _money(totals[scenario]["after"])
+            lines.append(f"| {name} | {_money(by_time['before'][name])} | {_money(by_time['after'][name])} |")
+        before, after = (_money(sum(by_time[when].values())) for when in ("before", "after"))
         lines.append(f"| **total** | **{before}** | **{after}** |")
-        top = max(bills["after"], key=bills["after"].get)
+        top = max(by_time["after"], key=by_time["after"].get)
         lines += ["", f"Largest line now: {top}.", ""]
-    idle = totals["100k sessions idle for a day"]
-    lines += [
+    return lines
+
+
+def _what_dominates(idle_bills: dict[str, dict[str, float]]) -> list[str]:
+    idle = {when: sum(bill.values()) for when, bill in idle_bills.items()}
+    return [
         "## What dominates, and what to do about it",
         "",
         f"- Idle sessions: {_money(idle['after'])} a day for 100k instead of {_money(idle['before'])} "
@@ -212,4 +255,3 @@ def write_cost(results: dict[str, Any], path: Path) -> None:
         "  every second a version is active and a restore per new execution environment; see README.",
         "",
     ]
-    path.write_text("\n".join(lines))

@@ -5,23 +5,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 from rich.text import Text
-from session_relay.wire import parse_json
 
-from session_relay_tools.cli.filtered import disconnect_pages, message_pages, register
+from session_relay_tools.cli.filtered import disconnect_pages, register
+from session_relay_tools.cli.messaging import emit_answers, parse_data, send
 from session_relay_tools.cli.options import FILTERS, JSON, filters, with_options
-from session_relay_tools.cli.output import Output, compact, rows_table, table, utc_time
+from session_relay_tools.cli.output import Output, rows_table, utc_time
 from session_relay_tools.plain_help import PlainHelpCommand, PlainHelpGroup
-from session_relay_tools.sdk import (
-    MAX_BULK_IDS,
-    UNSET,
-    BatchAccepted,
-    BulkMessageResult,
-    MessageAccepted,
-    Session,
-    SessionFilter,
-    SessionMessageResult,
-    SessionRelay,
-)
+from session_relay_tools.sdk import MAX_BULK_IDS, Session, SessionFilter, SessionRelay
 
 app = typer.Typer(
     cls=PlainHelpGroup,
@@ -128,22 +118,6 @@ def sessions_get(
     out.emit({"session": session.model_dump()}, render)
 
 
-def _parse_data(data: str | None) -> Any:
-    if data is None:
-        return UNSET
-    try:
-        return parse_json(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"not valid JSON ({exc})", param_hint="--data") from exc
-
-
-def _summary_lines(result: BulkMessageResult) -> list[str]:
-    summary = result.summary()
-    lines = [f"processed {summary.processed} of {summary.requested}"]
-    lines += [f"{reason}: {count}" for reason, count in summary.reasons.items()]
-    return lines
-
-
 @app.command("message", cls=PlainHelpCommand)
 @with_options(*FILTERS, *JSON)
 def sessions_message(
@@ -191,47 +165,15 @@ def sessions_message(
     exactly one such id fails with the API's 404 instead.
     """
     out = Output(ctx, options["json_flag"])
-    payload = _parse_data(data)
+    payload = parse_data(data)
     sending = {"timeout": timeout, "wait": not no_wait, "idempotency_key": idempotency_key}
     with out.reported(), _client(out) as relay:
         targets = _targets(list(session_ids or []), all_, filters(options))
-        if isinstance(targets, SessionFilter):
-            result = message_pages(out, relay, targets, key, payload, **sending)
-        elif len(targets) == 1:
-            single = relay.message(targets[0], key, payload, **sending)
-            if isinstance(single, MessageAccepted):
-                result = [single.message_id]
-            else:
-                entry = SessionMessageResult(session_id=targets[0], **single.model_dump())
-                result = BulkMessageResult(responses=[entry])
-        elif no_wait or idempotency_key is not None or len(targets) <= MAX_BULK_IDS:
-            result = relay.message_many(targets, key, payload, **sending)
-            result = [result.batch_id] if isinstance(result, BatchAccepted) else result
-        else:
-            with out.progress("messaging", len(targets)) as advance:
-                result = relay.message_many(targets, key, payload, **sending, progress=advance)
+        result = send(out, relay, targets, key, payload, **sending)
     if isinstance(result, list):  # --no-wait: the ids to read the answers with
         out.emit({"sent": result}, lambda: out.print(*(f"sent: {sent}" for sent in result)))
         return
-    ids = [entry.session_id for entry in result.responses]
-
-    def render() -> None:
-        if not all_:
-            rows = table("session id", "processed", "response / reason")
-            for entry in result.responses:
-                shown = compact(entry.response) if entry.processed else entry.reason or ""
-                rows.add_row(Text(entry.session_id), Text("yes" if entry.processed else "no"), Text(shown))
-            out.print(rows)
-        elif not ids:
-            out.print("no sessions match")
-        for line in _summary_lines(result):
-            out.print(line)
-
-    document = {
-        "responses": [entry.contract() for entry in result.responses],
-        "summary": result.summary().model_dump(),
-    }
-    out.emit(document, render)
+    emit_answers(out, result, all_)
 
 
 @app.command("disconnect", cls=PlainHelpCommand)

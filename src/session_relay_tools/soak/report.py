@@ -40,25 +40,18 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)], 1)
 
 
-def summarize(
-    report: Report,
-    args: argparse.Namespace,
-    output: list[str],
-    ran_s: float,
-    late_refused: int,
-    left: dict[str, int],
-) -> dict[str, Any]:
-    """The run's figures and the verdict of every invariant."""
-    # A handler that raised (the local gateway logs it, as Lambda would) or logged an error.
-    crashes = sum(
+def _stack_errors(output: list[str]) -> int:
+    """Lines where a handler raised (the local gateway logs it, as Lambda would) or logged an error."""
+    return sum(
         1
         for line in output
         if "Traceback" in line or "invocation failed" in line or '"level":"ERROR"' in line.replace(" ", "")
     )
-    every = report.latencies_ms["single"] + report.latencies_ms["bulk"]
-    total = sum(count for kind, count in report.requests.items() if kind != "churn")
-    server_errors = sum(count for status, count in report.statuses.items() if status >= 500)
-    checks = {
+
+
+def _checks(report: Report, server_errors: int, crashes: int, left: dict[str, int]) -> dict[str, bool]:
+    """Every invariant, by name: True when it held."""
+    return {
         "every request answered": report.unanswered == 0,
         "no 5xx": server_errors == 0,
         "no wrong or mixed reply": report.wrong_replies == 0,
@@ -69,16 +62,44 @@ def summarize(
         "no connection mapping left": left["connection_mappings"] == 0,
         "no pending message left": left["pending_messages"] == 0,
     }
+
+
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "duration_s": args.duration,
+        "sessions": args.sessions,
+        "callers": args.callers,
+        "churn_per_s": args.churn_per_s,
+        "seed": args.seed,
+    }
+
+
+def _latency(report: Report) -> dict[str, dict[str, float | int | None]]:
+    """p50, p99 and count of every request's latency, then of single and bulk requests apart."""
+    every = report.latencies_ms["single"] + report.latencies_ms["bulk"]
+    return {
+        name: {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99), "count": len(values)}
+        for name, values in (("all", every), *report.latencies_ms.items())
+    }
+
+
+def summarize(
+    report: Report,
+    args: argparse.Namespace,
+    output: list[str],
+    ran_s: float,
+    late_refused: int,
+    left: dict[str, int],
+) -> dict[str, Any]:
+    """The run's figures and the verdict of every invariant."""
+    crashes = _stack_errors(output)
+    total = sum(count for kind, count in report.requests.items() if kind != "churn")
+    server_errors = sum(count for status, count in report.statuses.items() if status >= 500)
+    checks = _checks(report, server_errors, crashes, left)
     return {
         "ok": all(checks.values()),
         "checks": checks,
-        "config": {
-            "duration_s": args.duration,
-            "sessions": args.sessions,
-            "callers": args.callers,
-            "churn_per_s": args.churn_per_s,
-            "seed": args.seed,
-        },
+        "config": _config(args),
         "ran_s": round(ran_s, 1),
         "requests": total,
         "requests_per_s": round(total / ran_s, 1) if ran_s else None,
@@ -93,10 +114,7 @@ def summarize(
         "unexpected": report.unexpected,
         "late_replies_refused": late_refused,
         "stack_errors": crashes,
-        "latency_ms": {
-            name: {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99), "count": len(values)}
-            for name, values in (("all", every), *report.latencies_ms.items())
-        },
+        "latency_ms": _latency(report),
         "sessions_connected": report.sessions_connected,
         "churn": dict(report.churn),
         "left_in_dynamodb": left,
