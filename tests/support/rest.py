@@ -1,6 +1,7 @@
 """The REST API through its Lambda entry point (Mangum in front of the FastAPI app, as deployed),
 called with API Gateway REST proxy events."""
 
+import asyncio
 import base64
 import json
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class RestCaller:
         return self.invoke(event, context)
 
     def invoke(self, event: dict[str, Any], context: functions.LambdaContext | None = None) -> RestResponse:
+        _give_the_thread_an_event_loop()
         answer = self.handler(event, context or LambdaContext())
         body = answer["body"]
         if answer.get("isBase64Encoded"):
@@ -63,3 +65,13 @@ class RestCaller:
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> RestResponse:
         return self.request("POST", path, json_body=json, **kwargs)
+
+
+def _give_the_thread_an_event_loop() -> None:
+    """Mangum runs the app on the calling thread's event loop (``asyncio.get_event_loop``), which a
+    Lambda process's thread has; an earlier test's ``asyncio.run`` leaves this thread without one."""
+    policy = asyncio.get_event_loop_policy()
+    try:
+        policy.get_event_loop()
+    except RuntimeError:
+        policy.set_event_loop(policy.new_event_loop())
