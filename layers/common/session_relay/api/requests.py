@@ -8,6 +8,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from session_relay.api.bodies import describe_errors
+from session_relay.contract import shown
 from session_relay.errors import MalformedBody, PayloadTooLarge, ValidationFailed
 from session_relay.service.access import Principal
 from session_relay.service.calls import Call
@@ -19,6 +20,7 @@ from session_relay.wire import parse_json
 
 MAX_BODY_BYTES = 1_048_576
 # A plain decimal number (as any client prints a float: "2", "2.5", "1e-05"); no sign, no NaN.
+_WAIT_ONLY = frozenset({"wait"})
 _SECONDS = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?")
 
 
@@ -55,15 +57,14 @@ async def body[M: BaseModel](request: Request, model: type[M]) -> M:
 def wait_query(request: Request) -> float:
     """The ``wait`` query parameter in seconds: 0 <= wait <= the deployment's maximum wait, default 0.
     Any other parameter is a 422 (a typo must not silently mean "do not wait")."""
+    no_query(request, _WAIT_ONLY)
     maximum = get_settings().max_wait_s
-    for name in request.query_params:
-        if name != "wait":
-            raise ValidationFailed(f"{name}: unknown query parameter (only wait is accepted)")
     values = request.query_params.getlist("wait")
     if not values:
         return 0.0
     if len(values) > 1 or not _SECONDS.fullmatch(values[0]) or float(values[0]) > maximum:
-        raise ValidationFailed(f"wait: must be a number of seconds from 0 to {maximum:g}")
+        wrong = f"{len(values)} values" if len(values) > 1 else shown(values[0])
+        raise ValidationFailed(f"wait: must be a number of seconds from 0 to {maximum:g} (got {wrong})")
     return float(values[0])
 
 

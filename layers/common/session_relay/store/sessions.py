@@ -27,7 +27,7 @@ SESSION_MAX_S = 2 * 60 * 60 + 60
 # Listing sorts newest first, then by id ascending: the sort key stores the inverted creation time.
 _LISTING_MAX_MS = 10**15 - 1
 # ASCII digits only: ``\d`` alone would also take other scripts' digits (Arabic-Indic and more).
-_CURSOR_PATTERN = re.compile(r"^[0-9]{15}#.{1,128}$", re.DOTALL)
+_CURSOR_PATTERN = re.compile(r"[0-9]{15}#[^\x00-\x1f]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +81,14 @@ def encode_cursor(key: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
-    """The listing key a cursor points after; a cursor not made by ``encode_cursor`` is a 422."""
+    """The listing key a cursor points after; a cursor not made by ``encode_cursor`` is a 422: it must
+    decode strictly (base64url without padding or stray characters) to a listing key, and encode back
+    to exactly itself."""
     try:
-        key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        key = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         key = ""
-    if not _CURSOR_PATTERN.match(key):
+    if not _CURSOR_PATTERN.fullmatch(key) or encode_cursor(key) != cursor:
         raise ValidationFailed(field_sentence("cursor", cursor))
     return key
 
