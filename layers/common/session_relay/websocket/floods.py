@@ -1,6 +1,6 @@
 """Per-connection frame rate on the ``$default`` route (PROTOCOL.md section 2, "too many frames"): a token
-bucket per connection, timed by when the gateway received each frame; a reply the server accepted gives
-its token back. Kept per execution environment; why, and what that means on AWS: docs/design.md, "Floods".
+bucket per connection, timed by when the gateway received each frame. A reply the server accepts never
+takes a token. Kept per execution environment; why, and what that means on AWS: docs/design.md, "Floods".
 """
 
 import threading
@@ -16,7 +16,8 @@ BURST = 30
 FLOOD_REASON = "too many frames"
 _TRACKED = 20_000  # connections remembered per container (least recently seen forgotten first)
 
-ADMIT, FLOOD, CLOSED = "admit", "flood", "closed"
+ADMIT, EMPTY, CLOSED = "admit", "empty", "closed"
+FLOOD = "flood"  # ``admit``'s answer for a frame that found the bucket empty (and closed the connection)
 
 
 class FrameRate:
@@ -32,9 +33,9 @@ class FrameRate:
         self._closed: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def admit(self, connection_id: str, arrived_s: float | None = None) -> str:
-        """``ADMIT`` the frame, or ``FLOOD`` (the bucket is empty: close the connection now), or
-        ``CLOSED`` (this container closed it already: drop the frame).
+    def take(self, connection_id: str, arrived_s: float | None = None) -> str:
+        """``ADMIT`` (a token taken), ``EMPTY`` (no token left: nothing changes, the caller decides
+        whether to ``close``) or ``CLOSED`` (this container closed it already: drop the frame).
 
         ``arrived_s`` is when the gateway received the frame (the event's ``requestTimeEpoch``):
         the rate is the client's sending rate, however long frames wait to be handled."""
@@ -45,24 +46,31 @@ class FrameRate:
             tokens, last = self._buckets.pop(connection_id, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
             now = max(now, last)  # frames handled out of order never refill the bucket twice
-            if tokens < 1:
-                self._closed[connection_id] = None
-                _bound(self._closed)
-                return FLOOD
-            self._buckets[connection_id] = (tokens - 1, now)
+            taken = tokens >= 1
+            self._buckets[connection_id] = (tokens - 1 if taken else tokens, now)
             _bound(self._buckets)
-            return ADMIT
+            return ADMIT if taken else EMPTY
+
+    def close(self, connection_id: str) -> bool:
+        """Mark the connection closed for flooding; True for the one call that did (it tells the client)."""
+        with self._lock:
+            if connection_id in self._closed:
+                return False
+            self._buckets.pop(connection_id, None)
+            self._closed[connection_id] = None
+            _bound(self._closed)
+            return True
+
+    def admit(self, connection_id: str, arrived_s: float | None = None) -> str:
+        """``take``, closing the connection when the bucket is empty: ``ADMIT``, ``FLOOD`` or ``CLOSED``."""
+        verdict = self.take(connection_id, arrived_s)
+        if verdict != EMPTY:
+            return verdict
+        return FLOOD if self.close(connection_id) else CLOSED
 
     def is_closed(self, connection_id: str) -> bool:
         with self._lock:
             return connection_id in self._closed
-
-    def refund(self, connection_id: str) -> None:
-        """The frame was a reply the server asked for and accepted: it does not count."""
-        with self._lock:
-            if connection_id in self._buckets:
-                tokens, last = self._buckets[connection_id]
-                self._buckets[connection_id] = (min(float(self.burst), tokens + 1), last)
 
     def retry_close(self, connection_id: str) -> None:
         """The close failed: the next frame finds the bucket empty again and tries once more."""

@@ -15,7 +15,7 @@ from session_relay.gateway import Gateway
 from session_relay.observability import count, logger
 from session_relay.store import Store, get_store
 from session_relay.websocket.events import WebSocketEvent
-from session_relay.websocket.floods import CLOSED, FLOOD, FLOOD_REASON, FrameRate, frame_rate
+from session_relay.websocket.floods import ADMIT, EMPTY, FLOOD_REASON, FrameRate, frame_rate
 from session_relay.websocket.handshake import answer
 from session_relay.wire import parse_json
 
@@ -57,26 +57,33 @@ class FrameHandler:
         self.gateway = gateway
         self.connection_id = event.connection_id
         self.rate = frame_rate
+        self._unrecorded: ServiceUnavailable | None = None  # why a reply could not be recorded
 
     def handle(self, rate: FrameRate = frame_rate) -> dict[str, Any]:
         self.rate = rate
-        arrived_ms = self.event.request_context.request_time_epoch
-        verdict = rate.admit(self.connection_id, None if arrived_ms is None else arrived_ms / 1000)
-        if verdict == CLOSED:  # closed for flooding already: this frame costs nothing more
+        if rate.is_closed(self.connection_id):  # closed for flooding already: this frame costs nothing more
             return answer(200)
-        if verdict == FLOOD:
-            self._close_for_flooding(rate)
-            return answer(200)
+        document = self._document()
         try:
-            self._handle()
+            # A reply the server accepts costs no token, so it is recorded before the rate is asked.
+            if not self._accepted_reply(document) and self._admitted():
+                self._handle(document)
         except ServiceUnavailable as exc:  # the frame was not acted on: say so rather than crash
             logger.warning("frame not handled", extra={"error": exc.message})
             self._error(f"{exc.message}; the frame was not handled")
         return answer(200)
 
-    def _handle(self) -> None:
-        document = self._document()
-        if document is None:
+    def _admitted(self) -> bool:
+        """Take a token; with none left, close the connection for flooding (once, whoever finds it empty)."""
+        arrived_ms = self.event.request_context.request_time_epoch
+        verdict = self.rate.take(self.connection_id, None if arrived_ms is None else arrived_ms / 1000)
+        if verdict == EMPTY and self.rate.close(self.connection_id):
+            self._close_for_flooding(self.rate)
+        return verdict == ADMIT
+
+    def _handle(self, document: dict[str, Any] | str) -> None:
+        if isinstance(document, str):  # not understood
+            self._error(document)
             self._touch()  # last_seen_at counts every frame that reaches the server, understood or not
             return
         action = document.get("action")
@@ -85,30 +92,27 @@ class FrameHandler:
         elif action == "ping":
             self._ping()
         elif action == "reply":
-            self._reply(document)
+            self._refused_reply(document)
         else:
             self._touch()
             self._error("unknown action: expected hello, ping or reply")
 
-    def _document(self) -> dict[str, Any] | None:
+    def _document(self) -> dict[str, Any] | str:
+        """The frame's JSON object, or why it is not one (the text of the ``error`` frame)."""
         body = self.event.body or ""
         if self.event.is_base64_encoded:
             try:
                 body = base64.b64decode(body, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
-                self._error("frames must be UTF-8 JSON text")
-                return None
+                return "frames must be UTF-8 JSON text"
         if len(body.encode()) > FRAME_LIMIT_BYTES:
-            self._error(f"frame over the {FRAME_LIMIT_BYTES}-byte limit")
-            return None
+            return f"frame over the {FRAME_LIMIT_BYTES}-byte limit"
         try:
             document = parse_json(body)
         except ValueError:
-            self._error("frame is not valid JSON")
-            return None
+            return "frame is not valid JSON"
         if not isinstance(document, dict):
-            self._error("frame must be a JSON object with an action")
-            return None
+            return "frame must be a JSON object with an action"
         return document
 
     def _touch(self) -> Any:
@@ -132,26 +136,40 @@ class FrameHandler:
         # one that reaches this function anyway (a stage without that route) gets the same pong.
         self._send({"type": "pong"})
 
-    def _reply(self, document: dict[str, Any]) -> None:
+    def _accepted_reply(self, document: dict[str, Any] | str) -> bool:
+        """Record a reply frame; True when the server accepted it (then it is done, and costs nothing)."""
+        if isinstance(document, str) or document.get("action") != "reply":
+            return False
         message_id = document.get("id")
-        if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID_LENGTH:
-            self._touch()
-            self._error("reply needs the id of the message it answers")
-            return
+        if not _usable_id(message_id):
+            return False
         outcome = reply_outcome(document)
         recorded = outcome or Outcome(processed=False, reason=REASON_INVALID)
         try:
             stored = self.store.messages.record_reply(self.connection_id, message_id, recorded)
         except ReplyRejected:
-            self._touch()
-            self._error(f"reply to {message_id} ignored: no message waiting for it on this connection")
-            return
-        self.rate.refund(self.connection_id)
+            return False
+        except ServiceUnavailable as exc:  # not accepted: it counts, and says so if admitted
+            self._unrecorded = exc
+            return False
         if stored.replied_at - stored.seen_at >= LAST_SEEN_RESOLUTION_MS:
             self.store.sessions.touch(stored.session_id)
         if outcome is None:
             count("RepliesMalformed")
             self._error("malformed reply: needs processed, and response or a known reason")
+        return True
+
+    def _refused_reply(self, document: dict[str, Any]) -> None:
+        """A reply frame the server did not accept, admitted by the rate: tell the client."""
+        message_id = document.get("id")
+        if not _usable_id(message_id):
+            self._touch()
+            self._error("reply needs the id of the message it answers")
+        elif self._unrecorded is not None:
+            raise self._unrecorded
+        else:
+            self._touch()
+            self._error(f"reply to {message_id} ignored: no message waiting for it on this connection")
 
     def _close_for_flooding(self, rate: FrameRate) -> None:
         count("ConnectionsFlooding")
@@ -172,6 +190,10 @@ class FrameHandler:
             self.gateway.post(self.connection_id, frame)
         except ServiceUnavailable:
             logger.warning("could not answer the client", extra={"frame_type": frame["type"]})
+
+
+def _usable_id(message_id: Any) -> bool:
+    return isinstance(message_id, str) and 0 < len(message_id) <= MAX_MESSAGE_ID_LENGTH
 
 
 def closed_for_flooding(event: Any) -> bool:
