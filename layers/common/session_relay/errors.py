@@ -56,3 +56,8 @@ class ServiceUnavailable(RelayError):
 
 class ReplyRejected(Exception):
     """A client's reply that does not count: wrong connection, unknown, late or duplicate id."""
+
+
+class RecordExists(Exception):
+    """A record of messages answered later already has this id (an idempotent call's retry finds the
+    batch its first attempt started)."""

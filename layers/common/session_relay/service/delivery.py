@@ -97,25 +97,44 @@ class DeliveryCore:
         *,
         single: bool = False,
     ) -> Posted:
-        """Record each (session, message id) as pending until ``deadline_ms`` (epoch ms), before its
-        frame is posted so a fast reply always finds it; then post every frame concurrently.
+        """``record`` then ``post``: the usual way to send.
 
         ``single`` (a call to one session) uses single-item requests and forgets a dead connection
         whole; a bulk call uses batch requests whatever its size."""
+        self.record(targets, deadline_ms, single=single)
+        return self.post(targets, frames, single=single)
+
+    def record(
+        self, targets: list[tuple[SessionRecord, str]], deadline_ms: int, *, single: bool = False
+    ) -> None:
+        """Record each (session, message id) as pending until ``deadline_ms`` (epoch ms), before its
+        frame is posted so a fast reply always finds it."""
         if not targets:
-            return Posted()
+            return
         if single:
             self.store.messages.put(*targets[0], deadline_ms)
         else:
             self.store.messages.put_many(targets, deadline_ms)
         count("MessagesSent", len(targets))
+
+    def post(
+        self, targets: list[tuple[SessionRecord, str]], frames: MessageFrames, *, single: bool = False
+    ) -> Posted:
+        """Post every recorded message's frame concurrently. From the first frame on nothing raises:
+        what fails is reported in ``Posted`` (and a message not delivered is withdrawn, or left to its
+        stored deadline if even that fails)."""
+        if not targets:
+            return Posted()
         results = run_all(self._post, [(record, frames.frame(mid)) for record, mid in targets], self.workers)
         dead = [target for target, result in zip(targets, results, strict=True) if result is False]
         failed = [target for target, result in zip(targets, results, strict=True) if result is None]
         if dead:
             self.forget_dead(dead, single=single)
         if failed:  # never delivered: withdrawn now, so the outcome is "client never responded"
-            self.store.messages.delete_many([(r.connection_id, m) for r, m in failed])
+            try:
+                self.store.messages.delete_many([(r.connection_id, m) for r, m in failed])
+            except ServiceUnavailable:  # left pending: the deadline decides them the same way
+                logger.warning("undelivered messages not withdrawn", extra={"count": len(failed)})
         out = {(r.connection_id, m): r.session.id for (r, m), ok in zip(targets, results, strict=True) if ok}
         return Posted(out, tuple(r.session.id for r, _ in dead), tuple(r.session.id for r, _ in failed))
 

@@ -4,6 +4,8 @@ and the header's value and hold a hash of the route and body; a repeat gets the 
 it runs. https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/
 """
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -50,6 +52,13 @@ def persistence() -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(table_name=table, expiry_attr="expires_at", boto3_client=client)
 
 
+def derived_id(scope: str, key: str, request: dict[str, Any]) -> str:
+    """An id that every attempt of one idempotent call computes alike (32 hex digits): the same scope,
+    key and request (as a JSON document: key order and spacing do not matter) give the same id."""
+    document = json.dumps([scope, key, request], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(document.encode()).hexdigest()[:32]
+
+
 def run_once(
     scope: str, key: str, request: dict[str, Any], run: Callable[[], dict[str, Any]], lambda_context: Any
 ) -> dict[str, Any]:
@@ -65,8 +74,11 @@ def run_once(
     if lambda_context is not None:  # bounds how long a call that died mid-way keeps its key
         config.register_lambda_context(lambda_context)
 
+    answered: list[dict[str, Any]] = []
+
     def first(call: dict[str, Any]) -> dict[str, Any]:
-        return run()
+        answered.append(run())
+        return answered[0]
 
     once = idempotent_function(
         first,
@@ -83,4 +95,6 @@ def run_once(
         raise ValidationFailed(f"{HEADER}: already used for another request (another route or body)") from exc
     except IdempotencyPersistenceLayerError as exc:
         logger.warning("idempotency store failed", extra={"error": str(exc)})
+        if answered:  # it ran: its answer stands (a retry finds what it started by its derived id)
+            return answered[0]
         raise ServiceUnavailable("the idempotency store is unavailable, try again shortly") from exc

@@ -8,7 +8,7 @@ from typing import Any
 from session_relay import MAX_MESSAGE_TIMEOUT_S
 from session_relay.clock import now_ms
 from session_relay.contract import Outcome
-from session_relay.errors import ServiceUnavailable
+from session_relay.errors import RecordExists, ServiceUnavailable
 from session_relay.service.access import Targets
 from session_relay.service.delivery import NOT_FOUND, DeliveryCore, MessageFrames, new_message_id
 from session_relay.service.fitting import fit_entries
@@ -55,34 +55,52 @@ class Later:
         return record_id
 
     def send_batch(
-        self, owner: str, targets: Targets, frames: MessageFrames, timeout_s: float | None
+        self,
+        owner: str,
+        targets: Targets,
+        frames: MessageFrames,
+        timeout_s: float | None,
+        batch_id: str | None = None,
     ) -> tuple[str, OutcomeRecord]:
-        """Send to every found session of ``targets`` concurrently; returns the batch's id and record
-        (written before the first frame goes out)."""
+        """Send to every found session of ``targets`` concurrently; returns the batch's id and record.
+
+        The pending messages are recorded first, then the batch (before the first frame goes out, so
+        whatever happens next a reader finds it). ``batch_id`` (an idempotent call's, derived from its
+        key) may exist already: then an earlier attempt got this far, and its batch is returned with
+        nothing sent again."""
         deadline_ms = _deadline_ms(timeout_s)
         records = targets.records
         entries = tuple(
             Target(sid, records[sid].connection_id, new_message_id()) if sid in records else Target(sid)
             for sid in targets.session_ids
         )
-        batch_id, batch = new_message_id(), OutcomeRecord(owner, deadline_ms, entries)
-        self.store.outcomes.put_batch_record(batch_id, batch)
+        batch_id = batch_id or new_message_id()
+        paging = targets.paging.fields() if targets.paging else None
+        batch = OutcomeRecord(owner, deadline_ms, entries, paging)
         sent = [(records[t.session_id], t.message_id) for t in entries if t.message_id is not None]
-        self.core.send(sent, frames, deadline_ms)
+        self.core.record(sent, deadline_ms)
+        try:
+            self.store.outcomes.put_batch_record(batch_id, batch)
+        except RecordExists:
+            earlier = self.store.outcomes.get_batch_record(batch_id)
+            if earlier is None or earlier.owner != owner:
+                raise ServiceUnavailable("the outcome store is unavailable, try again shortly") from None
+            return batch_id, earlier
+        self.core.post(sent, frames)
         return batch_id, batch
 
-    def outcomes(self, record: OutcomeRecord, wait_s: float) -> dict[int, Outcome]:
+    def outcomes(self, record: OutcomeRecord, wait_s: float, strict: bool = True) -> dict[int, Outcome]:
         """The decided outcome of each target (by index; one still pending is missing), waiting up to
-        ``wait_s`` seconds for every one to be decided."""
+        ``wait_s`` seconds for every one to be decided. ``strict``: see ``DeliveryCore.collect``."""
         decided: dict[int, Outcome] = {i: NOT_FOUND for i, t in enumerate(record.targets) if t.pair is None}
         pending = {target.pair: i for i, target in enumerate(record.targets) if target.pair is not None}
         until = self.core.clock() + max(0.0, wait_s)
-        decided.update(self.core.collect(pending, until, record.deadline_ms, poll_first=True, strict=True))
+        decided.update(self.core.collect(pending, until, record.deadline_ms, poll_first=True, strict=strict))
         return decided
 
-    def entries(self, record: OutcomeRecord, wait_s: float) -> list[Entry]:
+    def entries(self, record: OutcomeRecord, wait_s: float, strict: bool = True) -> list[Entry]:
         """The bulk answer's entries in request order (one still pending has no outcome)."""
-        outcomes = self.outcomes(record, wait_s)
+        outcomes = self.outcomes(record, wait_s, strict)
         return [Entry(target.session_id, outcomes.get(i)) for i, target in enumerate(record.targets)]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from session_relay.clock import now_ms
 from session_relay.contract import Outcome
 from session_relay.errors import ServiceUnavailable
 from session_relay.gateway import Gateway
@@ -25,7 +26,7 @@ from session_relay.service.access import (
 from session_relay.service.calls import Call, deadline, in_flight
 from session_relay.service.deadlines import Deadline
 from session_relay.service.delivery import NO_RESPONSE, NOT_FOUND, DeliveryCore, MessageFrames, new_message_id
-from session_relay.service.idempotency import idempotency_key, run_once
+from session_relay.service.idempotency import derived_id, idempotency_key, run_once
 from session_relay.service.later import Entry, Later, fitted
 from session_relay.service.results import (
     Accepted,
@@ -37,7 +38,7 @@ from session_relay.service.results import (
     kept,
 )
 from session_relay.settings import Settings
-from session_relay.store import SessionRecord, Store
+from session_relay.store import OutcomeRecord, SessionRecord, Store
 
 # A synchronous bulk call with an Idempotency-Key polls this much past its stored deadline: by then
 # every message is decided (the read withdraws what is still pending), well before the answer is due.
@@ -121,9 +122,10 @@ class Messaging:
             if key is None:
                 return self._many(caller, selection, send, frames, until)
             first: list[BulkAnswered | Accepted] = []
+            batch_id = derived_id(caller.key_id, key, retry.request)
 
             def run() -> dict[str, Any]:
-                result, record = self._many_kept(caller, selection, send, frames, until)
+                result, record = self._many_kept(caller, selection, send, frames, until, batch_id)
                 first.append(result)
                 return record
 
@@ -134,13 +136,13 @@ class Messaging:
         """``GET /messages/{id}``."""
         with in_flight(self.store, self.settings, caller, call):  # a long poll holds a Lambda too
             record = owned_record(caller, message_id, self.store.outcomes.get_message_record, "message")
-            return MessageState(self.later.outcomes(record, self._poll_budget_s(wait_s, call)).get(0))
+            return MessageState(self.later.outcomes(record, self._poll_budget_s(wait_s, call, record)).get(0))
 
     def read_batch(self, caller: Principal, batch_id: str, wait_s: float, call: Call) -> BatchState:
         """``GET /batches/{id}``."""
         with in_flight(self.store, self.settings, caller, call):
             record = owned_record(caller, batch_id, self.store.outcomes.get_batch_record, "batch")
-            entries = self.later.entries(record, self._poll_budget_s(wait_s, call))
+            entries = self.later.entries(record, self._poll_budget_s(wait_s, call, record))
         return BatchState(fitted(entries), all(entry.outcome is not None for entry in entries))
 
     # ---------------------------------------------------------------- waiting
@@ -185,29 +187,42 @@ class Messaging:
         return BulkAnswered(fitted(self.message_targets(found, frames, until)), found.paging)
 
     def _batch_later(
-        self, caller: Principal, found: Targets, frames: MessageFrames, timeout_s: float | None
+        self,
+        caller: Principal,
+        found: Targets,
+        frames: MessageFrames,
+        timeout_s: float | None,
+        batch_id: str | None = None,
     ) -> Accepted:
         """Sent without waiting (``"wait": false``): the batch's id to read the outcomes by."""
-        batch_id, _ = self.later.send_batch(caller.key_id, found, frames, timeout_s)
-        return Accepted(batch_id=batch_id, paging=found.paging)
+        batch_id, batch = self.later.send_batch(caller.key_id, found, frames, timeout_s, batch_id)
+        return Accepted(batch_id=batch_id, paging=_paging(batch))
 
     def _many_kept(
-        self, caller: Principal, selection: Selection, send: Send, frames: MessageFrames, until: Deadline
+        self,
+        caller: Principal,
+        selection: Selection,
+        send: Send,
+        frames: MessageFrames,
+        until: Deadline,
+        batch_id: str,
     ) -> tuple[BulkAnswered | Accepted, dict[str, Any]]:
-        """An idempotent bulk call: sent as a batch and waited for, so that a repeat can rebuild this very
-        answer from the batch (a bulk answer can be far larger than an idempotency record may be). Its
-        deadline leaves time to withdraw what is still pending before the answer is due."""
+        """An idempotent bulk call: sent as a batch (its id derived from the call, so every attempt finds
+        the batch the first one started) and waited for, so that a repeat can rebuild this very answer
+        from the batch (a bulk answer can be far larger than an idempotency record may be). Its deadline
+        leaves time to withdraw what is still pending before the answer is due; once a frame is out,
+        a failed poll is no news rather than a 503."""
         found = targets(self.store, caller, selection)
         if not send.wait:
-            accepted = self._batch_later(caller, found, frames, send.timeout_s)
+            accepted = self._batch_later(caller, found, frames, send.timeout_s, batch_id)
             return accepted, kept(accepted)
         wait_s = until.wait_end(len(found.records)) - until.clock()
         if not until.can_send(len(found.records)):  # no reply could be recorded in time: send nothing
             found = Targets(found.session_ids, {}, found.paging)
-        batch_id, batch = self.later.send_batch(caller.key_id, found, frames, max(wait_s, 0.001))
-        answered = BulkAnswered(fitted(self.later.entries(batch, wait_s + _SETTLE_S)), found.paging)
-        paging = found.paging.fields() if found.paging else {}
-        return answered, {"status": 200, "batch": batch_id, "paging": paging}
+        batch_id, batch = self.later.send_batch(caller.key_id, found, frames, max(wait_s, 0.001), batch_id)
+        entries = self.later.entries(batch, wait_s + _SETTLE_S, strict=False)
+        answered = BulkAnswered(fitted(entries), _paging(batch))
+        return answered, {"status": 200, "batch": batch_id, "paging": batch.paging or {}}
 
     def _replayed(self, record: dict[str, Any]) -> BulkAnswered | Accepted:
         """A repeat's answer: as kept, or a synchronous bulk answer rebuilt from its batch."""
@@ -216,13 +231,22 @@ class Messaging:
         batch = self.store.outcomes.get_batch_record(record["batch"])
         if batch is None:  # cannot happen within the retry window: the batch outlives it
             raise RuntimeError("the batch of an idempotent bulk call expired before its idempotency record")
-        paging = Paging(**record["paging"]) if record["paging"] else None
-        return BulkAnswered(fitted(self.later.entries(batch, 0)), paging)
+        return BulkAnswered(fitted(self.later.entries(batch, 0)), _paging(batch))
 
-    def _poll_budget_s(self, wait_s: float, call: Call) -> float:
+    def _poll_budget_s(self, wait_s: float, call: Call, record: OutcomeRecord) -> float:
         """How long a read may hold: ``wait_s``, ending in time for the answer to beat the Lambda's own
-        timeout and API Gateway's integration timeout counted from the request's arrival."""
+        timeout and API Gateway's integration timeout counted from the request's arrival. When the
+        record's deadline falls within the wait, the read withdraws what is still pending then, and the
+        wait keeps back the time that takes (as a message call's wait does)."""
         if wait_s <= 0:
             return 0.0
         until = deadline(self.settings, wait_s, call, self.core.clock)
-        return max(0.0, until.wait_end(0) - until.clock())
+        end_s = until.wait_end(0) - until.clock()
+        if (record.deadline_ms - now_ms()) / 1000 < end_s:
+            end_s = until.wait_end(sum(target.pair is not None for target in record.targets)) - until.clock()
+        return max(0.0, end_s)
+
+
+def _paging(batch: OutcomeRecord) -> Paging | None:
+    """The paging a batch sent by ``filter`` was answered with (None for one sent by ids)."""
+    return Paging(**batch.paging) if batch.paging else None

@@ -4,13 +4,23 @@
 A record is the way back from an id the owner holds to the messages it stands for, and says which
 API key may read it. The outcome itself stays where every reply lands, in the message items of the
 connections table (``session_relay.store.messages``), which are kept at least as long as the record.
+
+A record is one item while it fits (nearly always). One that does not (up to 1000 targets of session
+ids of 128 characters of anything) keeps the first of its targets in its item, and the rest in extra
+items, ``<record item's id>#<tag>#<n>`` (n from 1), written before it and read with one BatchGetItem.
+The tag is fresh for every write, so a write that finds the record already there (the same id written
+again) leaves that record's items as they were.
 """
 
 import json
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from session_relay import clock
+from session_relay.errors import RecordExists
 from session_relay.store.keys import live
+from session_relay.store.parts import ITEM_BUDGET_BYTES, item_bytes, json_lists
 from session_relay.store.table import Table
 from session_relay.wire import dump_json
 
@@ -18,10 +28,12 @@ OUTCOME_RETENTION_S = 15 * 60 + 60
 """How long a record (and the messages it points to) outlives its deadline: the contract's
 15 minutes, plus a minute for clocks and TTL rounding (seconds)."""
 
-# DynamoDB items are at most 400 KB (names and values): a batch of 1000 entries of ids at most 128
-# characters each takes under 200 KB (tested at that size).
+# DynamoDB items are at most 400 KB (names and values), and a batch's targets can take about 800 KB:
+# 1000 ids of 128 characters, 4 UTF-8 bytes each (emoji) or 6 in JSON (control characters, escaped).
+# Each item is kept under ITEM_BUDGET_BYTES (300 KB), measured as DynamoDB counts (store/parts.py).
 # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-items
 _MESSAGE, _BATCH = "message#", "batch#"
+_TAG_BYTES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +55,13 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeRecord:
-    """A message or batch sent with ``"wait": false``: who sent it, its deadline, its targets."""
+    """A message or batch sent with ``"wait": false``: who sent it, its deadline, its targets, and
+    (for a batch sent by ``filter``) the paging its answer carried (``matched``, ``next_cursor``)."""
 
     owner: str
     deadline_ms: int
     targets: tuple[Target, ...]
+    paging: dict[str, Any] | None = None
 
 
 def outcome_expiry_s(deadline_ms: int) -> int:
@@ -62,9 +76,11 @@ class Outcomes:
         self.table = table
 
     def put_message_record(self, record_id: str, record: OutcomeRecord) -> None:
+        """Keep a message's record; ``RecordExists`` when one has this id already."""
         self._put(_MESSAGE + record_id, record)
 
     def put_batch_record(self, record_id: str, record: OutcomeRecord) -> None:
+        """Keep a batch's record; ``RecordExists`` when one has this id already."""
         self._put(_BATCH + record_id, record)
 
     def get_message_record(self, record_id: str) -> OutcomeRecord | None:
@@ -82,12 +98,51 @@ class Outcomes:
             "targets": dump_json(targets),
             "expires_at": outcome_expiry_s(record.deadline_ms),
         }
-        # Ids are 128 random bits: a collision would hand one owner another's outcome.
-        self.table.put(item, condition="attribute_not_exists(id)")
+        if record.paging is not None:
+            item["paging"] = dump_json(record.paging)
+        if item_bytes(item) > ITEM_BUDGET_BYTES:
+            item = self._put_parts(item, [dump_json(target) for target in targets])
+        # Random ids never collide (a collision would hand one owner another's outcome); an idempotent
+        # call's derived id exists already when an earlier attempt of that call wrote it.
+        self.table.conditional("put_item", item, "attribute_not_exists(id)", refused=RecordExists(item_id))
+
+    def _put_parts(self, item: dict[str, Any], targets: list[str]) -> dict[str, Any]:
+        """Write the targets after the first that fit ``item`` as its parts; returns ``item`` with the
+        first targets and where its parts are (``parts``: how many, ``part_tag``: their ids' tag)."""
+        tag = secrets.token_hex(_TAG_BYTES)
+        head = {**item, "targets": "", "parts": len(targets), "part_tag": tag}
+        largest_part = _part(item, tag, len(targets), "")  # its id at its longest
+        lists = json_lists(targets, ITEM_BUDGET_BYTES - max(item_bytes(head), item_bytes(largest_part)))
+        for number, text in enumerate(lists[1:], start=1):
+            self.table.put(_part(item, tag, number, text), condition="attribute_not_exists(id)")
+        return {**head, "targets": lists[0], "parts": len(lists) - 1}
 
     def _get(self, item_id: str) -> OutcomeRecord | None:
         item = self.table.get({"id": item_id})
-        if item is None or not live(item, clock.now_s()):
+        if item is None or "owner" not in item or not live(item, clock.now_s()):  # a part is no record
             return None
-        targets = tuple(Target(*entry) for entry in json.loads(item["targets"]))
-        return OutcomeRecord(item["owner"], item["deadline_ms"], targets)
+        entries = json.loads(item["targets"])
+        for text in self._read_parts(item):
+            entries.extend(json.loads(text))
+        targets = tuple(Target(*entry) for entry in entries)
+        paging = json.loads(item["paging"]) if "paging" in item else None
+        return OutcomeRecord(item["owner"], item["deadline_ms"], targets, paging)
+
+    def _read_parts(self, item: dict[str, Any]) -> list[str]:
+        """The targets texts of a record's parts, in order (none for a record in one item)."""
+        ids = [_part_id(item["id"], item.get("part_tag", ""), n) for n in range(1, item.get("parts", 0) + 1)]
+        if not ids:
+            return []
+        found = {part["id"]: part["targets"] for part in self.table.batch_get([{"id": i} for i in ids])}
+        if len(found) < len(ids):  # written before the record, expiring with it: cannot happen
+            raise RuntimeError(f"a part of record {item['id']} is missing")
+        return [found[i] for i in ids]
+
+
+def _part_id(item_id: str, tag: str, number: int) -> str:
+    return f"{item_id}#{tag}#{number}"
+
+
+def _part(item: dict[str, Any], tag: str, number: int, targets: str) -> dict[str, Any]:
+    """A record's part: the JSON text of some of its targets, expiring with it."""
+    return {"id": _part_id(item["id"], tag, number), "targets": targets, "expires_at": item["expires_at"]}
