@@ -18,6 +18,17 @@ THROTTLING = (
     "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html"
 )
 CONCURRENCY = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html"
+WEBSOCKET_THROTTLING = (
+    "https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html"
+)
+ACCOUNT_QUOTAS = "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"
+ROUTE_SETTINGS = (
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+    "aws-properties-apigatewayv2-stage-routesettings.html"
+)
+# Every account's throttle across all its APIs, per Region, by default (ACCOUNT_QUOTAS): a stage's
+# route throttle is bounded by it (WEBSOCKET_THROTTLING).
+ACCOUNT_RATE_PER_S, ACCOUNT_BURST = 10_000, 5_000
 # Every account accepts at most this REST integration timeout until its quota is raised (LIMITS).
 DEFAULT_QUOTA_MS = 29_000
 LAMBDA_LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]  # LOGGING_CONFIG
@@ -134,6 +145,33 @@ def test_rest_stage_is_throttled_with_metrics_on(translated):
     assert setting["ThrottlingRateLimit"] == {"Ref": "RestThrottlingRateLimit"}
     assert setting["ThrottlingBurstLimit"] == {"Ref": "RestThrottlingBurstLimit"}
     assert setting["MetricsEnabled"] is True
+
+
+def test_websocket_stage_throttle_is_two_parameters_within_the_accounts_throttle():
+    # WEBSOCKET_THROTTLING, ACCOUNT_QUOTAS: a route throttle above the account's is bounded by it anyway;
+    # ROUTE_SETTINGS: the burst is an integer, the rate a number.
+    parameters = sam_template()["Parameters"]
+    ranges = {
+        "WebSocketThrottlingRateLimit": ACCOUNT_RATE_PER_S,
+        "WebSocketThrottlingBurstLimit": ACCOUNT_BURST,
+    }
+    for name, ceiling in ranges.items():
+        parameter = parameters[name]
+        assert parameter["Type"] == "Number"
+        assert 1 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= ceiling
+        assert isinstance(parameter["Default"], int)
+        assert parameter["Description"]
+
+
+def test_websocket_stage_throttle_parameters_reach_the_stages_default_route_settings():
+    # WEBSOCKET_THROTTLING: DefaultRouteSettings throttles every route of the stage; no route of ours
+    # overrides it (RouteSettings), so every client frame is held to the parameters.
+    translated = translate(WebSocketThrottlingRateLimit=50, WebSocketThrottlingBurstLimit=100)
+    (stage,) = of_type(translated, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "WebSocketThrottlingRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "WebSocketThrottlingBurstLimit"}
+    assert "RouteSettings" not in stage["Properties"]
 
 
 def test_rest_function_concurrency_is_a_parameter_zero_meaning_unreserved(translated):

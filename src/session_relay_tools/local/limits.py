@@ -8,18 +8,28 @@
 - 6 MB (6,291,456 bytes) for a synchronous invocation's request and for its response, measured on the
   JSON the runtime serializes (``json.dumps``, so escapes count):
   https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html
+
+And API Gateway's throttle of the WebSocket stage (``TokenBucket``, ``stage_throttle``): one token
+bucket of the stage's ``DefaultRouteSettings`` (``ThrottlingBurstLimit`` tokens, refilled at
+``ThrottlingRateLimit`` a second) that every client frame draws on, whichever connection sent it:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html
 """
 
 import json
 import os
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 ACCOUNT_CONCURRENCY = 1000
 MIN_UNRESERVED = 100
 MAX_PAYLOAD_BYTES = 6_291_456
 CONCURRENCY_VARIABLE = "SESSION_RELAY_CONCURRENCY"
+# Local-only knobs: the WebSocket stage's throttle, instead of the template's parameter defaults.
+WS_RATE_VARIABLE = "SESSION_RELAY_WS_RATE"
+WS_BURST_VARIABLE = "SESSION_RELAY_WS_BURST"
 
 
 class Throttled(Exception):
@@ -115,3 +125,58 @@ def _condition(expression: Any, template: dict[str, Any]) -> bool:
     if "Condition" in expression:
         return _condition(template["Conditions"][expression["Condition"]], template)
     raise ValueError(f"unsupported condition {expression!r}")
+
+
+class TokenBucket:
+    """``burst`` tokens, refilled at ``rate_per_s`` a second up to ``burst``; each request takes one.
+    Starts full. ``clock`` (seconds, monotonic) is injectable for tests."""
+
+    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """One token for one request; False means API Gateway would throttle it."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate_per_s)
+            self._at = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+
+def stage_throttle(template: dict[str, Any], environ: dict[str, str] | None = None) -> TokenBucket:
+    """The WebSocket stage's throttle as the template deploys it (``DefaultRouteSettings``, its
+    parameters' defaults), or as ``SESSION_RELAY_WS_RATE`` / ``SESSION_RELAY_WS_BURST`` set it within
+    the parameters' ranges (a value CloudFormation would refuse stops the stack with a sentence)."""
+    environ = os.environ if environ is None else environ
+    (stage,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    rate = _setting(settings["ThrottlingRateLimit"], template, environ, WS_RATE_VARIABLE)
+    burst = _setting(settings["ThrottlingBurstLimit"], template, environ, WS_BURST_VARIABLE)
+    if burst != int(burst):
+        raise SystemExit(f"{WS_BURST_VARIABLE} must be a whole number of requests, not {burst!r}")
+    return TokenBucket(rate, int(burst))
+
+
+def _setting(value: Any, template: dict[str, Any], environ: dict[str, str], variable: str) -> float:
+    override = environ.get(variable, "").strip()
+    if not override:
+        return float(resolve(value, template))
+    parameter = template.get("Parameters", {}).get(value["Ref"], {}) if isinstance(value, dict) else {}
+    low, high = parameter.get("MinValue", 0), parameter.get("MaxValue", float("inf"))
+    try:
+        number = float(override)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high or number <= 0:
+        raise SystemExit(
+            f"{variable} must be a number from {low} to {high} (the template's range), not {override!r}"
+        )
+    return number

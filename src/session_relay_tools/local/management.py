@@ -27,7 +27,7 @@ async def management_api(
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
-    parts = [unquote(part) for part in scope["path"].strip("/").split("/")]
+    parts = _path_segments(scope)
     if parts and parts[0] == STAGE:
         parts = parts[1:]
     if parts == ["@local", "calls"] and gateway.calls is not None:
@@ -71,6 +71,15 @@ async def management_api(
         await _json(send, 204, None)
     else:
         await _aws_error(send, 405, "MethodNotAllowedException", f"{method} is not allowed")
+
+
+def _path_segments(scope: dict[str, Any]) -> list[str]:
+    """The request path's segments, each percent-decoded exactly once (a ``%2F`` in a connection id
+    stays inside its segment); the ASGI ``path`` is already decoded, so it is only the fallback."""
+    raw = scope.get("raw_path")
+    if raw is None:
+        return scope["path"].strip("/").split("/")
+    return [unquote(part) for part in raw.decode("latin-1").strip("/").split("/")]
 
 
 def _iso(epoch_s: float) -> str:

@@ -11,6 +11,14 @@ What API Gateway answers itself, as it does:
   handler raised, a response over 6 MB or not in the proxy format): 502; both with
   ``{"message": "Internal server error"}``
   https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+
+The event's ``path``, ``pathParameters`` and ``requestContext.path`` carry the request path as the
+client sent it, still percent-encoded, as a REST API's proxy event does (the fields:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+AWS's page does not say how they are encoded; a live capture of a REST API's event shows
+``"path": "/capture/space%20value"``: https://gh.yyyyyyy.vvvv.ee/hotsock/voker/blob/main/vokerhttp/testdata/apigwv1-request.json).
+The function's ASGI adapter (Mangum) decodes it, once: ``GET /no%2541`` is the route ``/no%41``.
+Query parameters, by contrast, arrive decoded (same capture).
 """
 
 import asyncio
@@ -20,7 +28,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote
 
 from session_relay_tools.local import STAGE
 from session_relay_tools.local.functions import FunctionHost
@@ -38,6 +46,15 @@ def _text_headers(scope: dict[str, Any]) -> list[tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
 
 
+def _raw_path(scope: dict[str, Any]) -> str:
+    """The request path as sent, percent-encoding kept (module docstring). The ASGI ``path`` is already
+    decoded: handing that on would have the function decode it a second time ("%2541" -> "A")."""
+    raw = scope.get("raw_path")
+    if raw is None:  # a server that leaves raw_path out: encode the decoded path back
+        return quote(scope["path"], safe="/:@!$&'()*+,;=~") or "/"
+    return raw.decode("latin-1") or "/"
+
+
 def rest_event(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
     """The API Gateway REST proxy event for one HTTP request."""
     headers: dict[str, str] = {}
@@ -50,7 +67,7 @@ def rest_event(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
     for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
         query[name] = value
         multi_query.setdefault(name, []).append(value)
-    path = unquote(scope["path"]) or "/"
+    path = _raw_path(scope)
     client_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
     try:
         text, encoded = body.decode(), False

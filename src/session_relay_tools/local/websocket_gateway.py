@@ -11,9 +11,19 @@ Limits follow API Gateway: 32 KB client frames (larger ones close the connection
 128 KB posted frames, 10 minutes idle, 2 hours per connection. Every route's function draws on the
 stack's one pool of concurrent executions; a throttled ``$connect`` refuses the handshake with 500,
 a throttled frame gets API Gateway's ``{"message": "Internal server error", ...}`` frame back, and a
-throttled ``$disconnect`` is lost (logged), as an integration failure is on AWS:
+throttled ``$disconnect`` is lost (logged): API Gateway never retries a Lambda invocation, and
+``$disconnect`` is best-effort:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html
 https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+
+The connection exists once ``$connect`` succeeded (the upgrade is pending until then, same page); a
+client that left meanwhile is a connection closed at once, and gets its ``$disconnect`` like any other.
+Client frames (every route but ``$connect``/``$disconnect``, the MOCK ping included) draw on the stage's
+one throttle (``limits.stage_throttle``); a frame beyond it runs nothing and the client is sent
+``{"message": "Too Many Requests", "connectionId": ..., "requestId": ...}`` (API Gateway answers a
+throttled request "429 Too Many Requests"; on a WebSocket that answer is a frame, in the shape of the
+gateway's other error frames), the connection staying open:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html
 """
 
 import asyncio
@@ -31,14 +41,17 @@ from urllib.parse import parse_qsl
 
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.functions import FunctionHost
-from session_relay_tools.local.limits import RequestTooLarge, Throttled
+from session_relay_tools.local.limits import RequestTooLarge, Throttled, TokenBucket, stage_throttle
 from session_relay_tools.local.management import STAGE, management_api
 from session_relay_tools.local.rest_gateway import INTERNAL_ERROR, Receive, Send
-from session_relay_tools.template import websocket_mock_routes
+from session_relay_tools.template import load_template, websocket_mock_routes
 
 IDLE_TIMEOUT_S = 10 * 60
 MAX_CONNECTION_S = 2 * 60 * 60
 CLOSE_GOING_AWAY = 1001
+# The close code a connection gets when it ended without a close frame (RFC 6455 section 7.1.5).
+CLOSE_ABNORMAL = 1006
+TOO_MANY_REQUESTS = "Too Many Requests"
 
 _log = logging.getLogger(__name__)
 THROTTLED: dict[str, Any] = {"statusCode": 500}
@@ -82,7 +95,13 @@ class Connection:
 class WebSocketGateway:
     """ASGI app for the WebSocket API and its Management API."""
 
-    def __init__(self, host: FunctionHost, domain_name: str, calls: CallCounter | None = None) -> None:
+    def __init__(
+        self,
+        host: FunctionHost,
+        domain_name: str,
+        calls: CallCounter | None = None,
+        throttle: TokenBucket | None = None,
+    ) -> None:
         self.host = host
         self.calls = calls
         self.domain_name = domain_name
@@ -91,6 +110,8 @@ class WebSocketGateway:
         # Routes on a MOCK integration (the ping route) are answered here, read from the template,
         # as API Gateway answers them: no function runs.
         self.mock_routes = websocket_mock_routes()
+        # The stage's throttle, over every client frame of every connection (module docstring).
+        self.throttle = throttle if throttle is not None else stage_throttle(load_template())
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -172,44 +193,65 @@ class WebSocketGateway:
         answer = await self._invoke("$connect", event)
         status = answer.get("statusCode", 200) if isinstance(answer, dict) else 500
         if not 200 <= status < 300:
-            body = (answer.get("body") or "").encode() if isinstance(answer, dict) else b""
-            if answer is THROTTLED:
-                body = json.dumps({"message": INTERNAL_ERROR}).encode()
-            await send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": status,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-                }
-            )
-            await send({"type": "websocket.http.response.body", "body": body})
+            await self._refuse(send, answer, status)
             return
+        # $connect succeeded: the connection exists from now on, even if its client already left (then
+        # it is closed at once), and whatever way it ends, its close is reported to $disconnect.
         self.connections[connection.connection_id] = connection
-        await send({"type": "websocket.accept"})
-        close_code, reason = 1005, "Client closed the connection"
+        close_code = CLOSE_ABNORMAL
         try:
-            while True:
-                message = await receive()
-                if message["type"] == "websocket.disconnect":
-                    close_code = message.get("code", 1005)
-                    break
-                connection.last_active = time.time()
-                if connection.open:  # a frame read after the server closed the connection is not routed
-                    self._spawn(self._frame(connection, message))
+            try:
+                await send({"type": "websocket.accept"})
+            except OSError:  # uvicorn's ClientDisconnected: the client left while $connect ran
+                pass
+            else:
+                close_code = await self._serve(connection, receive)
         finally:
             connection.open = False
             self.connections.pop(connection.connection_id, None)
-            event = {
-                "headers": headers,
-                "multiValueHeaders": {name: [value] for name, value in headers.items()},
-                "requestContext": {
-                    **self._context(connection, "$disconnect", "DISCONNECT"),
-                    "disconnectStatusCode": close_code,
-                    "disconnectReason": reason,
-                },
-                "isBase64Encoded": False,
+            await self._invoke("$disconnect", self._disconnect_event(connection, headers, close_code))
+
+    async def _refuse(self, send: Send, answer: Any, status: int) -> None:
+        """The handshake's answer when $connect did not succeed."""
+        body = (answer.get("body") or "").encode() if isinstance(answer, dict) else b""
+        if answer is THROTTLED:
+            body = json.dumps({"message": INTERNAL_ERROR}).encode()
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
             }
-            await self._invoke("$disconnect", event)
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+
+    async def _serve(self, connection: Connection, receive: Receive) -> int:
+        """Route the client's frames until it closes; returns the close code."""
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return message.get("code", 1005)
+            connection.last_active = time.time()
+            if not connection.open:  # a frame read after the server closed the connection is not routed
+                continue
+            if self.throttle.take():
+                self._spawn(self._frame(connection, message))
+            else:
+                self._spawn(self._gateway_error(connection, TOO_MANY_REQUESTS))
+
+    def _disconnect_event(
+        self, connection: Connection, headers: dict[str, str], close_code: int
+    ) -> dict[str, Any]:
+        return {
+            "headers": headers,
+            "multiValueHeaders": {name: [value] for name, value in headers.items()},
+            "requestContext": {
+                **self._context(connection, "$disconnect", "DISCONNECT"),
+                "disconnectStatusCode": close_code,
+                "disconnectReason": "Client closed the connection",
+            },
+            "isBase64Encoded": False,
+        }
 
     async def _frame(self, connection: Connection, message: dict[str, Any]) -> None:
         if message.get("text") is not None:
@@ -227,8 +269,14 @@ class WebSocketGateway:
         event = {"requestContext": context, "body": body, "isBase64Encoded": encoded}
         if await self._invoke(route_key, event) is THROTTLED:
             # What API Gateway sends the client when a route's integration fails.
-            error = {"message": INTERNAL_ERROR, "connectionId": connection.connection_id}
-            await connection.send_text(json.dumps({**error, "requestId": context["requestId"]}))
+            await self._gateway_error(connection, INTERNAL_ERROR, context["requestId"])
+
+    async def _gateway_error(
+        self, connection: Connection, message: str, request_id: str | None = None
+    ) -> None:
+        """An error frame API Gateway itself sends the client; the connection stays open."""
+        error = {"message": message, "connectionId": connection.connection_id}
+        await connection.send_text(json.dumps({**error, "requestId": request_id or str(uuid.uuid4())}))
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
