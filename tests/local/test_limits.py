@@ -16,7 +16,8 @@ import time
 import pytest
 
 from session_relay_tools.local import limits
-from session_relay_tools.local.websocket_gateway import Connection, WebSocketGateway
+from session_relay_tools.local.connection import Connection
+from session_relay_tools.local.websocket_gateway import WebSocketGateway
 
 INTERNAL_ERROR = {"message": "Internal server error"}
 

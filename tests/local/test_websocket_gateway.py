@@ -24,8 +24,9 @@ import uvicorn
 import websockets
 
 from session_relay_tools.local import limits
+from session_relay_tools.local.connection import Connection
 from session_relay_tools.local.functions import FunctionHost
-from session_relay_tools.local.websocket_gateway import Connection, WebSocketGateway
+from session_relay_tools.local.websocket_gateway import WebSocketGateway
 from tests.local.conftest import HANDLERS
 
 TEMPLATE = f"""

@@ -28,18 +28,17 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-prote
 
 import asyncio
 import base64
-import contextlib
 import json
 import logging
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from session_relay_tools.local.calls import CallCounter
+from session_relay_tools.local.connection import Connection, new_connection_id
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.limits import RequestTooLarge, Throttled, TokenBucket, stage_throttle
 from session_relay_tools.local.management import STAGE, management_api
@@ -55,41 +54,6 @@ TOO_MANY_REQUESTS = "Too Many Requests"
 
 _log = logging.getLogger(__name__)
 THROTTLED: dict[str, Any] = {"statusCode": 500}
-
-
-def new_connection_id() -> str:
-    # API Gateway ids are short, opaque and URL-unfriendly ("L0SM9cOFvHcCIhw="); ours end in "=" too.
-    return secrets.token_urlsafe(10) + "="
-
-
-@dataclass
-class Connection:
-    connection_id: str
-    send: Send
-    source_ip: str
-    user_agent: str | None
-    connected_at: float = field(default_factory=time.time)
-    last_active: float = field(default_factory=time.time)
-    open: bool = True
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    async def send_text(self, text: str) -> bool:
-        async with self.lock:
-            if not self.open:
-                return False
-            try:
-                await self.send({"type": "websocket.send", "text": text})
-            except Exception:
-                self.open = False
-                return False
-            return True
-
-    async def close(self, code: int = 1000) -> None:
-        async with self.lock:
-            if self.open:
-                self.open = False
-                with contextlib.suppress(Exception):  # already closed by the peer
-                    await self.send({"type": "websocket.close", "code": code})
 
 
 class WebSocketGateway:
