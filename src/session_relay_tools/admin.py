@@ -17,6 +17,7 @@ from session_relay.errors import ServiceUnavailable
 from session_relay.service.access import new_api_key
 from session_relay.settings import Settings
 from session_relay.store import ApiKeyRecord, ScriptRecord, Store
+from session_relay.store.auth import SCOPES
 
 from session_relay_tools.local.stack import TABLE_PREFIX
 
@@ -154,11 +155,28 @@ class NewKey:
     record: ApiKeyRecord
 
 
-def create_key(store: Store, script_ids: list[str], name: str = "") -> NewKey:
-    """Issue a key for existing scripts; only its SHA-256 hash is stored."""
+def key_scopes(scopes: list[str] | None) -> tuple[str, ...]:
+    """The scopes a new key gets, in ``SCOPES`` order: those named (at least one, each one of
+    ``SCOPES``), or all four when none is named."""
+    if scopes is None:
+        return SCOPES
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown:
+        raise AdminError(f"unknown scope {unknown[0]!r}: a scope is one of {', '.join(SCOPES)}")
+    if not scopes:
+        raise AdminError(f"name at least one scope: --scope {'|'.join(SCOPES)}")
+    return tuple(scope for scope in SCOPES if scope in scopes)
+
+
+def create_key(
+    store: Store, script_ids: list[str], name: str = "", scopes: list[str] | None = None
+) -> NewKey:
+    """Issue a key for existing scripts, with these scopes (all four when None); only its SHA-256
+    hash is stored."""
     scripts = list(dict.fromkeys(script_ids))
     if not scripts:
         raise AdminError("name at least one script: --script ID")
+    allowed = key_scopes(scopes)
     for script_id in scripts:
         if _guarded("reading scripts", store, "get_script", script_id) is None:
             raise AdminError(f"no script {script_id}")
@@ -170,6 +188,7 @@ def create_key(store: Store, script_ids: list[str], name: str = "") -> NewKey:
         name=name,
         created_at=now_ms(),
         revoked=False,
+        scopes=allowed,
     )
     _guarded("storing the key", store, "put_api_key", record)
     return NewKey(api_key=api_key, record=record)

@@ -3,9 +3,11 @@ listing, filters, paging, counts, auto-refresh, messages with every outcome, dis
 hostile identity fields. The accessible names used here are the contract's."""
 
 import contextlib
+import hashlib
 import json
 import os
 import re
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -17,7 +19,7 @@ from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 from session_relay_tools.local.process import free_port, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, identity_for
 
-from .conftest import SCREENSHOT_ENV, visiting
+from .conftest import SCREENSHOT_ENV, STAGE, visiting
 
 
 def rows(page):
@@ -77,6 +79,172 @@ def test_a_bad_key_shows_the_apis_sentence(visit):
     page = visit.open("sr_not_a_key")
     expect(page.get_by_role("alert")).to_have_text("invalid API key")
     expect(rows(page)).to_have_count(0)
+
+
+def test_enter_in_the_key_field_lists_the_sessions_with_no_other_button(visit, connect):
+    (client,) = connect(1)
+    page = visit.open()
+    expect(page.get_by_role("button", name="Use key")).to_have_count(0)
+
+    page.get_by_label("API key").fill(visit.stack.api_key)
+    with page.expect_response(lambda r: "/sessions?" in r.url):
+        page.get_by_label("API key").press("Enter")
+    expect(row_of(page, client.session_id)).to_have_count(1)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    assert page.evaluate("() => Object.values(sessionStorage)") == [visit.stack.api_key]
+
+
+def test_refresh_uses_the_typed_key_with_no_other_button(visit, connect, place_id):
+    (client,) = connect(1)
+    page = visit.open()
+    page.get_by_label("API key").fill(visit.stack.api_key)
+    with page.expect_response(lambda r: "/sessions?" in r.url):
+        page.get_by_role("button", name="Refresh").click()
+    expect(row_of(page, client.session_id)).to_have_count(1)
+
+    # A filter typed after the key, then Refresh: one listing, with the filter and the key.
+    page.get_by_label("Place id").fill(str(place_id))
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows(page)).to_have_count(1)
+    expect(row_of(page, client.session_id)).to_have_count(1)
+
+
+def test_refresh_without_a_key_says_so(visit):
+    page = visit.open()
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_role("alert")).to_have_text("Enter an API key first.")
+    page.get_by_label("API key").fill("sr_ключ")
+    page.get_by_label("API key").press("Enter")
+    expect(page.get_by_role("alert")).to_have_text("An API key is visible ASCII characters only.")
+    assert visit.api_calls() == []
+
+
+def test_a_typed_key_replaces_the_one_in_use(visit, connect, place_id):
+    (client,) = connect(1)
+    page = visit.open(visit.stack.api_key)
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(1)
+
+    visit.enter_key("sr_not_a_key")
+    expect(page.get_by_role("alert")).to_have_text("invalid API key")
+    expect(rows(page)).to_have_count(0)
+    assert page.evaluate("() => Object.values(sessionStorage)") == ["sr_not_a_key"]
+
+    page.get_by_label("API key").fill(visit.stack.api_key)
+    page.get_by_role("button", name="Refresh").click()
+    expect(row_of(page, client.session_id)).to_have_count(1)
+    expect(page.get_by_role("alert")).to_be_hidden()
+
+
+# ------------------------------------------------------------------------------------------------
+# What the key may do (PROTOCOL.md section 1, "Extension: scopes"; section 4, last bullet)
+# ------------------------------------------------------------------------------------------------
+
+NEEDS_MESSAGE = 'This API key may not message sessions (it needs the "message" scope; it has: {})'
+NEEDS_DISCONNECT = 'This API key may not disconnect sessions (it needs the "disconnect" scope; it has: {})'
+
+
+def scoped_key(stack, scopes, name="scoped viewer"):
+    """A key of the stack's development script with only ``scopes``, written straight into the stack's
+    auth table as the store keeps one (``apikey#<sha256>``, ``scopes`` a list of strings)."""
+    key = "sr_" + secrets.token_urlsafe(32)
+    key_hash = hashlib.sha256(key.encode()).hexdigest()
+    stack.dynamodb().put_item(
+        TableName=stack.table("AuthTable"),
+        Item={
+            "pk": {"S": f"apikey#{key_hash}"},
+            "kind": {"S": "apikey"},
+            "key_id": {"S": "key_" + secrets.token_hex(6)},
+            "key_hash": {"S": key_hash},
+            "script_ids": {"L": [{"S": stack.script_id}]},
+            "name": {"S": name},
+            "created_at": {"N": str(time.time_ns() // 1_000_000)},
+            "revoked": {"BOOL": False},
+            "scopes": {"L": [{"S": scope} for scope in scopes]},
+        },
+    )
+    return key
+
+
+def commands(page):
+    return (
+        page.get_by_role("button", name="Message", exact=True),
+        page.get_by_role("button", name="Disconnect", exact=True),
+    )
+
+
+def test_a_read_only_keys_commands_are_disabled_and_say_why(visit, connect, place_id):
+    (client,) = connect(1)
+    key = scoped_key(visit.stack, ["read"], name="read-only viewer")
+    page = visit.open(key)
+    filter_place(page, place_id)
+    expect(rows(page)).to_have_count(1)  # "read" lists
+
+    message, disconnect = commands(page)
+    needs_message, needs_disconnect = NEEDS_MESSAGE.format("read"), NEEDS_DISCONNECT.format("read")
+    expect(message).to_be_disabled()
+    expect(disconnect).to_be_disabled()
+    expect(message).to_have_accessible_description(f"{needs_message}.")
+    expect(disconnect).to_have_accessible_description(f"{needs_disconnect}.")
+    expect(page.get_by_text(needs_message)).to_be_visible()
+    expect(page.get_by_text(needs_disconnect)).to_be_visible()
+    expect(page.get_by_text('Key "read-only viewer"')).to_have_text(
+        f'Key "read-only viewer": scripts {visit.stack.script_id}; scopes read.'
+    )
+
+    # Enter in the Function field sends nothing either (the form's default button is disabled).
+    page.get_by_role("checkbox", name=client.session_id, exact=True).check()
+    page.get_by_label("Function").fill("echo")
+    page.get_by_label("Function").press("Enter")
+    page.wait_for_timeout(300)
+    assert visit.api_calls("POST") == []
+    assert client.handled == 0
+    # The API refuses the same call, naming the same scope.
+    with visit.stack.client(key) as api:
+        refused = api.post(f"/sessions/{client.session_id}/message", json={"key": "echo"})
+    assert refused.status_code == 403, refused.text
+    assert '"message" scope' in refused.json()["error"]
+
+    # A key with every scope (the development key) gets both back, with no description.
+    visit.enter_key(visit.stack.api_key)
+    expect(page.get_by_text('Key "development"')).to_be_visible()
+    expect(message).to_be_enabled()
+    expect(disconnect).to_be_enabled()
+    expect(message).to_have_accessible_description("")
+    expect(page.get_by_text(needs_message)).to_have_count(0)
+    expect(page.get_by_text(needs_disconnect)).to_have_count(0)
+
+
+def test_a_key_that_may_message_but_not_disconnect(visit, connect, place_id):
+    (client,) = connect(1)
+    page = visit.open(scoped_key(visit.stack, ["read", "message"]))
+    filter_place(page, place_id)
+    message, disconnect = commands(page)
+    expect(disconnect).to_be_disabled()
+    expect(disconnect).to_have_accessible_description(f"{NEEDS_DISCONNECT.format('read, message')}.")
+    expect(message).to_be_enabled()
+
+    page.get_by_role("checkbox", name=client.session_id, exact=True).check()
+    send(page, "echo", '"allowed"')
+    expect(outcome(page, client.session_id)).to_have_text('"allowed"')
+
+
+def test_a_deployment_without_get_key_offers_every_command(visit, connect, place_id):
+    # The one answer played here, as a deployment older than GET /key gives it (its router's 404);
+    # the listing is the real stack's.
+    def older_deployment(route):
+        body = {"success": False, "error": "no route GET /key"}
+        route.fulfill(status=404, content_type="application/json", body=json.dumps(body))
+
+    visit.page.route(f"{visit.origin}/{STAGE}/key", older_deployment)
+    connect(1)
+    page = visit.open(scoped_key(visit.stack, ["read"]))
+    filter_place(page, place_id)
+    expect(page.get_by_text("This deployment does not say what a key may do")).to_be_visible()
+    message, disconnect = commands(page)
+    expect(message).to_be_enabled()
+    expect(disconnect).to_be_enabled()
+    expect(message).to_have_accessible_description("")
 
 
 def test_filters_narrow_the_listing(visit, fleet, place_id):
@@ -308,6 +476,7 @@ def test_the_page_loads_only_its_own_files_under_the_stage_path(visit, connect, 
         "dashboard/api.js",
         "dashboard/table.js",
         "dashboard/chart.js",
+        "key",
         "sessions",
     }
     assert all(request.split(" ", 1)[1].startswith(prefix) for request in visit.requests)

@@ -5,8 +5,11 @@ import secrets
 
 import pytest
 from session_relay.service.access import hash_api_key
+from session_relay.store.auth import SCOPES
 
-from session_relay_tools.sdk import SessionNotFound, SessionRelay, Unauthorized
+from session_relay_tools import admin as admin_tasks
+from session_relay_tools.cli.admin import Scope
+from session_relay_tools.sdk import Forbidden, SessionNotFound, SessionRelay, Unauthorized
 from session_relay_tools.simulate import Fleet
 
 
@@ -123,3 +126,48 @@ def test_admin_mistakes_exit_1_with_a_sentence(cli, local_stack):
         assert "Traceback" not in result.stderr
     as_json = cli("--json", *cases[0][0])
     assert json.loads(as_json.stdout) == {"error": "no script script_missing", "status": None}
+
+
+def test_keys_create_with_scopes_and_keys_list_shows_them(admin, cli, local_stack):
+    endpoint = ["--dynamodb-endpoint", local_stack.dynamodb_endpoint]
+    script = ["--script", local_stack.script_id]
+    scoped = admin("keys", "create", *script, "--scope", "message", "--scope", "read")
+    everything = admin("keys", "create", "--script", local_stack.script_id, "--name", "all of it")
+
+    # Kept in the order read, message, disconnect, manage, whatever the order given.
+    assert scoped["key"]["scopes"] == ["read", "message"]
+    assert everything["key"]["scopes"] == ["read", "message", "disconnect", "manage"]
+    listed = {key["key_id"]: key for key in admin("keys", "list")["keys"]}
+    assert listed[scoped["key"]["key_id"]]["scopes"] == ["read", "message"]
+    assert listed[everything["key"]["key_id"]]["scopes"] == ["read", "message", "disconnect", "manage"]
+    table = cli("admin", "keys", "list", *endpoint, COLUMNS="300").stdout
+    [row] = [line for line in table.splitlines() if scoped["key"]["key_id"] in line]
+    assert "scopes" in next(line for line in table.splitlines() if "key id" in line)
+    assert "read, message" in row
+    shown = cli("admin", "keys", "create", "--script", local_stack.script_id, "--scope", "read", *endpoint)
+    assert "(scopes: read)" in shown.stdout
+
+    with SessionRelay(local_stack.rest_url, scoped["api_key"]) as relay:
+        assert relay.key().scopes == ["read", "message"]
+        with pytest.raises(Forbidden):
+            relay.disconnect_many(["any-session"])
+
+
+def test_an_unknown_scope_is_a_usage_mistake(cli, local_stack):
+    endpoint = ["--dynamodb-endpoint", local_stack.dynamodb_endpoint]
+    refused = cli("admin", "keys", "create", "--script", local_stack.script_id, "--scope", "write", *endpoint)
+
+    assert refused.exit_code == 2
+    words = " ".join(refused.stderr.replace("│", " ").split())
+    assert "'write' is not one of 'read', 'message', 'disconnect', 'manage'" in words
+    assert "--scope" in cli("admin", "keys", "create", "--help").stdout
+
+
+def test_the_admin_tasks_refuse_an_empty_or_unknown_scope_list():
+    assert admin_tasks.key_scopes(None) == ("read", "message", "disconnect", "manage")
+    assert admin_tasks.key_scopes(["manage", "read", "read"]) == ("read", "manage")
+    with pytest.raises(admin_tasks.AdminError, match="name at least one scope"):
+        admin_tasks.key_scopes([])
+    with pytest.raises(admin_tasks.AdminError, match="unknown scope 'write'"):
+        admin_tasks.key_scopes(["write"])
+    assert tuple(Scope) == SCOPES  # the CLI's choices are the store's scopes

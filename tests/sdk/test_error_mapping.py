@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from session_relay_tools.sdk import (
+    Forbidden,
     GatewayTimeout,
     NotFound,
     RequestTimeout,
@@ -30,6 +31,17 @@ def client_answering(handler) -> SessionRelay:
         (503, {"success": False, "error": "the session store is unavailable"}, ServiceUnavailable, None),
         (502, "<html>bad gateway</html>", ServerError, "HTTP 502 Bad Gateway"),
         (404, {"success": False, "error": "no route GET /nope"}, NotFound, "no route GET /nope"),
+        (
+            403,
+            {
+                "success": False,
+                "error": "this API key may not read sessions or the outcomes of messages "
+                '(it needs the "read" scope; it has: message)',
+            },
+            Forbidden,
+            None,
+        ),
+        (403, {"message": "Forbidden"}, Forbidden, "Forbidden"),  # API Gateway's own refusal
     ],
 )
 def test_failed_answers_raise_by_status_with_the_best_sentence(status, body, kind, error):

@@ -24,10 +24,15 @@ class Owner:
 
 
 def make_owner(
-    store: Store, *script_ids: str, enabled: bool = True, revoked: bool = False, name: str = "unit test"
+    store: Store,
+    *script_ids: str,
+    enabled: bool = True,
+    revoked: bool = False,
+    name: str = "unit test",
+    scopes: tuple[str, ...] | None = None,
 ) -> Owner:
     """Register the scripts (new ones enabled unless told otherwise; one made up if none is given)
-    and issue an API key covering them."""
+    and issue an API key covering them, with these scopes (all four when None)."""
     script_ids = script_ids or (f"script-{secrets.token_hex(4)}",)
     for script_id in script_ids:
         if store.auth.get_script(script_id) is None:
@@ -43,6 +48,7 @@ def make_owner(
             name=name,
             created_at=now_ms(),
             revoked=revoked,
+            **({} if scopes is None else {"scopes": scopes}),
         )
     )
     return Owner(api_key=api_key, key_id=key_id, script_ids=script_ids)

@@ -29,6 +29,7 @@ ROUTE_SETTINGS = (
 # Every account's throttle across all its APIs, per Region, by default (ACCOUNT_QUOTAS): a stage's
 # route throttle is bounded by it (WEBSOCKET_THROTTLING).
 ACCOUNT_RATE_PER_S, ACCOUNT_BURST = 10_000, 5_000
+PITR = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery_Howitworks.html"
 # Every account accepts at most this REST integration timeout until its quota is raised (LIMITS).
 DEFAULT_QUOTA_MS = 29_000
 LAMBDA_LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]  # LOGGING_CONFIG
@@ -247,3 +248,22 @@ def test_dashboard_draws_the_metrics_the_handlers_publish(translated):
     assert expected <= set(drawn)
     assert set(drawn) <= _published_metrics()
     assert {"p50", "p99"} <= drawn["ReplyLatency"]
+
+
+def test_only_the_retained_auth_table_has_point_in_time_recovery(translated):
+    # PITR (checkov CKV_AWS_28): continuous backups of the one table that holds what cannot come back by
+    # itself (scripts, key hashes, scopes), which a stack delete keeps; the other tables hold sessions
+    # and messages that clients recreate, so backups of them would only cost.
+    tables = of_type(translated, "AWS::DynamoDB::Table")
+    recovered = {
+        name
+        for name, table in tables.items()
+        if table["Properties"].get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
+    }
+    assert recovered == {"AuthTable"}
+    assert tables["AuthTable"]["Properties"]["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True
+    }
+    assert tables["AuthTable"]["DeletionPolicy"] == "Retain"
+    assert tables["AuthTable"]["UpdateReplacePolicy"] == "Retain"
+    assert {table["DeletionPolicy"] for name, table in tables.items() if name != "AuthTable"} == {"Delete"}

@@ -86,10 +86,13 @@ def virtual_clock(
 
 @pytest.fixture
 def make_owner(relay_store: Store) -> Callable[..., Owner]:
-    """Register scripts (enabled unless told otherwise) and issue an API key covering them."""
+    """Register scripts (enabled unless told otherwise) and issue an API key covering them, with
+    ``scopes`` (all four unless told otherwise)."""
 
-    def make(*script_ids: str, enabled: bool = True, revoked: bool = False) -> Owner:
-        return owners.make_owner(relay_store, *script_ids, enabled=enabled, revoked=revoked)
+    def make(
+        *script_ids: str, enabled: bool = True, revoked: bool = False, scopes: tuple[str, ...] | None = None
+    ) -> Owner:
+        return owners.make_owner(relay_store, *script_ids, enabled=enabled, revoked=revoked, scopes=scopes)
 
     return make
 

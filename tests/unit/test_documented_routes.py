@@ -1,34 +1,50 @@
 """The OpenAPI document is built on demand (session_relay.api.documented): the live routes carry no
-documentation fields, and the document still holds every operation's answers and bodies."""
+documentation fields, and the document still holds every operation's answers, bodies (with examples)
+and the scope each needs."""
 
 import pytest
 from fastapi.routing import APIRoute
+from session_relay.api import bodies
 from session_relay.api.main import DOCUMENTED, _routes, app
 from session_relay.api.responses import _ERRORS
 
 # Operation -> (the 200 answer's schema, every status it documents, the request body's schema).
 OPERATIONS = {
-    ("get", "/health"): ("Success", {200, 422}, None),
-    ("get", "/sessions"): ("SessionPage", {200, 401, 422, 503}, None),
-    ("get", "/sessions/{session_id}"): ("SessionAnswer", {200, 401, 404, 422, 503}, None),
+    ("get", "/health"): ("Success", {200}, None),  # it ignores the query string: no 422
+    ("get", "/key"): ("KeyAnswer", {200, 401, 422}, None),
+    ("get", "/sessions"): ("SessionPage", {200, 401, 403, 422, 503}, None),
+    ("get", "/sessions/{session_id}"): ("SessionAnswer", {200, 401, 403, 404, 422, 503}, None),
     ("post", "/sessions/disconnect"): (
         "BulkDisconnectAnswer",
-        {200, 400, 401, 413, 422, 429, 503},
+        {200, 400, 401, 403, 413, 422, 429, 503},
         "BulkRequest",
     ),
     ("post", "/sessions/message"): (
         "BulkMessageAnswer",
-        {200, 202, 400, 401, 409, 413, 422, 429, 503},
+        {200, 202, 400, 401, 403, 409, 413, 422, 429, 503},
         "BulkMessageRequest",
     ),
-    ("post", "/sessions/{session_id}/disconnect"): ("Success", {200, 401, 404, 422, 429, 503}, None),
+    ("post", "/sessions/{session_id}/disconnect"): ("Success", {200, 401, 403, 404, 422, 429, 503}, None),
     ("post", "/sessions/{session_id}/message"): (
         "MessageAnswer",
-        {200, 202, 400, 401, 404, 409, 413, 422, 429, 503},
+        {200, 202, 400, 401, 403, 404, 409, 413, 422, 429, 503},
         "MessageRequest",
     ),
-    ("get", "/messages/{message_id}"): ("MessageOutcome", {200, 401, 404, 422, 429, 503}, None),
-    ("get", "/batches/{batch_id}"): ("BatchOutcome", {200, 401, 404, 422, 429, 503}, None),
+    ("get", "/messages/{message_id}"): ("MessageOutcome", {200, 401, 403, 404, 422, 429, 503}, None),
+    ("get", "/batches/{batch_id}"): ("BatchOutcome", {200, 401, 403, 404, 422, 429, 503}, None),
+}
+# Operation -> the scope its key needs (PROTOCOL.md section 1, "Extension: scopes"); "any": any key.
+SCOPES = {
+    ("get", "/health"): None,
+    ("get", "/key"): "any",
+    ("get", "/sessions"): "read",
+    ("get", "/sessions/{session_id}"): "read",
+    ("post", "/sessions/disconnect"): "disconnect",
+    ("post", "/sessions/message"): "message",
+    ("post", "/sessions/{session_id}/disconnect"): "disconnect",
+    ("post", "/sessions/{session_id}/message"): "message",
+    ("get", "/messages/{message_id}"): "read",
+    ("get", "/batches/{batch_id}"): "read",
 }
 
 
@@ -100,3 +116,37 @@ def test_a_documented_route_is_live_without_its_documentation_fields():
         assert route.response_fields == {}, route.path
         assert route.openapi_extra is None, route.path
     assert sum(len(router.documented) for router in DOCUMENTED) == len(OPERATIONS)
+
+
+@pytest.mark.parametrize(("method", "path"), list(SCOPES))
+def test_each_operation_names_the_scope_it_needs(document, method, path):
+    operation = document["paths"][path][method]
+    scope = SCOPES[(method, path)]
+
+    if scope is None:  # no key at all
+        assert "security" not in operation
+        assert "x-required-scope" not in operation
+    elif scope == "any":
+        assert operation["security"] == [{"ApiKey": []}]
+        assert "x-required-scope" not in operation
+        assert "any scopes" in operation["description"]
+    else:
+        assert operation["security"] == [{"ApiKey": []}]
+        assert operation["x-required-scope"] == scope
+        assert f'"{scope}" scope' in operation["description"]
+        assert "403" in operation["description"]
+
+
+@pytest.mark.parametrize("model", ["MessageRequest", "BulkRequest", "BulkMessageRequest"])
+def test_each_request_body_has_examples_the_api_accepts(document, model):
+    [schema] = [
+        operation["requestBody"]["content"]["application/json"]["schema"]
+        for path in document["paths"].values()
+        for operation in path.values()
+        if "requestBody" in operation
+        and operation["requestBody"]["content"]["application/json"]["schema"]["title"] == model
+    ]
+
+    assert schema["examples"]
+    for example in schema["examples"]:
+        getattr(bodies, model).model_validate(example)

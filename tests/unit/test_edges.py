@@ -46,7 +46,6 @@ def test_a_cursor_of_ascii_digits_still_pages(client, owner):
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("GET", "/health", None),
         ("GET", "/sessions", None),
         ("GET", "/sessions/abc", None),
         ("POST", "/sessions/abc/message", {"key": "k"}),

@@ -20,6 +20,12 @@ class Unauthorized(RelayError):
     status = 401
 
 
+class Forbidden(RelayError):
+    """The key is valid, but its scopes do not allow the call (nothing was read or changed)."""
+
+    status = 403
+
+
 class NotFound(RelayError):
     status = 404
 

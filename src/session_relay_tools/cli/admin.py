@@ -7,6 +7,7 @@ imported only when an admin command runs, so the other commands start fast.
 
 import inspect
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -25,10 +26,23 @@ scripts_app = typer.Typer(
     cls=PlainHelpGroup, help="Scripts: the ids executor clients connect as.", no_args_is_help=True
 )
 keys_app = typer.Typer(
-    cls=PlainHelpGroup, help="Owner API keys: each covers one or more scripts.", no_args_is_help=True
+    cls=PlainHelpGroup,
+    help="Owner API keys: each covers one or more scripts, with scopes saying what it may do.",
+    no_args_is_help=True,
 )
 app.add_typer(scripts_app, name="scripts")
 app.add_typer(keys_app, name="keys")
+
+
+class Scope(StrEnum):
+    """A key's scopes (``session_relay.store.auth.SCOPES``, not imported here: that would load boto3
+    for every command's --help)."""
+
+    READ = "read"
+    MESSAGE = "message"
+    DISCONNECT = "disconnect"
+    MANAGE = "manage"
+
 
 _CONTEXT = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
 
@@ -75,6 +89,7 @@ def _key_document(key: Any) -> dict[str, Any]:
         "key_id": key.key_id,
         "name": key.name,
         "script_ids": list(key.script_ids),
+        "scopes": list(key.scopes),
         "created_at": key.created_at,
         "revoked": key.revoked,
     }
@@ -158,14 +173,32 @@ def keys_create(
         ),
     ],
     name: Annotated[str, typer.Option("--name", metavar="NAME", help="A label for people.")] = "",
+    scopes: Annotated[
+        list[Scope] | None,
+        typer.Option(
+            "--scope",
+            metavar="SCOPE",
+            help="What the key may do (repeat for several): read (list and look up sessions, read "
+            "outcomes), message, disconnect, manage (webhooks). Default: all four.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Issue an owner API key for existing scripts. The key is shown once; only its hash is stored."""
+    """Issue an owner API key for existing scripts. The key is shown once; only its hash is stored.
+
+    Without --scope the key may do everything; with it, only what the named scopes allow (any
+    other call is answered 403).
+    """
     from session_relay_tools import admin
 
-    issued = admin.create_key(store, scripts, name)
+    issued = admin.create_key(store, scripts, name, [scope.value for scope in scopes] if scopes else None)
 
     def render() -> None:
-        out.print(f"created key {issued.record.key_id} for {', '.join(issued.record.script_ids)}")
+        record = issued.record
+        out.print(
+            f"created key {record.key_id} for {', '.join(record.script_ids)} "
+            f"(scopes: {', '.join(record.scopes)})"
+        )
         out.print(issued.api_key)
 
     out.note("The API key is shown only this once: store it now (it cannot be recovered, only revoked).")
@@ -174,17 +207,25 @@ def keys_create(
 
 @_command(keys_app, "list")
 def keys_list(out: Output, store: Any) -> None:
-    """List API keys (ids, names, scripts; never the keys themselves)."""
+    """List API keys (ids, names, scripts, scopes; never the keys themselves)."""
     from session_relay_tools import admin
 
     keys = admin.list_keys(store)
     rows = [
-        (k.key_id, k.name, ", ".join(k.script_ids), utc_time(k.created_at), "yes" if k.revoked else "no")
+        (
+            k.key_id,
+            k.name,
+            ", ".join(k.script_ids),
+            ", ".join(k.scopes) or "none",
+            utc_time(k.created_at),
+            "yes" if k.revoked else "no",
+        )
         for k in keys
     ]
+    columns = ("key id", "name", "scripts", "scopes", "created (UTC)", "revoked")
     out.emit(
         {"keys": [_key_document(key) for key in keys]},
-        lambda: out.print(rows_table(("key id", "name", "scripts", "created (UTC)", "revoked"), rows)),
+        lambda: out.print(rows_table(columns, rows)),
     )
 
 

@@ -15,6 +15,7 @@ from session_relay_tools.sdk.models import (
     BatchOutcome,
     BulkDisconnectResult,
     BulkMessageResult,
+    KeyInfo,
     MessageAccepted,
     MessageOutcome,
     MessageResult,
@@ -90,6 +91,11 @@ class AsyncSessionRelay:
     async def health(self) -> bool:
         """``GET /health``: True once the API can serve (raises otherwise). Needs no key."""
         return await self._run(calls.health())
+
+    async def key(self) -> KeyInfo:
+        """``GET /key``: the client's API key (id, name, scripts, scopes; never the key itself).
+        Any key may ask, whatever its scopes."""
+        return await self._run(calls.key())
 
     async def list_sessions(
         self,

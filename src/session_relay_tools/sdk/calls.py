@@ -22,7 +22,13 @@ from session_relay_tools.sdk.errors import (
     ValidationError,
     error_for,
 )
-from session_relay_tools.sdk.models import MessageResult, Session, SessionMessageResult, SessionPage
+from session_relay_tools.sdk.models import (
+    KeyInfo,
+    MessageResult,
+    Session,
+    SessionMessageResult,
+    SessionPage,
+)
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 
@@ -107,6 +113,10 @@ def wait_of(timeout_s: float | None) -> float:
 
 def health() -> Call[bool]:
     return Call("GET", "/health", lambda _: True)
+
+
+def key() -> Call[KeyInfo]:
+    return Call("GET", "/key", lambda answer: model_of(KeyInfo, answer.get("key")))
 
 
 def list_sessions(

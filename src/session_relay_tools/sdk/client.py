@@ -15,6 +15,7 @@ from session_relay_tools.sdk.models import (
     BatchOutcome,
     BulkDisconnectResult,
     BulkMessageResult,
+    KeyInfo,
     MessageAccepted,
     MessageOutcome,
     MessageResult,
@@ -99,6 +100,11 @@ class SessionRelay:
     def health(self) -> bool:
         """``GET /health``: True once the API can serve (raises otherwise). Needs no key."""
         return self._run(calls.health())
+
+    def key(self) -> KeyInfo:
+        """``GET /key``: the client's API key (id, name, scripts, scopes; never the key itself).
+        Any key may ask, whatever its scopes."""
+        return self._run(calls.key())
 
     def list_sessions(
         self,

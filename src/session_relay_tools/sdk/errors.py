@@ -45,7 +45,9 @@ class Unauthorized(SessionRelayError):
 
 
 class Forbidden(SessionRelayError):
-    """403: refused by API Gateway itself (a resource policy, WAF, or a wrong stage URL)."""
+    """403: the API key's scopes do not allow the call (the sentence names the scope it needs;
+    ``key()`` shows the key's scopes), or API Gateway itself refused it (a resource policy, WAF, or a
+    wrong stage URL)."""
 
 
 class NotFound(SessionRelayError):

@@ -14,6 +14,7 @@ __all__ = [
     "BatchOutcome",
     "BulkDisconnectResult",
     "BulkMessageResult",
+    "KeyInfo",
     "MessageAccepted",
     "MessageOutcome",
     "MessageResult",
@@ -36,6 +37,16 @@ class Session(BaseModel):
     job_id: str
     created_at: int
     last_seen_at: int
+
+
+class KeyInfo(BaseModel):
+    """``GET /key``: the caller's API key as its owner may see it (never the key itself): its id,
+    name, the scripts it covers and its scopes (of ``read``, ``message``, ``disconnect``, ``manage``)."""
+
+    id: str
+    name: str
+    scripts: list[str]
+    scopes: list[str]
 
 
 class SessionFilter(BaseModel):

@@ -63,6 +63,17 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
+# Examples of each body, shown by the OpenAPI document (``/docs``).
+_MESSAGE_EXAMPLE = {"key": "announce", "data": {"text": "Server restarts in 5 minutes"}, "timeout": 20}
+_IDS_EXAMPLE = {"session_ids": ["SESSION_ID_1", "SESSION_ID_2"]}
+_FILTER_EXAMPLE = {"filter": {"place_id": 606849621}, "limit": 1000}
+# A bulk body is ``session_ids`` or a ``filter`` page, exactly one of the two.
+_BULK_SCHEMA = {
+    "oneOf": [{"required": ["session_ids"]}, {"required": ["filter"]}],
+    "dependentRequired": {"limit": ["filter"], "cursor": ["filter"]},
+}
+
+
 class _Message(_Body):
     """What a message body carries besides its targets."""
 
@@ -79,6 +90,8 @@ class _Message(_Body):
 
 class MessageRequest(_Message):
     """Body of ``POST /sessions/{id}/message``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_MESSAGE_EXAMPLE]})
 
 
 class ListQuery(BaseModel):
@@ -156,10 +169,7 @@ class BulkRequest(_Body):
     model_config = ConfigDict(
         extra="forbid",
         defer_build=True,
-        json_schema_extra={
-            "oneOf": [{"required": ["session_ids"]}, {"required": ["filter"]}],
-            "dependentRequired": {"limit": ["filter"], "cursor": ["filter"]},
-        },
+        json_schema_extra={**_BULK_SCHEMA, "examples": [_IDS_EXAMPLE, _FILTER_EXAMPLE]},
     )
 
     session_ids: Annotated[
@@ -211,6 +221,16 @@ class BulkRequest(_Body):
 
 class BulkMessageRequest(_Message, BulkRequest):
     """Body of ``POST /sessions/message``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            **_BULK_SCHEMA,
+            "examples": [
+                {**_IDS_EXAMPLE, **_MESSAGE_EXAMPLE},
+                {**_FILTER_EXAMPLE, "key": "announce", "data": {"text": "hi"}, "wait": False},
+            ],
+        }
+    )
 
 
 # ---------------------------------------------------------------- validation sentences

@@ -1,7 +1,8 @@
 """The FastAPI app: every router included, every error mapped to the contract's shape, in one place.
 
-Each route checks in the contract's order: route (404/405, by the router) -> key (401) -> body
-(400/413/422, ``api.requests``) -> calls in flight (429) -> session (404), the last two in the service.
+Each route checks in the contract's order: route (404/405, by the router) -> key (401) -> scope (403)
+-> body (400/413/422, ``api.requests``) -> calls in flight (429) -> session (404), the last two in the
+service.
 """
 
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from session_relay.api.bodies import describe_errors
 from session_relay.api.documented import document
 from session_relay.api.responses import failure
-from session_relay.api.routers import docs, health, outcomes, sessions
+from session_relay.api.routers import docs, health, key, outcomes, sessions
 from session_relay.dashboard import router as dashboard_router
 from session_relay.errors import RelayError
 from session_relay.observability import logger
@@ -27,7 +28,7 @@ INFO = {
     "description": "Look up, message and disconnect live Roblox executor sessions.",
 }
 # In the document, in this order; each a DocumentedRouter (session_relay.api.documented).
-DOCUMENTED = (health.router, sessions.router, outcomes.router)
+DOCUMENTED = (health.router, key.router, sessions.router, outcomes.router)
 
 app = FastAPI(
     **INFO,

@@ -1,6 +1,7 @@
-"""What a route reads from its request, in the contract's order of checks: the key (401), the query
-(422) and the body (400/413/422), and the invocation's own time (``Call``). Bodies are parsed here,
-not by FastAPI, to keep that order and to refuse what ``json`` would otherwise accept (NaN)."""
+"""What a route reads from its request, in the contract's order of checks: the key (401) and its scope
+(403), the query (422) and the body (400/413/422), and the invocation's own time (``Call``). Bodies
+are parsed here, not by FastAPI, to keep that order and to refuse what ``json`` would otherwise accept
+(NaN)."""
 
 import re
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from session_relay.api.bodies import describe_errors
 from session_relay.contract import shown
 from session_relay.errors import MalformedBody, PayloadTooLarge, ValidationFailed
-from session_relay.service.access import Principal
+from session_relay.service.access import Principal, require
 from session_relay.service.calls import Call
 from session_relay.service.idempotency import HEADER
 from session_relay.service.messaging import Retry
@@ -24,9 +25,13 @@ _WAIT_ONLY = frozenset({"wait"})
 _SECONDS = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?")
 
 
-def principal(request: Request) -> Principal:
-    """The caller's key (401 when missing or unknown)."""
-    return get_authenticator().authenticate(request.headers.get("authorization"))
+def principal(request: Request, scope: str | None) -> Principal:
+    """The caller's key (401 when missing or unknown), allowed to do what ``scope`` covers (403
+    otherwise; ``None``: any key). Every route calls this first, before reading its query or body."""
+    caller = get_authenticator().authenticate(request.headers.get("authorization"))
+    if scope is not None:
+        require(caller, scope)
+    return caller
 
 
 def no_query(request: Request, allowed: frozenset[str] = frozenset()) -> None:

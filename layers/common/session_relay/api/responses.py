@@ -90,6 +90,19 @@ class BatchOutcome(Success):
     responses: list[dict[str, Any]]
 
 
+class KeyDescription(BaseModel):
+    """An API key as its owner may see it: never the key itself, nor its hash."""
+
+    id: str
+    name: str
+    scripts: list[str]
+    scopes: list[str]
+
+
+class KeyAnswer(Success):
+    key: KeyDescription
+
+
 class Failure(BaseModel):
     success: Literal[False] = False
     error: str
@@ -98,6 +111,7 @@ class Failure(BaseModel):
 _ERRORS = {
     400: "The body is not valid JSON",
     401: "No API key, or an invalid one",
+    403: "The API key's scopes do not allow this call (the sentence names the scope it needs)",
     404: "No such session, message or batch (or not one of the caller's)",
     409: "A call with this Idempotency-Key is still running",
     413: "The body, or the frame it would make, is too large",
@@ -127,6 +141,18 @@ IDEMPOTENCY_HEADER = {
 
 # The bearer scheme itself is added to the document by ``session_relay.api.main``.
 AUTH = {"security": [{"ApiKey": []}]}
+
+
+def needs(scope: str | None) -> dict[str, Any]:
+    """The OpenAPI fields of a route that needs a key with ``scope`` (None: any key): the bearer
+    scheme, the ``x-required-scope`` extension and a description that names the scope."""
+    if scope is None:
+        return {**AUTH, "description": "Needs an API key, with any scopes."}
+    return {
+        **AUTH,
+        "x-required-scope": scope,
+        "description": f'Needs an API key with the "{scope}" scope; any other key is answered 403.',
+    }
 
 
 def fails(*statuses: int) -> dict[int | str, dict[str, Any]]:

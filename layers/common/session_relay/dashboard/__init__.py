@@ -4,6 +4,8 @@ The page is plain HTML, CSS and JavaScript modules shipped in ``static/`` beside
 is built at deploy time and nothing is loaded from another host. Every URL in it is relative: under an
 API Gateway stage (``https://…/prod/dashboard``) the page loads ``…/prod/dashboard/app.js`` and calls
 ``…/prod/sessions``. No key is needed to load it; the page sends the key the owner types with each call.
+The page and its files ignore the query string (PROTOCOL.md section 1, "Errors"): a cache or a link
+checker may add parameters of its own.
 """
 
 from functools import lru_cache

@@ -1,6 +1,6 @@
 """Who is calling and what they own: owner API keys (issued once, stored as SHA-256 hashes, compared
-in constant time), and the sessions and records a key may see. Another owner's session or record
-looks exactly like one that does not exist."""
+in constant time), what a key's scopes let it do, and the sessions and records a key may see. Another
+owner's session or record looks exactly like one that does not exist."""
 
 import hashlib
 import hmac
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from session_relay.contract import MAX_BULK_IDS, MAX_FIELD_LENGTH
-from session_relay.errors import NotFound, Unauthorized
+from session_relay.errors import Forbidden, NotFound, Unauthorized
 from session_relay.store import OutcomeRecord, SessionRecord, Store, decode_cursor
+from session_relay.store.auth import SCOPES
 
 API_KEY_PREFIX = "sr_"
 _MAX_KEY_LENGTH = 256
@@ -25,12 +26,57 @@ MAX_SESSION_ID_LENGTH = MAX_FIELD_LENGTH
 _RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
+# What each scope lets a key do, as the 403's sentence says it (PROTOCOL.md section 1, scopes).
+ACTIONS = {
+    "read": "read sessions or the outcomes of messages",
+    "message": "message sessions",
+    "disconnect": "disconnect sessions",
+    "manage": "manage webhooks",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: one API key and the scripts it covers."""
+    """Who is calling: one API key, the scripts it covers, its name and its scopes (in ``SCOPES``
+    order)."""
 
     key_id: str
     script_ids: frozenset[str]
+    name: str = ""
+    scopes: tuple[str, ...] = SCOPES
+
+
+def require(caller: Principal, scope: str) -> None:
+    """403 unless the caller's key has ``scope``: checked right after the key, before the body."""
+    if scope not in caller.scopes:
+        has = ", ".join(caller.scopes) or "none"
+        needs = f'it needs the "{scope}" scope; it has: {has}'
+        raise Forbidden(f"this API key may not {ACTIONS[scope]} ({needs})")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShown:
+    """``GET /key``: what the caller's key may do; never the key itself nor its hash."""
+
+    caller: Principal
+    status = 200
+
+    def body(self) -> dict[str, Any]:
+        key = self.caller
+        return {
+            "success": True,
+            "key": {
+                "id": key.key_id,
+                "name": key.name,
+                "scripts": sorted(key.script_ids),
+                "scopes": list(key.scopes),
+            },
+        }
+
+
+def show_key(caller: Principal) -> KeyShown:
+    """``GET /key`` (any scope): the caller's key as its owner may see it."""
+    return KeyShown(caller)
 
 
 def hash_api_key(api_key: str) -> str:
@@ -75,7 +121,12 @@ class Authenticator:
         record = self.store.auth.get_api_key(key_hash)
         if record is None or record.revoked or not hmac.compare_digest(record.key_hash, key_hash):
             raise Unauthorized("invalid API key")
-        principal = Principal(key_id=record.key_id, script_ids=frozenset(record.script_ids))
+        principal = Principal(
+            key_id=record.key_id,
+            script_ids=frozenset(record.script_ids),
+            name=record.name,
+            scopes=record.scopes,
+        )
         with self._lock:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()

@@ -1,10 +1,14 @@
 """The auth repository: scripts and owner API keys, ``pk`` -> ``script#<id>`` or
-``apikey#<sha256>`` in the auth table (a key is kept only as its hash)."""
+``apikey#<sha256>`` in the auth table (a key is kept only as its hash, with the scripts it covers and
+its scopes)."""
 
 from dataclasses import dataclass
 from typing import Any
 
 from session_relay.store.table import Table
+
+# What a key may do (PROTOCOL.md section 1, "Extension: scopes"), in the order they are shown.
+SCOPES = ("read", "message", "disconnect", "manage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,8 @@ class ApiKeyRecord:
     name: str
     created_at: int
     revoked: bool
+    # A key issued before scopes existed (its item has no ``scopes``) may do everything.
+    scopes: tuple[str, ...] = SCOPES
 
 
 def auth_key(kind: str, ident: str) -> dict[str, Any]:
@@ -47,6 +53,7 @@ def api_key_from_item(item: dict[str, Any]) -> ApiKeyRecord:
         name=item["name"],
         created_at=item["created_at"],
         revoked=item["revoked"],
+        scopes=SCOPES if "scopes" not in item else tuple(s for s in SCOPES if s in item["scopes"]),
     )
 
 
@@ -97,6 +104,7 @@ class Auth:
             "name": key.name,
             "created_at": key.created_at,
             "revoked": key.revoked,
+            "scopes": list(key.scopes),
         }
         self.table.put(item, condition=None if replace else "attribute_not_exists(pk)")
 

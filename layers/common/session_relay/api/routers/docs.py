@@ -1,5 +1,7 @@
 """The OpenAPI viewers, with URLs relative to themselves so they work under an API Gateway stage path
-(behind ``https://…/prod/docs`` the viewer loads ``https://…/prod/openapi.json``)."""
+(behind ``https://…/prod/docs`` the viewer loads ``https://…/prod/openapi.json``). Like ``/health``,
+``/openapi.json`` (FastAPI's own route, api/main.py) and ``/dashboard``, they ignore the query string
+(PROTOCOL.md section 1, "Errors"): caches and link checkers add parameters of their own."""
 
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html

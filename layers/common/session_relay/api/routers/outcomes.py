@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from session_relay.api.documented import DocumentedRouter
 from session_relay.api.requests import call, principal, wait_query
-from session_relay.api.responses import AUTH, BatchOutcome, MessageOutcome, Result, answer, fails
+from session_relay.api.responses import BatchOutcome, MessageOutcome, Result, answer, fails, needs
 from session_relay.service.messaging import Messaging
 from session_relay.service.wiring import get_messaging
 
@@ -25,19 +25,19 @@ WAIT_PARAMETER = {
 
 
 def _outcome_route(noun: str, model: Any, read: Callable[[Messaging], Callable[..., Result]]) -> None:
-    """``GET /{noun}s/{{noun}_id}``: the key, the ``wait`` query, then the service's read (a long poll
-    holds one of the key's calls in flight, like a waiting message)."""
+    """``GET /{noun}s/{{noun}_id}``: the key (with the ``read`` scope), the ``wait`` query, then the
+    service's read (a long poll holds one of the key's calls in flight, like a waiting message)."""
     record_id_type = Annotated[str, Path(alias=f"{noun}_id", description="The id a 202 answer gave")]
 
     @router.get(
         f"/{noun}es/{{{noun}_id}}" if noun.endswith("ch") else f"/{noun}s/{{{noun}_id}}",
         name=f"read_{noun}",
         response_model=model,
-        responses=fails(401, 404, 422, 429, 503),
-        openapi_extra={"parameters": [WAIT_PARAMETER], **AUTH},
+        responses=fails(401, 403, 404, 422, 429, 503),
+        openapi_extra={"parameters": [WAIT_PARAMETER], **needs("read")},
     )
     async def read_outcome(record_id: record_id_type, request: Request) -> JSONResponse:
-        caller = principal(request)
+        caller = principal(request, "read")
         wait_s = wait_query(request)
         return answer(read(get_messaging())(caller, record_id, wait_s, call(request)))
 

@@ -1,4 +1,5 @@
-"""``/sessions``: list, look up, message and disconnect sessions, one or many."""
+"""``/sessions``: list, look up (scope ``read``), message (``message``) and disconnect (``disconnect``)
+sessions, one or many."""
 
 from typing import Annotated
 
@@ -18,7 +19,6 @@ from session_relay.api.requests import body, call, no_query, principal, retry
 from session_relay.api.responses import (
     ACCEPTED_BATCH,
     ACCEPTED_MESSAGE,
-    AUTH,
     IDEMPOTENCY_HEADER,
     BulkDisconnectAnswer,
     BulkMessageAnswer,
@@ -28,6 +28,7 @@ from session_relay.api.responses import (
     Success,
     answer,
     fails,
+    needs,
     ok,
 )
 from session_relay.errors import ValidationFailed
@@ -60,11 +61,11 @@ _LIST_PARAMETERS = {
 @router.get(
     "/sessions",
     response_model=SessionPage,
-    responses=fails(401, 422, 503),
-    openapi_extra={**_LIST_PARAMETERS, **AUTH},
+    responses=fails(401, 403, 422, 503),
+    openapi_extra={**_LIST_PARAMETERS, **needs("read")},
 )
 async def list_sessions(request: Request) -> JSONResponse:
-    caller = principal(request)
+    caller = principal(request, "read")
     no_query(request, _LIST_QUERY)
     try:
         query = ListQuery.model_validate(dict(request.query_params))
@@ -77,11 +78,11 @@ async def list_sessions(request: Request) -> JSONResponse:
 @router.get(
     "/sessions/{session_id}",
     response_model=SessionAnswer,
-    responses=fails(401, 404, 422, 503),
-    openapi_extra=AUTH,
+    responses=fails(401, 403, 404, 422, 503),
+    openapi_extra=needs("read"),
 )
 async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
-    caller = principal(request)
+    caller = principal(request, "read")
     no_query(request)
     return answer(get_sessions().get(caller, session_id))
 
@@ -89,11 +90,11 @@ async def get_session(session_id: SessionId, request: Request) -> JSONResponse:
 @router.post(
     "/sessions/disconnect",
     response_model=BulkDisconnectAnswer,
-    responses=fails(400, 401, 413, 422, 429, 503),
-    openapi_extra={"requestBody": BulkRequest, **AUTH},
+    responses=fails(400, 401, 403, 413, 422, 429, 503),
+    openapi_extra={"requestBody": BulkRequest, **needs("disconnect")},
 )
 async def disconnect_many(request: Request) -> JSONResponse:
-    caller = principal(request)
+    caller = principal(request, "disconnect")
     no_query(request)
     wanted = await body(request, BulkRequest)
     return answer(get_disconnects().many(caller, wanted.selection(), call(request)))
@@ -102,11 +103,11 @@ async def disconnect_many(request: Request) -> JSONResponse:
 @router.post(
     "/sessions/message",
     response_model=BulkMessageAnswer,
-    responses={**fails(400, 401, 409, 413, 422, 429, 503), **ACCEPTED_BATCH},
-    openapi_extra={"requestBody": BulkMessageRequest, **AUTH, **IDEMPOTENCY_HEADER},
+    responses={**fails(400, 401, 403, 409, 413, 422, 429, 503), **ACCEPTED_BATCH},
+    openapi_extra={"requestBody": BulkMessageRequest, **needs("message"), **IDEMPOTENCY_HEADER},
 )
 async def message_many(request: Request) -> JSONResponse:
-    caller = principal(request)
+    caller = principal(request, "message")
     no_query(request)
     sent = await body(request, BulkMessageRequest)
     result = get_messaging().message_many(
@@ -118,11 +119,11 @@ async def message_many(request: Request) -> JSONResponse:
 @router.post(
     "/sessions/{session_id}/disconnect",
     response_model=Success,
-    responses=fails(401, 404, 422, 429, 503),
-    openapi_extra=AUTH,
+    responses=fails(401, 403, 404, 422, 429, 503),
+    openapi_extra=needs("disconnect"),
 )
 async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
-    caller = principal(request)
+    caller = principal(request, "disconnect")
     no_query(request)
     get_disconnects().one(caller, session_id, call(request))
     return ok({"success": True})
@@ -131,11 +132,11 @@ async def disconnect(session_id: SessionId, request: Request) -> JSONResponse:
 @router.post(
     "/sessions/{session_id}/message",
     response_model=MessageAnswer,
-    responses={**fails(400, 401, 404, 409, 413, 422, 429, 503), **ACCEPTED_MESSAGE},
-    openapi_extra={"requestBody": MessageRequest, **AUTH, **IDEMPOTENCY_HEADER},
+    responses={**fails(400, 401, 403, 404, 409, 413, 422, 429, 503), **ACCEPTED_MESSAGE},
+    openapi_extra={"requestBody": MessageRequest, **needs("message"), **IDEMPOTENCY_HEADER},
 )
 async def message(session_id: SessionId, request: Request) -> JSONResponse:
-    caller = principal(request)
+    caller = principal(request, "message")
     no_query(request)
     sent = await body(request, MessageRequest)
     return answer(

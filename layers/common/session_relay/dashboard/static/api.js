@@ -76,6 +76,12 @@ async function call(key, method, path, body) {
   throw new ApiError(response.status, sentence(response, document), response.headers.get("Retry-After"));
 }
 
+/** What the key may do: {id, name, scripts, scopes} (PROTOCOL.md section 1, "Extension: scopes"). A
+ * deployment older than ``GET /key`` answers 404. */
+export async function describeKey(key) {
+  return (await call(key, "GET", "key")).key;
+}
+
 /** One page of the caller's live sessions, newest first: {sessions, next_cursor}. */
 export function listSessions(key, filters, limit, cursor) {
   const query = new URLSearchParams();

@@ -1,5 +1,16 @@
-// The dashboard's controls: API key, listing with filters and paging, auto-refresh, Message, Disconnect.
-import { ApiError, MAX_IDS_PER_CALL, checkKey, disconnectAll, listSessions, messageMany, messageOne } from "./api.js";
+// The dashboard's controls: API key (and what it may do), listing with filters and paging, auto-refresh,
+// Message, Disconnect.
+import {
+  ApiError,
+  MAX_IDS_PER_CALL,
+  checkKey,
+  describeKey,
+  disconnectAll,
+  fieldText,
+  listSessions,
+  messageMany,
+  messageOne,
+} from "./api.js";
 import { drawCounts } from "./chart.js";
 import { SessionTable, outcomeOf } from "./table.js";
 
@@ -23,7 +34,17 @@ const FILTERS = {
   job_id: $("filter-job-id"),
 };
 
-const state = { key: "", wanted: 0, cursor: null, generation: 0, loading: false, asked: "", timer: 0, busy: false };
+const state = {
+  key: "", // the key in use: the one typed into the field when Refresh or Enter was last pressed
+  scopesFor: null, // the key whose scopes are shown or being asked for
+  wanted: 0,
+  cursor: null,
+  generation: 0,
+  loading: false,
+  asked: "",
+  timer: 0,
+  busy: false,
+};
 const table = new SessionTable($("sessions").tBodies[0], showSelection);
 
 function showStatus(text) {
@@ -55,6 +76,11 @@ function pageSize() {
 
 // ---------------------------------------------------------------- listing
 
+function clearListing() {
+  show([], null);
+  $("summary").textContent = "";
+}
+
 function show(sessions, cursor) {
   table.render(sessions, Date.now());
   drawCounts($("per-place"), sessions, "place_id");
@@ -69,8 +95,9 @@ function show(sessions, cursor) {
  * listing already on its way is not asked for twice (a filter's change and the Refresh click that
  * caused it arrive together); a different one replaces it. */
 async function reload(wanted = Math.max(state.wanted, pageSize())) {
+  learnScopes(state.key);
   const query = filters();
-  const ask = JSON.stringify([query, wanted]);
+  const ask = JSON.stringify([state.key, query, wanted]);
   if (state.loading && state.asked === ask) return;
   const generation = ++state.generation;
   state.loading = true;
@@ -211,6 +238,7 @@ async function onMessage(event) {
   } catch (error) {
     return void (status.textContent = error.message);
   }
+  if ($("message").disabled) return void (status.textContent = $("message-denied").textContent);
   if (state.busy) return void (status.textContent = "A command is still running.");
   state.busy = true;
   for (const id of ids) table.setOutcome(id, { kind: "pending", text: "waiting…" });
@@ -245,42 +273,129 @@ async function confirmDisconnect() {
   await reload();
 }
 
-// ---------------------------------------------------------------- wiring
+// ---------------------------------------------------------------- what the key may do
 
-function useKey(key) {
-  try {
-    checkKey(key);
-  } catch (error) {
-    return showStatus(error.message);
+// PROTOCOL.md section 1, "Extension: scopes": a key issued without naming scopes has all four.
+const ALL_SCOPES = ["read", "message", "disconnect", "manage"];
+// Each command's button, the scope it needs and what it does, as the API's own 403 sentence says it.
+const COMMANDS = [
+  { button: "message", scope: "message", action: "message sessions" },
+  { button: "disconnect", scope: "disconnect", action: "disconnect sessions" },
+];
+
+/** Disable each command ``scopes`` do not allow, described (visibly, and as the button's description) by
+ * why; ``null`` (not known) disables nothing: the API still refuses what the key may not do. */
+function allowCommands(scopes) {
+  for (const { button, scope, action } of COMMANDS) {
+    const control = $(button);
+    const note = $(`${button}-denied`);
+    const denied = scopes !== null && !scopes.includes(scope);
+    const has = denied ? scopes.join(", ") || "none" : "";
+    const reason = `This API key may not ${action} (it needs the "${scope}" scope; it has: ${has}).`;
+    note.textContent = denied ? reason : "";
+    note.hidden = !denied;
+    control.disabled = denied;
+    if (denied) {
+      control.setAttribute("aria-describedby", note.id);
+      control.title = note.textContent;
+    } else {
+      control.removeAttribute("aria-describedby");
+      control.removeAttribute("title");
+    }
   }
-  state.key = key;
-  sessionStorage.setItem(KEY_ITEM, key);
-  state.wanted = 0;
-  reload();
 }
 
-$("key-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  useKey($("api-key").value.trim());
-});
-$("forget-key").addEventListener("click", () => {
+/** A line on what the key in use may do: ``text`` as it is, or the key's name, scripts and scopes. */
+function showKeyInfo(info, scopes, text = "") {
+  const line = $("key-info");
+  if (info) {
+    const scripts = Array.isArray(info.scripts) ? info.scripts.map(fieldText).join(", ") : "";
+    text = `Key "${fieldText(info.name)}": scripts ${scripts || "none"}; scopes ${scopes.join(", ")}.`;
+  }
+  line.textContent = text;
+  line.hidden = !text;
+}
+
+/** Ask ``GET /key`` what ``key`` may do, once per key; again at the next listing after a failure that says
+ * nothing about the key (unreachable, unavailable). A deployment older than that route answers 404: its
+ * keys may do everything. */
+async function learnScopes(key) {
+  if (!key || state.scopesFor === key) return;
+  state.scopesFor = key;
+  let info = null;
+  let scopes = null;
+  let text = "";
+  try {
+    info = await describeKey(key);
+    scopes = info && Array.isArray(info.scopes) ? info.scopes.map(String) : ALL_SCOPES;
+  } catch (error) {
+    if (error.status === 404) {
+      scopes = ALL_SCOPES;
+      text = "This deployment does not say what a key may do (it has no GET /key): every command is offered.";
+    } else if (error.status !== 401 && state.scopesFor === key) {
+      state.scopesFor = null;
+    }
+    // (a refused key: the listing shows the API's sentence)
+  }
+  if (state.key !== key) return;
+  showKeyInfo(info, scopes, text);
+  allowCommands(scopes);
+}
+
+// ---------------------------------------------------------------- the key
+
+/** Stop using any key: nothing is listed or refreshed until one is given. */
+function dropKey() {
   sessionStorage.removeItem(KEY_ITEM);
   state.key = "";
+  state.scopesFor = null;
+  state.generation++;
+  state.loading = false;
+  clearTimeout(state.timer);
+  showKeyInfo(null);
+  allowCommands(null);
+  clearListing();
+}
+
+/** Use the key typed into the field (kept for this tab only); a new key starts again from one page. True
+ * when there is a usable key; otherwise the reason is shown, unless ``quiet``. */
+function takeTypedKey(quiet) {
+  const typed = $("api-key").value.trim();
+  try {
+    checkKey(typed);
+  } catch (error) {
+    if (quiet) return false;
+    dropKey();
+    showStatus(error.message);
+    return false;
+  }
+  if (typed !== state.key) {
+    dropKey();
+    state.key = typed;
+    state.wanted = 0;
+    sessionStorage.setItem(KEY_ITEM, typed);
+    showStatus("");
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- wiring
+
+$("forget-key").addEventListener("click", () => {
+  dropKey();
   $("api-key").value = "";
   showStatus("");
-  state.generation++;
-  clearTimeout(state.timer);
-  show([], null);
 });
+// Refresh, and Enter in any field of the filters form, the key field included (it belongs to that form).
 $("filters").addEventListener("submit", (event) => {
   event.preventDefault();
-  if (state.key) reload();
+  if (takeTypedKey(false)) reload();
 });
 // Another filter or page size starts again from one page (a Refresh keeps as many as are shown).
 for (const input of [...Object.values(FILTERS), $("page-size")]) {
   input.addEventListener("change", () => {
     state.wanted = 0;
-    if (state.key) reload();
+    if (takeTypedKey(true)) reload();
   });
 }
 $("auto-refresh").addEventListener("change", schedule);
@@ -294,5 +409,5 @@ $("confirm-no").addEventListener("click", () => $("confirm-disconnect").close())
 const saved = sessionStorage.getItem(KEY_ITEM);
 if (saved) {
   $("api-key").value = saved;
-  useKey(saved);
+  if (takeTypedKey(false)) reload();
 }
