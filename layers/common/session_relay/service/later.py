@@ -12,6 +12,7 @@ from session_relay.errors import RecordExists, ServiceUnavailable
 from session_relay.service.access import Targets
 from session_relay.service.delivery import NOT_FOUND, DeliveryCore, MessageFrames, new_message_id
 from session_relay.service.fitting import fit_entries
+from session_relay.service.idempotency import RETRY_WINDOW_S
 from session_relay.store import OutcomeRecord, SessionRecord, Target
 
 
@@ -74,13 +75,16 @@ class Later:
             Target(sid, records[sid].connection_id, new_message_id()) if sid in records else Target(sid)
             for sid in targets.session_ids
         )
-        batch_id = batch_id or new_message_id()
         paging = targets.paging.fields() if targets.paging else None
         batch = OutcomeRecord(owner, deadline_ms, entries, paging)
         sent = [(records[t.session_id], t.message_id) for t in entries if t.message_id is not None]
         self.core.record(sent, deadline_ms)
+        # An idempotent call's batch id is the same for a later call with the same key and body once the
+        # retry window has passed: an earlier call's record from before that window is replaced.
+        replaces_before_ms = now_ms() - RETRY_WINDOW_S * 1000 if batch_id else None
+        batch_id = batch_id or new_message_id()
         try:
-            self.store.outcomes.put_batch_record(batch_id, batch)
+            self.store.outcomes.put_batch_record(batch_id, batch, replaces_before_ms)
         except RecordExists:
             earlier = self.store.outcomes.get_batch_record(batch_id)
             if earlier is None or earlier.owner != owner:

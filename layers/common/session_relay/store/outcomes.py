@@ -79,9 +79,14 @@ class Outcomes:
         """Keep a message's record; ``RecordExists`` when one has this id already."""
         self._put(_MESSAGE + record_id, record)
 
-    def put_batch_record(self, record_id: str, record: OutcomeRecord) -> None:
-        """Keep a batch's record; ``RecordExists`` when one has this id already."""
-        self._put(_BATCH + record_id, record)
+    def put_batch_record(
+        self, record_id: str, record: OutcomeRecord, replaces_before_ms: int | None = None
+    ) -> None:
+        """Keep a batch's record; ``RecordExists`` when one has this id already, unless that one's
+        deadline is before ``replaces_before_ms`` (epoch ms): an idempotent call's derived id is then
+        that of an earlier call whose retry window has passed, and its record is replaced (a record
+        past its TTL may still be there: deletion lags)."""
+        self._put(_BATCH + record_id, record, replaces_before_ms)
 
     def get_message_record(self, record_id: str) -> OutcomeRecord | None:
         return self._get(_MESSAGE + record_id)
@@ -89,7 +94,7 @@ class Outcomes:
     def get_batch_record(self, record_id: str) -> OutcomeRecord | None:
         return self._get(_BATCH + record_id)
 
-    def _put(self, item_id: str, record: OutcomeRecord) -> None:
+    def _put(self, item_id: str, record: OutcomeRecord, replaces_before_ms: int | None = None) -> None:
         targets = [[t.session_id, t.connection_id, t.message_id] for t in record.targets]
         item = {
             "id": item_id,
@@ -104,7 +109,10 @@ class Outcomes:
             item = self._put_parts(item, [dump_json(target) for target in targets])
         # Random ids never collide (a collision would hand one owner another's outcome); an idempotent
         # call's derived id exists already when an earlier attempt of that call wrote it.
-        self.table.conditional("put_item", item, "attribute_not_exists(id)", refused=RecordExists(item_id))
+        condition, values = "attribute_not_exists(id)", None
+        if replaces_before_ms is not None:
+            condition, values = f"{condition} OR deadline_ms < :before", {":before": replaces_before_ms}
+        self.table.conditional("put_item", item, condition, values=values, refused=RecordExists(item_id))
 
     def _put_parts(self, item: dict[str, Any], targets: list[str]) -> dict[str, Any]:
         """Write the targets after the first that fit ``item`` as its parts; returns ``item`` with the
