@@ -28,10 +28,14 @@ help:
 	@echo "make deploy sam build, then a guided sam deploy with the integration timeout the account's quota allows"
 	@echo "make delete remove the stack (sam delete; the AuthTable is kept)"
 
-$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-nodeps.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt layers/common/requirements-nodeps.txt pyproject.toml \
+		clients/python/pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PYTHON312=/path/to/python3.12"; exit 1; }
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The owners' SDK and CLI (clients/python; its dependencies are pinned in requirements-dev.txt),
+	# then the repository's tools, whose session-relay adds the development commands.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e './clients/python[admin]'
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 

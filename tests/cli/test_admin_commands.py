@@ -6,10 +6,10 @@ import secrets
 import pytest
 from session_relay.service.access import hash_api_key
 from session_relay.store.auth import SCOPES
+from session_relay_client import Forbidden, SessionNotFound, SessionRelay, Unauthorized
+from session_relay_client import admin as admin_tasks
+from session_relay_client.cli.admin import Scope
 
-from session_relay_tools import admin as admin_tasks
-from session_relay_tools.cli.admin import Scope
-from session_relay_tools.sdk import Forbidden, SessionNotFound, SessionRelay, Unauthorized
 from session_relay_tools.simulate import Fleet
 
 

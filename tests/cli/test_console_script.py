@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import httpx
+from session_relay_client import SessionRelay
 
 from session_relay_tools.local.process import free_port
-from session_relay_tools.sdk import SessionRelay
 
 SCRIPT = Path(sys.executable).with_name("session-relay")
 

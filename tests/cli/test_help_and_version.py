@@ -54,7 +54,7 @@ def test_version_prints_the_installed_version():
     shown = run("--version")
 
     assert shown.exit_code == 0
-    assert shown.output == f"session-relay {version('session-relay')}\n"
+    assert shown.output == f"session-relay {version('session-relay-client')}\n"
 
 
 def test_simulate_is_one_command_with_the_programs_options():

@@ -2,7 +2,7 @@
 
 import json
 
-from session_relay_tools.sdk import SessionNotFound, SessionRelay
+from session_relay_client import SessionNotFound, SessionRelay
 
 
 def test_list_json_is_one_document_filtered_and_paged(cli, connect, place_id):

@@ -5,8 +5,8 @@ import threading
 import time
 
 import pytest
+from session_relay_client import admin
 
-from session_relay_tools import admin
 from session_relay_tools.simulate import identity_for
 
 NEVER = "client never responded"

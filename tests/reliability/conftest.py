@@ -15,13 +15,13 @@ from typing import Any
 
 import boto3
 import pytest
+from session_relay_client import admin
 from support import tables
 from support.environment import REGION, clear_caches, set_environment
 from support.faults import BackoffLog, record_backoff
 from support.functions import Handler, handlers
 from support.relay import Relay
 
-from session_relay_tools import admin
 from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 from session_relay_tools.local.process import RunningStack, free_port
 

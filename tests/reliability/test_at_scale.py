@@ -19,9 +19,9 @@ import httpx
 import pytest
 import websockets
 from session_relay.service.fitting import ENVELOPE_BYTES, LAMBDA_RESPONSE_LIMIT_BYTES, proxy_bytes
+from session_relay_client import admin
 from support.environment import REGION
 
-from session_relay_tools import admin
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, RawClient, identity_for, raw_identity
 

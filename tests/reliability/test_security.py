@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from session_relay import FRAME_LIMIT_BYTES
+from session_relay_client import admin
 from support.environment import REGION
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from session_relay_tools import admin
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, RawClient, SimulatedClient, identity_for, raw_identity
 

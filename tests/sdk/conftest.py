@@ -5,8 +5,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-
-from session_relay_tools.sdk import SessionRelay
+from session_relay_client import SessionRelay
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 import asyncio
 
 import pytest
-
-from session_relay_tools.sdk import AsyncSessionRelay, SessionNotFound, Unauthorized
+from session_relay_client import AsyncSessionRelay, SessionNotFound, Unauthorized
 
 
 def test_async_client_lists_gets_and_messages(local_stack, connect, place_id):

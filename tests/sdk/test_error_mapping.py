@@ -4,8 +4,7 @@ import json
 
 import httpx
 import pytest
-
-from session_relay_tools.sdk import (
+from session_relay_client import (
     Forbidden,
     GatewayTimeout,
     NotFound,

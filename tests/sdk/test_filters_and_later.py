@@ -4,9 +4,7 @@ give a blocking message its full wait on a deployment that waits less per call."
 import asyncio
 
 import pytest
-
-from session_relay_tools.local.process import start_stack, stop_stack
-from session_relay_tools.sdk import (
+from session_relay_client import (
     AsyncSessionRelay,
     BatchAccepted,
     MessageAccepted,
@@ -16,6 +14,8 @@ from session_relay_tools.sdk import (
     SessionRelay,
     ValidationError,
 )
+
+from session_relay_tools.local.process import start_stack, stop_stack
 from session_relay_tools.simulate import Fleet
 
 

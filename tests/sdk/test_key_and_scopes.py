@@ -4,9 +4,7 @@ tasks, as ``session-relay admin keys create --scope`` issues it) reads itself an
 import asyncio
 
 import pytest
-
-from session_relay_tools import admin
-from session_relay_tools.sdk import AsyncSessionRelay, Forbidden, KeyInfo, SessionRelay
+from session_relay_client import AsyncSessionRelay, Forbidden, KeyInfo, SessionRelay, admin
 
 
 @pytest.fixture

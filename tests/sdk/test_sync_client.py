@@ -3,8 +3,7 @@
 import json
 
 import pytest
-
-from session_relay_tools.sdk import (
+from session_relay_client import (
     MessageResult,
     PayloadTooLarge,
     Session,
@@ -15,7 +14,7 @@ from session_relay_tools.sdk import (
     Unauthorized,
     ValidationError,
 )
-from session_relay_tools.sdk.calls import Timeouts, message
+from session_relay_client.calls import Timeouts, message
 
 
 def test_health_answers_without_a_key(local_stack):

@@ -4,8 +4,7 @@ WebSocket functions need no pydantic; tests/packaging/test_websocket_without_pyd
 import dataclasses
 
 from session_relay.contract import Session
-
-from session_relay_tools.sdk import Session as SdkSession
+from session_relay_client import Session as SdkSession
 
 
 def test_the_sdk_session_has_the_servers_fields():

@@ -4,9 +4,9 @@ real Luau client in a Luau VM. ``simulate`` and ``luau`` are the very commands t
 definition each); the stack and the Luau VM are imported only when run, so other commands start fast."""
 
 import typer
+from session_relay_client.cli.plain_help import PlainHelpCommand
 
 from session_relay_tools.luau.command import luau
-from session_relay_tools.plain_help import PlainHelpCommand
 from session_relay_tools.simulate.command import simulate
 
 

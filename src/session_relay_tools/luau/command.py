@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from session_relay_client.cli.plain_help import PlainHelpCommand
 
-from session_relay_tools.plain_help import PlainHelpCommand
 from session_relay_tools.simulate.command import ScriptIdOption, WsUrlOption, default_ws_url
 
 if TYPE_CHECKING:

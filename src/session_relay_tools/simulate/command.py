@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import typer
+from session_relay_client.cli.plain_help import PlainHelpCommand
 
-from session_relay_tools.plain_help import PlainHelpCommand
 from session_relay_tools.simulate.client import PING_INTERVAL_S, SimulatedClient, identity_for
 
 

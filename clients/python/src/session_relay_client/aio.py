@@ -3,14 +3,14 @@
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Self
+from typing import Any, TypeVar
 
 import httpx
 
-from session_relay_tools.sdk import calls, later
-from session_relay_tools.sdk.calls import DEFAULT_URL, UNSET, Call, Timeouts
-from session_relay_tools.sdk.errors import SessionRelayError
-from session_relay_tools.sdk.models import (
+from session_relay_client import calls, later
+from session_relay_client.calls import DEFAULT_URL, UNSET, Call, T, Timeouts
+from session_relay_client.errors import SessionRelayError
+from session_relay_client.models import (
     BatchAccepted,
     BatchOutcome,
     BulkDisconnectResult,
@@ -25,6 +25,7 @@ from session_relay_tools.sdk.models import (
 )
 
 Progress = Callable[[int], None]
+_Relay = TypeVar("_Relay", bound="AsyncSessionRelay")
 
 
 class AsyncSessionRelay:
@@ -52,7 +53,7 @@ class AsyncSessionRelay:
         self._http = httpx.AsyncClient(base_url=self.url, headers=calls.headers(api_key), transport=transport)
         self._maximum: float | None = UNSET
 
-    async def __aenter__(self) -> Self:
+    async def __aenter__(self: _Relay) -> _Relay:
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -61,7 +62,7 @@ class AsyncSessionRelay:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _run[T](self, call: Call[T]) -> T:
+    async def _run(self, call: Call[T]) -> T:
         kwargs = calls.request_kwargs(call, self.timeouts)
         try:
             response = await self._http.request(**kwargs)
@@ -69,7 +70,7 @@ class AsyncSessionRelay:
             raise calls.transport_error(exc, self.url) from exc
         return calls.parse_response(call, response)
 
-    async def _run_chunks[T](
+    async def _run_chunks(
         self, session_ids: list[str], make: Callable[[list[str]], Call[list[T]]], progress: Progress | None
     ) -> list[T]:
         chunks = calls.chunked(session_ids)

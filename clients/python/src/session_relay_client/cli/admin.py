@@ -1,20 +1,20 @@
 """``session-relay admin scripts|keys ...``: scripts and owner API keys, straight to DynamoDB.
 
 Every command takes the same target options (``--stack``, ``--table``, ``--dynamodb-endpoint``,
-``--region``) and ``--json``, added once by ``_command``. ``session_relay_tools.admin`` (boto3) is
+``--region``) and ``--json``, added once by ``_command``. ``session_relay_client.admin`` (boto3) is
 imported only when an admin command runs, so the other commands start fast.
 """
 
 import inspect
 from collections.abc import Callable
-from enum import StrEnum
+from enum import Enum
 from typing import Annotated, Any
 
 import typer
 
-from session_relay_tools.cli.options import JSON, TARGET
-from session_relay_tools.cli.output import Output, rows_table, utc_time
-from session_relay_tools.plain_help import PlainHelpCommand, PlainHelpGroup
+from session_relay_client.cli.options import JSON, TARGET
+from session_relay_client.cli.output import Output, rows_table, utc_time
+from session_relay_client.cli.plain_help import PlainHelpCommand, PlainHelpGroup
 
 app = typer.Typer(
     cls=PlainHelpGroup,
@@ -34,8 +34,8 @@ app.add_typer(scripts_app, name="scripts")
 app.add_typer(keys_app, name="keys")
 
 
-class Scope(StrEnum):
-    """A key's scopes (``session_relay.store.auth.SCOPES``, not imported here: that would load boto3
+class Scope(str, Enum):
+    """A key's scopes (``session_relay_client.admin.SCOPES``, not imported here: that would load boto3
     for every command's --help)."""
 
     READ = "read"
@@ -55,9 +55,11 @@ def _command(group: typer.Typer, name: str) -> Callable[[Callable[..., None]], C
         own = list(inspect.signature(run).parameters.values())[2:]  # after (out, store)
 
         def command(ctx: typer.Context, **values: Any) -> None:
-            from session_relay_tools import admin
-
             out = Output(ctx, values.pop("json_flag"))
+            try:
+                from session_relay_client import admin
+            except ImportError as exc:  # boto3 comes with the ``admin`` extra
+                out.fail(f"the admin commands need boto3: pip install 'session-relay-client[admin]' ({exc})")
             target = admin.Target(
                 stack=values.pop("stack"),
                 table=values.pop("table"),
@@ -113,7 +115,7 @@ def scripts_create(
     ] = None,
 ) -> None:
     """Register a script (enabled): executor clients can connect with its id."""
-    from session_relay_tools import admin
+    from session_relay_client import admin
 
     script = admin.create_script(store, name, script_id)
     out.emit(
@@ -125,7 +127,7 @@ def scripts_create(
 @_command(scripts_app, "list")
 def scripts_list(out: Output, store: Any) -> None:
     """List every script."""
-    from session_relay_tools import admin
+    from session_relay_client import admin
 
     scripts = admin.list_scripts(store)
     rows = [(s.script_id, s.name, "yes" if s.enabled else "no", utc_time(s.created_at)) for s in scripts]
@@ -136,7 +138,7 @@ def scripts_list(out: Output, store: Any) -> None:
 
 
 def _set_enabled(out: Output, store: Any, script_id: str, enabled: bool) -> None:
-    from session_relay_tools import admin
+    from session_relay_client import admin
 
     admin.set_script_enabled(store, script_id, enabled)
     word = "enabled" if enabled else "disabled"
@@ -189,7 +191,7 @@ def keys_create(
     Without --scope the key may do everything; with it, only what the named scopes allow (any
     other call is answered 403).
     """
-    from session_relay_tools import admin
+    from session_relay_client import admin
 
     issued = admin.create_key(store, scripts, name, [scope.value for scope in scopes] if scopes else None)
 
@@ -208,7 +210,7 @@ def keys_create(
 @_command(keys_app, "list")
 def keys_list(out: Output, store: Any) -> None:
     """List API keys (ids, names, scripts, scopes; never the keys themselves)."""
-    from session_relay_tools import admin
+    from session_relay_client import admin
 
     keys = admin.list_keys(store)
     rows = [
@@ -241,7 +243,7 @@ def keys_revoke(
 
     A key already in use keeps working for up to 30 s: each API container caches keys that long.
     """
-    from session_relay_tools import admin
+    from session_relay_client import admin
 
     admin.revoke_key(store, key_id)
     out.emit({"key_id": key_id, "revoked": True}, lambda: out.print(f"key {key_id} revoked"))

@@ -6,15 +6,14 @@ A ``Call`` says what to send and how to read the answer; each client only moves 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
 import pydantic
-from session_relay import MAX_MESSAGE_TIMEOUT_S
-from session_relay.contract import MAX_BULK_IDS
 
-from session_relay_tools.sdk.errors import (
+from session_relay_client.contract import MAX_BULK_IDS, MAX_MESSAGE_TIMEOUT_S
+from session_relay_client.errors import (
     RequestTimeout,
     SessionRelayError,
     TransportError,
@@ -22,7 +21,7 @@ from session_relay_tools.sdk.errors import (
     ValidationError,
     error_for,
 )
-from session_relay_tools.sdk.models import (
+from session_relay_client.models import (
     KeyInfo,
     MessageResult,
     Session,
@@ -31,6 +30,10 @@ from session_relay_tools.sdk.models import (
 )
 
 DEFAULT_URL = "http://127.0.0.1:3000"
+
+# TypeVars rather than the 3.12 syntax: the SDK runs on Python 3.10.
+T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 class _Unset:
@@ -43,7 +46,7 @@ UNSET: Any = _Unset()
 
 
 @dataclass(frozen=True)
-class Call[T]:
+class Call(Generic[T]):
     method: str
     path: str
     parse: Callable[[dict[str, Any]], T]
@@ -68,7 +71,7 @@ def _session_path(session_id: str, action: str = "") -> str:
     return f"/sessions/{quote(session_id, safe='')}{action}"
 
 
-def model_of[M: pydantic.BaseModel](model: type[M], value: Any) -> M:
+def model_of(model: type[M], value: Any) -> M:
     try:
         return model.model_validate(value)
     except pydantic.ValidationError as exc:
@@ -77,7 +80,7 @@ def model_of[M: pydantic.BaseModel](model: type[M], value: Any) -> M:
         ) from exc
 
 
-def _list_of[M: pydantic.BaseModel](model: type[M], value: Any) -> list[M]:
+def _list_of(model: type[M], value: Any) -> list[M]:
     if not isinstance(value, list):
         raise UnexpectedResponse("the API answered in an unexpected shape (a list was expected)")
     return [model_of(model, item) for item in value]
@@ -212,7 +215,7 @@ def first_failure(results: list[Any]) -> None:
             raise result
 
 
-def flatten[T](parts: list[list[T]]) -> list[T]:
+def flatten(parts: list[list[T]]) -> list[T]:
     return [item for part in parts for item in part]
 
 
@@ -266,7 +269,7 @@ def transport_error(exc: httpx.HTTPError, url: str) -> SessionRelayError:
     return TransportError(f"request to {url} failed: {exc or type(exc).__name__}")
 
 
-def parse_response[T](call: Call[T], response: httpx.Response) -> T:
+def parse_response(call: Call[T], response: httpx.Response) -> T:
     """The call's result, or the typed exception for a failed or malformed answer."""
     try:
         answer = response.json()

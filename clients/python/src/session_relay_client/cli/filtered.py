@@ -6,10 +6,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from session_relay_tools.cli.options import JSON, with_options
-from session_relay_tools.cli.output import Output, compact, table
-from session_relay_tools.plain_help import PlainHelpCommand
-from session_relay_tools.sdk import (
+from session_relay_client import (
     BatchAccepted,
     BulkDisconnectResult,
     BulkMessageResult,
@@ -17,6 +14,9 @@ from session_relay_tools.sdk import (
     SessionFilter,
     SessionRelay,
 )
+from session_relay_client.cli.options import JSON, with_options
+from session_relay_client.cli.output import Output, compact, table
+from session_relay_client.cli.plain_help import PlainHelpCommand
 
 
 def message_pages(

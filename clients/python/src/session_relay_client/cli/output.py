@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 import typer
@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from session_relay_tools.sdk import DEFAULT_URL, SessionRelayError
+from session_relay_client import DEFAULT_URL, SessionRelayError
 
 # Tables are never wrapped or cut when stdout is a file or a pipe.
 PIPE_WIDTH = 240
@@ -82,7 +82,7 @@ class Output:
 def utc_time(epoch_ms: int | None) -> str:
     if epoch_ms is None:
         return ""
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def compact(value: Any) -> str:

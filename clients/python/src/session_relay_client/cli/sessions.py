@@ -6,12 +6,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from session_relay_tools.cli.filtered import disconnect_pages, register
-from session_relay_tools.cli.messaging import emit_answers, parse_data, send
-from session_relay_tools.cli.options import FILTERS, JSON, filters, with_options
-from session_relay_tools.cli.output import Output, rows_table, utc_time
-from session_relay_tools.plain_help import PlainHelpCommand, PlainHelpGroup
-from session_relay_tools.sdk import MAX_BULK_IDS, Session, SessionFilter, SessionRelay
+from session_relay_client import MAX_BULK_IDS, Session, SessionFilter, SessionRelay
+from session_relay_client.cli.filtered import disconnect_pages, register
+from session_relay_client.cli.messaging import emit_answers, parse_data, send
+from session_relay_client.cli.options import FILTERS, JSON, filters, with_options
+from session_relay_client.cli.output import Output, rows_table, utc_time
+from session_relay_client.cli.plain_help import PlainHelpCommand, PlainHelpGroup
 
 app = typer.Typer(
     cls=PlainHelpGroup,

@@ -5,11 +5,8 @@ from typing import Any
 
 import typer
 from rich.text import Text
-from session_relay.wire import parse_json
 
-from session_relay_tools.cli.filtered import message_pages
-from session_relay_tools.cli.output import Output, compact, table
-from session_relay_tools.sdk import (
+from session_relay_client import (
     MAX_BULK_IDS,
     UNSET,
     BatchAccepted,
@@ -19,6 +16,9 @@ from session_relay_tools.sdk import (
     SessionMessageResult,
     SessionRelay,
 )
+from session_relay_client.cli.filtered import message_pages
+from session_relay_client.cli.output import Output, compact, table
+from session_relay_client.contract import parse_json
 
 
 def parse_data(data: str | None) -> Any:

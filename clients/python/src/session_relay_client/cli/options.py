@@ -7,7 +7,7 @@ shared ones to the signature Typer reads, so they are typed after the subcommand
 
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -83,9 +83,10 @@ TARGET = (
 )
 
 
-def with_options[F: Callable[..., Any]](
-    *shared: inspect.Parameter, before: str | None = None
-) -> Callable[[F], F]:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_options(*shared: inspect.Parameter, before: str | None = None) -> Callable[[F], F]:
     """Give a command ending in ``**options`` these shared options, after its own or (for the order
     ``--help`` lists them in) ``before`` the own parameter of that name."""
 

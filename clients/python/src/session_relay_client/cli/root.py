@@ -1,4 +1,8 @@
-"""The root app: global options, one sub-app per group, and the console script's ``main``."""
+"""The root app: global options, one sub-app per group, and the console script's ``main``.
+
+``build_app()`` makes a fresh app each call, so the repository's ``session-relay`` can add its
+development commands (``dev``, ``simulate``, ``luau``) to its own copy without changing this one.
+"""
 
 import os
 from importlib.metadata import PackageNotFoundError, version
@@ -6,9 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from session_relay_tools.cli import admin, dev, sessions
-from session_relay_tools.cli.output import GlobalOptions
-from session_relay_tools.plain_help import PlainHelpGroup
+from session_relay_client.cli import admin, sessions
+from session_relay_client.cli.output import GlobalOptions
+from session_relay_client.cli.plain_help import PlainHelpGroup
+
+DISTRIBUTION = "session-relay-client"
 
 
 def local_rest_url() -> str:
@@ -18,7 +24,7 @@ def local_rest_url() -> str:
 
 def _installed_version() -> str:
     try:
-        return version("session-relay")
+        return version(DISTRIBUTION)
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
 
@@ -38,18 +44,6 @@ class _OwnersFirst(PlainHelpGroup):
         return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
-app = typer.Typer(
-    name="session-relay",
-    cls=_OwnersFirst,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,  # locals would include API keys
-)
-app.add_typer(sessions.app, name="sessions", rich_help_panel="Script owners")
-app.add_typer(admin.app, name="admin", rich_help_panel="Operators")
-
-
-@app.callback()
 def root(
     ctx: typer.Context,
     url: Annotated[
@@ -60,7 +54,8 @@ def root(
             envvar="SESSION_RELAY_URL",
             show_default=False,
             help="REST API base URL: the stage URL on AWS. Default: the local stack, "
-            "http://127.0.0.1 on $SESSION_RELAY_REST_PORT (3000 when unset), as make dev serves it.",
+            "http://127.0.0.1 on $SESSION_RELAY_REST_PORT (3000 when unset), as the repository's "
+            "make dev serves it.",
         ),
     ] = None,
     api_key: Annotated[
@@ -91,7 +86,22 @@ def root(
     ctx.obj = GlobalOptions(url=url or local_rest_url(), api_key=api_key, json=json_output)
 
 
-dev.register(app)
+def build_app() -> typer.Typer:
+    """The ``session-relay`` app: ``sessions`` for script owners, ``admin`` for operators."""
+    app = typer.Typer(
+        name="session-relay",
+        cls=_OwnersFirst,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_show_locals=False,  # locals would include API keys
+    )
+    app.add_typer(sessions.app, name="sessions", rich_help_panel="Script owners")
+    app.add_typer(admin.app, name="admin", rich_help_panel="Operators")
+    app.callback()(root)
+    return app
+
+
+app = build_app()
 
 
 def main() -> None:

@@ -9,9 +9,9 @@ A blocking ``message`` whose timeout is longer then sends with ``"wait": false``
 from typing import Any
 from urllib.parse import quote
 
-from session_relay_tools.sdk.calls import Call, message_body, model_of, retry_headers, wait_of
-from session_relay_tools.sdk.errors import UnexpectedResponse
-from session_relay_tools.sdk.models import (
+from session_relay_client.calls import Call, message_body, model_of, retry_headers, wait_of
+from session_relay_client.errors import UnexpectedResponse
+from session_relay_client.models import (
     BatchAccepted,
     BatchOutcome,
     BulkDisconnectResult,

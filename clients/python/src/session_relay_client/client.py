@@ -3,14 +3,14 @@
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Self
+from typing import Any, TypeVar
 
 import httpx
 
-from session_relay_tools.sdk import calls, later
-from session_relay_tools.sdk.calls import DEFAULT_URL, UNSET, Call, Timeouts
-from session_relay_tools.sdk.errors import SessionRelayError
-from session_relay_tools.sdk.models import (
+from session_relay_client import calls, later
+from session_relay_client.calls import DEFAULT_URL, UNSET, Call, T, Timeouts
+from session_relay_client.errors import SessionRelayError
+from session_relay_client.models import (
     BatchAccepted,
     BatchOutcome,
     BulkDisconnectResult,
@@ -25,6 +25,7 @@ from session_relay_tools.sdk.models import (
 )
 
 Progress = Callable[[int], None]
+_Relay = TypeVar("_Relay", bound="SessionRelay")
 
 
 class SessionRelay:
@@ -56,7 +57,7 @@ class SessionRelay:
         self._http = httpx.Client(base_url=self.url, headers=calls.headers(api_key), transport=transport)
         self._maximum: float | None = UNSET
 
-    def __enter__(self) -> Self:
+    def __enter__(self: _Relay) -> _Relay:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -65,7 +66,7 @@ class SessionRelay:
     def close(self) -> None:
         self._http.close()
 
-    def _run[T](self, call: Call[T]) -> T:
+    def _run(self, call: Call[T]) -> T:
         kwargs = calls.request_kwargs(call, self.timeouts)
         try:
             response = self._http.request(**kwargs)
@@ -73,7 +74,7 @@ class SessionRelay:
             raise calls.transport_error(exc, self.url) from exc
         return calls.parse_response(call, response)
 
-    def _run_chunks[T](
+    def _run_chunks(
         self, session_ids: list[str], make: Callable[[list[str]], Call[list[T]]], progress: Progress | None
     ) -> list[T]:
         chunks = calls.chunked(session_ids)

@@ -1,6 +1,7 @@
-"""A Python SDK for the Session Relay REST API (PROTOCOL.md section 1).
+"""A Python SDK for the Session Relay REST API (PROTOCOL.md section 1): the distribution
+``session-relay-client`` (clients/python; Python >= 3.10, typed), with the ``session-relay`` command.
 
-    from session_relay_tools.sdk import SessionRelay
+    from session_relay_client import SessionRelay
 
     with SessionRelay("https://abc.execute-api.us-east-1.amazonaws.com/prod", api_key) as relay:
         ids = [session.id for session in relay.iter_sessions(place_id=606849621)]
@@ -11,12 +12,11 @@
 subclasses carrying ``status`` and ``error`` (the API's sentence).
 """
 
-from session_relay.contract import MAX_BULK_IDS
-
-from session_relay_tools.sdk.aio import AsyncSessionRelay
-from session_relay_tools.sdk.calls import DEFAULT_URL, UNSET
-from session_relay_tools.sdk.client import SessionRelay
-from session_relay_tools.sdk.errors import (
+from session_relay_client.aio import AsyncSessionRelay
+from session_relay_client.calls import DEFAULT_URL, UNSET
+from session_relay_client.client import SessionRelay
+from session_relay_client.contract import MAX_BULK_IDS
+from session_relay_client.errors import (
     BadRequest,
     Conflict,
     Forbidden,
@@ -35,7 +35,7 @@ from session_relay_tools.sdk.errors import (
     UnexpectedResponse,
     ValidationError,
 )
-from session_relay_tools.sdk.models import (
+from session_relay_client.models import (
     BatchAccepted,
     BatchEntry,
     BatchOutcome,

@@ -6,7 +6,7 @@ found before sending) and ``error``: the API's own sentence (PROTOCOL.md section
 
 from typing import Any
 
-from session_relay.contract import REASON_NOT_FOUND
+from session_relay_client.contract import REASON_NOT_FOUND
 
 
 class SessionRelayError(Exception):
