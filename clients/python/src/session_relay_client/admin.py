@@ -11,45 +11,47 @@ layer defines it; its tests read what is written here through it): ``pk`` is ``s
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from session_relay_client.auth_table import (
+    LOCAL_AUTH_TABLE,
+    AdminError,
+    AuthTable,
+    Target,
+    call,
+    item_key,
+    now_ms,
+    open_store,
+    scan,
+    stack_auth_table,
+    to_item,
+)
 
 # What a key may do (PROTOCOL.md section 1, "Extension: scopes"), in the order they are shown.
 SCOPES = ("read", "message", "disconnect", "manage")
 API_KEY_PREFIX = "sr_"
-# A Session Relay stack's CloudFormation outputs naming its tables (template.yaml; admin uses the
-# auth table's), and the local stack's auth table.
-TABLE_OUTPUTS = ("SessionsTableName", "ConnectionsTableName", "AuthTableName")
-AUTH_TABLE_OUTPUT = "AuthTableName"
-LOCAL_AUTH_TABLE = "session-relay-local-AuthTable"
-# The local stack runs with these when the environment has none.
-LOCAL_REGION = "us-east-1"
-LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-# An operator at a prompt wants a clear answer soon, not boto3's long default retries.
-CLI_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=15)
 
-_SERIALIZER, _DESERIALIZER = TypeSerializer(), TypeDeserializer()
-
-
-class AdminError(Exception):
-    """An operator mistake or an AWS failure, as one sentence for the terminal."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the auth table lives: exactly one of ``stack``, ``table`` or ``endpoint`` (a
-    ``table`` may also name a table behind ``endpoint``)."""
-
-    stack: str | None = None
-    table: str | None = None
-    endpoint: str | None = None
-    region: str | None = None
+__all__ = [
+    "API_KEY_PREFIX",
+    "LOCAL_AUTH_TABLE",
+    "SCOPES",
+    "AdminError",
+    "ApiKeyRecord",
+    "AuthTable",
+    "NewKey",
+    "ScriptRecord",
+    "Target",
+    "create_key",
+    "create_script",
+    "hash_api_key",
+    "list_keys",
+    "list_scripts",
+    "open_store",
+    "revoke_key",
+    "set_script_enabled",
+    "stack_auth_table",
+]
 
 
 @dataclass(frozen=True)
@@ -80,109 +82,6 @@ class NewKey:
     record: ApiKeyRecord
 
 
-@dataclass(frozen=True)
-class AuthTable:
-    """The auth table on one DynamoDB client."""
-
-    client: Any
-    name: str
-
-
-def _session(target: Target) -> Any:
-    session = boto3.Session(region_name=target.region)
-    if target.endpoint is None:
-        return session
-    # A local DynamoDB takes any credentials, but the region must be the stack's.
-    credentials = {} if session.get_credentials() is not None else LOCAL_CREDENTIALS
-    return boto3.Session(region_name=session.region_name or LOCAL_REGION, **credentials)
-
-
-def _translated(action: str, exc: Exception) -> AdminError:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return AdminError(f"{action} failed: {error.get('Message') or error.get('Code') or exc}")
-    return AdminError(f"{action} failed: {exc}")
-
-
-def stack_auth_table(stack: str, session: Any) -> str:
-    """The auth table's name a deployed stack publishes in its outputs."""
-    try:
-        cloudformation = session.client("cloudformation", config=CLI_CONFIG)
-        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except (ClientError, BotoCoreError) as exc:
-        raise _translated(f"reading stack {stack!r}", exc) from exc
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
-    missing = [name for name in TABLE_OUTPUTS if name not in outputs]
-    if missing:
-        raise AdminError(f"stack {stack!r} has no output {', '.join(missing)}: is it a Session Relay stack?")
-    return outputs[AUTH_TABLE_OUTPUT]
-
-
-def open_store(target: Target) -> AuthTable:
-    """The target's auth table."""
-    if target.stack and target.table:
-        raise AdminError("give --stack or --table, not both")
-    if not (target.stack or target.table or target.endpoint):
-        raise AdminError(
-            "say where the auth table is: --stack NAME (deployed), --table NAME, "
-            "or --dynamodb-endpoint URL (local stack)"
-        )
-    try:
-        session = _session(target)
-        name = stack_auth_table(target.stack, session) if target.stack else target.table or LOCAL_AUTH_TABLE
-        client = session.client("dynamodb", endpoint_url=target.endpoint, config=CLI_CONFIG)
-    except BotoCoreError as exc:  # no region, unknown profile, bad endpoint URL
-        raise _translated("connecting to DynamoDB", exc) from exc
-    return AuthTable(client, name)
-
-
-def _call(action: str, store: AuthTable, operation: str, **request: Any) -> Any:
-    """One DynamoDB call on the auth table; AWS failures become one sentence (a refused condition
-    returns None)."""
-    try:
-        return getattr(store.client, operation)(TableName=store.name, **request)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code == "ConditionalCheckFailedException":
-            return None
-        if code == "ResourceNotFoundException":
-            raise AdminError(f"{action} failed: there is no table {store.name}") from exc
-        raise _translated(action, exc) from exc
-    except BotoCoreError as exc:
-        raise _translated(action, exc) from exc
-
-
-def _key(kind: str, ident: str) -> dict[str, Any]:
-    return {"pk": _SERIALIZER.serialize(f"{kind}#{ident}")}
-
-
-def _item(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
-
-
-def _scan(action: str, store: AuthTable, kind: str) -> list[dict[str, Any]]:
-    request: dict[str, Any] = {
-        "FilterExpression": "kind = :kind",
-        "ExpressionAttributeValues": {":kind": {"S": kind}},
-        "ConsistentRead": True,
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        page = _call(action, store, "scan", **request)
-        items.extend(_plain(item) for item in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 # ---------------------------------------------------------------- scripts
 
 
@@ -198,13 +97,13 @@ def _script(item: dict[str, Any]) -> ScriptRecord:
 def create_script(store: AuthTable, name: str, script_id: str | None = None) -> ScriptRecord:
     """Register an enabled script; its id is random unless given (an existing id is refused)."""
     script_id = script_id or "script_" + secrets.token_hex(6)
-    record = ScriptRecord(script_id=script_id, name=name, enabled=True, created_at=_now_ms())
+    record = ScriptRecord(script_id=script_id, name=name, enabled=True, created_at=now_ms())
     item = {"kind": "script", "script_id": script_id, "name": name, "enabled": True}
-    written = _call(
+    written = call(
         "creating the script",
         store,
         "put_item",
-        Item={**_key("script", script_id), **_item({**item, "created_at": record.created_at})},
+        Item={**item_key("script", script_id), **to_item({**item, "created_at": record.created_at})},
         ConditionExpression="attribute_not_exists(pk)",
     )
     if written is None:
@@ -213,21 +112,21 @@ def create_script(store: AuthTable, name: str, script_id: str | None = None) -> 
 
 
 def _script_exists(store: AuthTable, script_id: str) -> bool:
-    found = _call("reading scripts", store, "get_item", Key=_key("script", script_id), ConsistentRead=True)
+    found = call("reading scripts", store, "get_item", Key=item_key("script", script_id), ConsistentRead=True)
     return "Item" in found
 
 
 def list_scripts(store: AuthTable) -> list[ScriptRecord]:
-    scripts = (_script(item) for item in _scan("listing scripts", store, "script"))
+    scripts = (_script(item) for item in scan("listing scripts", store, "script"))
     return sorted(scripts, key=lambda script: script.created_at)
 
 
 def set_script_enabled(store: AuthTable, script_id: str, enabled: bool) -> None:
-    written = _call(
+    written = call(
         "updating the script",
         store,
         "update_item",
-        Key=_key("script", script_id),
+        Key=item_key("script", script_id),
         UpdateExpression="SET enabled = :enabled",
         ConditionExpression="attribute_exists(pk)",
         ExpressionAttributeValues={":enabled": {"BOOL": enabled}},
@@ -286,7 +185,7 @@ def create_key(
         key_hash=hash_api_key(api_key),
         script_ids=tuple(scripts),
         name=name,
-        created_at=_now_ms(),
+        created_at=now_ms(),
         revoked=False,
         scopes=allowed,
     )
@@ -300,11 +199,11 @@ def create_key(
         "revoked": False,
         "scopes": list(record.scopes),
     }
-    written = _call(
+    written = call(
         "storing the key",
         store,
         "put_item",
-        Item={**_key("apikey", record.key_hash), **_item(item)},
+        Item={**item_key("apikey", record.key_hash), **to_item(item)},
         ConditionExpression="attribute_not_exists(pk)",
     )
     if written is None:  # a SHA-256 collision of fresh random keys: never in practice
@@ -313,18 +212,18 @@ def create_key(
 
 
 def list_keys(store: AuthTable) -> list[ApiKeyRecord]:
-    keys = (_api_key(item) for item in _scan("listing keys", store, "apikey"))
+    keys = (_api_key(item) for item in scan("listing keys", store, "apikey"))
     return sorted(keys, key=lambda key: key.created_at)
 
 
 def revoke_key(store: AuthTable, key_id: str) -> None:
     for key in list_keys(store):
         if key.key_id == key_id:
-            _call(
+            call(
                 "revoking the key",
                 store,
                 "update_item",
-                Key=_key("apikey", key.key_hash),
+                Key=item_key("apikey", key.key_hash),
                 UpdateExpression="SET revoked = :yes",
                 ExpressionAttributeValues={":yes": {"BOOL": True}},
             )
