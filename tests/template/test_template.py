@@ -189,6 +189,18 @@ def test_rest_function_concurrency_is_a_parameter_zero_meaning_unreserved(transl
     }
 
 
+def test_max_calls_in_flight_is_a_parameter_zero_meaning_no_cap():
+    # No AWS rule: the project's own (docs/PROTOCOL.md, "Calls in flight"): 0 is no cap, no lease.
+    # The parameter's MinValue must let 0 through, and the translator takes a stack deployed with it.
+    parameter = sam_template()["Parameters"]["MaxCallsInFlightPerKey"]
+    assert parameter["Type"] == "Number"
+    assert parameter["MinValue"] == 0 < parameter["Default"] == 50 <= parameter["MaxValue"]
+    assert "0 means no cap" in parameter["Description"]
+    translated = translate(MaxCallsInFlightPerKey=0)
+    variables = translated["Resources"]["RestApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["MAX_CALLS_IN_FLIGHT"] == {"Ref": "MaxCallsInFlightPerKey"}
+
+
 def test_access_logs_on_both_apis_behind_one_parameter(translated):
     (rest_stage,) = of_type(translated, "AWS::ApiGateway::Stage").values()
     (ws_stage,) = of_type(translated, "AWS::ApiGatewayV2::Stage").values()

@@ -36,7 +36,7 @@ class Settings:
     api_key_cache_ttl_s: float = 30.0
     message_ttl_s: int = 600
     post_workers: int = 32
-    max_calls_in_flight: int = 50
+    max_calls_in_flight: int = 50  # 0: no cap (no 429, no lease)
 
     @property
     def max_wait_s(self) -> float:
@@ -50,7 +50,7 @@ _NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
     "api_key_cache_ttl_s": (float, 0, None),
     "message_ttl_s": (int, 120, None),
     "post_workers": (int, 1, 256),
-    "max_calls_in_flight": (int, 1, 10_000),
+    "max_calls_in_flight": (int, 0, 10_000),
 }
 _REQUIRED_TABLES = ("sessions_table", "connections_table", "auth_table")
 _OPTIONAL_TABLES = ("outcomes_table", "idempotency_table")

@@ -47,8 +47,11 @@ def deadline(settings: Settings, timeout_s: float | None, call: Call, clock: Any
 def in_flight(store: Store, settings: Settings, caller: Principal, call: Call) -> Iterator[None]:
     """Hold one of the key's slots until the call answers (429 when none is free, before anything is
     sent). Given back on every way out; if the Lambda dies first, the lease expires once that
-    invocation could no longer be running."""
+    invocation could no longer be running. A cap of 0 is no cap: nothing is held, the store untouched."""
     cap = settings.max_calls_in_flight
+    if cap == 0:
+        yield
+        return
     expires_ms = now_ms() + (call.remaining_ms or settings.integration_timeout_ms) + 1_000
     lease = store.leases.acquire(caller.key_id, cap, expires_ms)
     if lease is None:
