@@ -7,6 +7,9 @@ The local stack does the same with the template's ``LogLevel`` default, unless t
 
 ``SESSION_RELAY_LOG_FORMAT``: ``text`` (readable lines), ``json`` (Powertools' JSON, as CloudWatch
 gets it), or unset: text on a terminal, JSON when the output goes to a pipe or a file.
+
+The local gateways add one line per request (:func:`request`), in the same format: what API Gateway's
+access log would say (method and path, or route and connection; status, milliseconds, request id).
 """
 
 import contextlib
@@ -15,6 +18,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -111,3 +115,24 @@ def log_failure(exc: BaseException) -> None:
     """What Lambda logs for an invocation that raised (its ERROR line with the traceback)."""
     logger = logging.getLogger(POWERTOOLS_LOGGER)
     logger.error("invocation failed: %s", type(exc).__name__, exc_info=exc)
+
+
+_write = threading.Lock()
+
+
+def request(api: str, request_id: str, status: int, started: float, **fields: str) -> None:
+    """One line for one request the gateway ``api`` answered: ``fields`` (method and path, or route
+    and connection id), the status, the milliseconds since ``started`` (``time.monotonic()``), the
+    request id. Text on a terminal, JSON into a pipe, as the handlers' lines (:func:`text_wanted`)."""
+    ms = round((time.monotonic() - started) * 1000, 1)
+    now = datetime.now().astimezone()
+    if text_wanted():
+        what = " ".join(fields.values())
+        line = f"{now.strftime('%H:%M:%S.%f')[:-3]} {'INFO':<7} {api} {request_id} {what} {status} {ms} ms"
+    else:
+        log = {"level": "INFO", "message": "request", "timestamp": now.isoformat(timespec="milliseconds")}
+        line = json.dumps({**log, "api": api, **fields, "status": status, "ms": ms, "request_id": request_id})
+    # A stdout that went away (a pipe's reader left) costs the line, never the request.
+    with _write, contextlib.suppress(OSError, ValueError):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()

@@ -19,6 +19,9 @@ AWS's page does not say how they are encoded; a live capture of a REST API's eve
 ``"path": "/capture/space%20value"``: https://gh.yyyyyyy.vvvv.ee/hotsock/voker/blob/main/vokerhttp/testdata/apigwv1-request.json).
 The function's ASGI adapter (Mangum) decodes it, once: ``GET /no%2541`` is the route ``/no%41``.
 Query parameters, by contrast, arrive decoded (same capture).
+
+Every answer, the gateway's own refusals included, prints one line (``logs.request``): method, path,
+status, milliseconds, and the event's ``requestContext.requestId``.
 """
 
 import asyncio
@@ -30,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from session_relay_tools.local import STAGE
+from session_relay_tools.local import STAGE, logs
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.limits import RequestTooLarge, Throttled
 
@@ -144,27 +147,40 @@ class RestGateway:
         if scope["type"] != "http":
             return
         arrived = time.monotonic()
+        answered = await self._answer(scope, receive, arrived)
+        if answered is None:  # the client left before its request was whole: no answer
+            return
+        (status, body, headers), request_id = answered
+        try:
+            await _respond(send, status, body, headers)
+        finally:  # one line per answer (module logs), sent or not
+            path = _raw_path(scope)
+            logs.request("rest_api", request_id, status, arrived, method=scope["method"], path=path)
+
+    async def _answer(
+        self, scope: dict[str, Any], receive: Receive, arrived: float
+    ) -> tuple[tuple[int, bytes, list[tuple[bytes, bytes]]], str] | None:
+        """The answer to the request and its request id (a new one when API Gateway refuses the
+        request before building an event); None if the client left."""
         try:
             body = await _read_body(receive)
         except _TooLarge:
-            await _respond(send, *_gateway_error(413, "Request Too Long"))
-            return
+            return _gateway_error(413, "Request Too Long"), str(uuid.uuid4())
         if body is None:
-            return
-        invocation = self.host.invoke(self.host.rest_function, rest_event(scope, body))
+            return None
+        event = rest_event(scope, body)
+        request_id = event["requestContext"]["requestId"]
+        invocation = self.host.invoke(self.host.rest_function, event)
         remaining_s = self.integration_timeout_s - (time.monotonic() - arrived)
         try:
             result = await asyncio.wait_for(invocation, max(0.0, remaining_s))
         except TimeoutError:
-            await _respond(send, *_gateway_error(504, "Endpoint request timed out"))
-            return
+            return _gateway_error(504, "Endpoint request timed out"), request_id
         except (Throttled, RequestTooLarge):
-            await _respond(send, *_gateway_error(500, INTERNAL_ERROR))
-            return
+            return _gateway_error(500, INTERNAL_ERROR), request_id
         except Exception:
-            await _respond(send, *_gateway_error(502, INTERNAL_ERROR))
-            return
-        await _respond(send, *_proxy_response(result))
+            return _gateway_error(502, INTERNAL_ERROR), request_id
+        return _proxy_response(result), request_id
 
 
 def _proxy_response(result: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:

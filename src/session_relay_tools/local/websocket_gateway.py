@@ -24,6 +24,9 @@ one throttle (``limits.stage_throttle``); a frame beyond it runs nothing and the
 throttled request "429 Too Many Requests"; on a WebSocket that answer is a frame, in the shape of the
 gateway's other error frames), the connection staying open:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html
+
+Every route invocation ($connect, $disconnect, each frame's route, a MOCK ping or a throttled frame
+included) prints one line (``logs.request``): route, connection id, status, milliseconds, request id.
 """
 
 import asyncio
@@ -37,6 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from session_relay_tools.local import logs
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.connection import Connection, new_connection_id
 from session_relay_tools.local.functions import FunctionHost
@@ -121,6 +125,14 @@ class WebSocketGateway:
         return action if selectable else "$default"
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
+        """The route's answer, after its request line (module docstring)."""
+        started = time.monotonic()
+        answer = await self._answer(route_key, event)
+        context = event["requestContext"]
+        _request_line(route_key, context["connectionId"], _status(answer), started, context["requestId"])
+        return answer
+
+    async def _answer(self, route_key: str, event: dict[str, Any]) -> Any:
         function = self.routes.get(route_key)
         if function is None:
             return {"statusCode": 200}
@@ -155,7 +167,7 @@ class WebSocketGateway:
             "isBase64Encoded": False,
         }
         answer = await self._invoke("$connect", event)
-        status = answer.get("statusCode", 200) if isinstance(answer, dict) else 500
+        status = _status(answer)
         if not 200 <= status < 300:
             await self._refuse(send, answer, status)
             return
@@ -201,7 +213,10 @@ class WebSocketGateway:
             if self.throttle.take():
                 self._spawn(self._frame(connection, message))
             else:
-                self._spawn(self._gateway_error(connection, TOO_MANY_REQUESTS))
+                request_id = str(uuid.uuid4())
+                route_key = self._route_key(message)
+                _request_line(route_key, connection.connection_id, 429, time.monotonic(), request_id)
+                self._spawn(self._gateway_error(connection, TOO_MANY_REQUESTS, request_id))
 
     def _disconnect_event(
         self, connection: Connection, headers: dict[str, str], close_code: int
@@ -217,16 +232,23 @@ class WebSocketGateway:
             "isBase64Encoded": False,
         }
 
+    def _route_key(self, message: dict[str, Any]) -> str:
+        text = message.get("text")
+        return "$default" if text is None else self._route_for(text)
+
     async def _frame(self, connection: Connection, message: dict[str, Any]) -> None:
         if message.get("text") is not None:
             body, encoded = message["text"], False
         else:
             body, encoded = base64.b64encode(message.get("bytes") or b"").decode(), True
-        route_key = "$default" if encoded else self._route_for(body)
+        route_key = self._route_key(message)
         if route_key in self.mock_routes:
-            answer = self.mock_routes[route_key]
-            if answer is not None:
-                await connection.send_text(answer)
+            started, answer = time.monotonic(), self.mock_routes[route_key]
+            try:
+                if answer is not None:
+                    await connection.send_text(answer)
+            finally:  # the gateway answered it: a request all the same
+                _request_line(route_key, connection.connection_id, 200, started, str(uuid.uuid4()))
             return
         context = self._context(connection, route_key, "MESSAGE")
         context["messageId"] = secrets.token_urlsafe(10)
@@ -263,6 +285,15 @@ class WebSocketGateway:
 
     async def _management(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await management_api(self, scope, receive, send)
+
+
+def _status(answer: Any) -> int:
+    """The status API Gateway takes from a route's answer (an answer that is no object: 500)."""
+    return answer.get("statusCode", 200) if isinstance(answer, dict) else 500
+
+
+def _request_line(route_key: str, connection_id: str, status: int, started: float, request_id: str) -> None:
+    logs.request("websocket_api", request_id, status, started, route=route_key, connection_id=connection_id)
 
 
 def _not_json(name: str) -> Any:
