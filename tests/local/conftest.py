@@ -32,12 +32,7 @@ Resources:
       CodeUri: {handlers}
       Handler: app.rest
       Timeout: 30
-  Route:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      RouteKey: $default
-      Target: !Sub "integrations/${{Integration}}"
-  Integration:
+{routes}  Integration:
     Type: AWS::ApiGatewayV2::Integration
     Properties:
       IntegrationUri: !Sub "arn:aws:lambda:path/functions/${{WsFunction.Arn}}/invocations"
@@ -49,6 +44,18 @@ Resources:
       Timeout: 30
       ReservedConcurrentExecutions: !If [HasReserved, !Ref WebSocketReserved, !Ref AWS::NoValue]
 """
+ROUTE = """  {name}:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      RouteKey: {key}
+      Target: !Sub "integrations/${{Integration}}"
+"""
+
+
+def template_text(reserved: int = 0, route_keys: tuple[str, ...] = ("$default",)) -> str:
+    """The tests' template: the REST function, and the WebSocket function behind ``route_keys``."""
+    routes = "".join(ROUTE.format(name=f"Route{index}", key=key) for index, key in enumerate(route_keys))
+    return TEMPLATE.format(reserved=reserved, handlers=HANDLERS, routes=routes)
 
 
 @pytest.fixture
@@ -57,7 +64,7 @@ def make_host(tmp_path):
 
     def make(concurrency: int, reserved: int = 0) -> FunctionHost:
         path = tmp_path / f"template-{len(hosts)}.yaml"
-        path.write_text(TEMPLATE.format(reserved=reserved, handlers=HANDLERS))
+        path.write_text(template_text(reserved))
         hosts.append(FunctionHost(path, concurrency=concurrency))
         return hosts[-1]
 

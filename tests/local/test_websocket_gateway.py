@@ -27,57 +27,13 @@ from session_relay_tools.local import limits
 from session_relay_tools.local.connection import Connection
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.websocket_gateway import WebSocketGateway
-from tests.local.conftest import HANDLERS
-
-TEMPLATE = f"""
-Resources:
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      DefinitionBody:
-        paths:
-          /{{proxy+}}:
-            x-amazon-apigateway-any-method:
-              x-amazon-apigateway-integration:
-                uri: !Sub "arn:aws:lambda:path/functions/${{RestFunction.Arn}}/invocations"
-  RestFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: {HANDLERS}
-      Handler: app.rest
-      Timeout: 30
-  ConnectRoute:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      RouteKey: $connect
-      Target: !Sub "integrations/${{Integration}}"
-  DisconnectRoute:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      RouteKey: $disconnect
-      Target: !Sub "integrations/${{Integration}}"
-  DefaultRoute:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      RouteKey: $default
-      Target: !Sub "integrations/${{Integration}}"
-  Integration:
-    Type: AWS::ApiGatewayV2::Integration
-    Properties:
-      IntegrationUri: !Sub "arn:aws:lambda:path/functions/${{WsFunction.Arn}}/invocations"
-  WsFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: {HANDLERS}
-      Handler: app.websocket
-      Timeout: 30
-"""
+from tests.local.conftest import template_text
 
 
 @pytest.fixture
 def websocket_host(tmp_path):
     path = tmp_path / "template.yaml"
-    path.write_text(TEMPLATE)
+    path.write_text(template_text(route_keys=("$connect", "$disconnect", "$default")))
     hosts: list[FunctionHost] = []
 
     def make(concurrency: int = 50) -> FunctionHost:
