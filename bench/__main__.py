@@ -65,6 +65,8 @@ def main() -> None:
     finally:
         fleet.stop()
         stop_stack(stack)
+    print("operations per message with MaxCallsInFlightPerKey=0...", flush=True)
+    results["operations"]["prompt reply, MaxCallsInFlightPerKey=0"] = _uncapped_prompt_reply()
     print("peer (python-socketio call())...", flush=True)
     results["peer_socketio"] = peer.measure(free_port(), 50 if quick else 200)
     footprint = memory.rest_footprint_mb()
@@ -78,6 +80,17 @@ def main() -> None:
     write_report(results, ROOT / "docs" / "benchmarks.md")
     cost.write_cost(results, ROOT / "docs" / "cost.md")
     print(json.dumps(results, indent=2))
+
+
+def _uncapped_prompt_reply() -> dict[str, Any]:
+    """The prompt reply's requests on a stack deployed with ``MaxCallsInFlightPerKey=0``: no lease."""
+    stack = start_stack({"SESSION_RELAY_COUNT_CALLS": "1", "MAX_CALLS_IN_FLIGHT": "0"})
+    fleet = Fleet(stack.ws_url, stack.script_id)
+    try:
+        return Bench(stack, fleet).operations(prompt_only=True)["prompt reply"]
+    finally:
+        fleet.stop()
+        stop_stack(stack)
 
 
 if __name__ == "__main__":

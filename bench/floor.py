@@ -18,7 +18,8 @@ def management_endpoint(stack: RunningStack) -> str:
 
 
 def floor(stack: RunningStack, session_id: str, repeats: int = 200) -> dict[str, Any]:
-    """The minimal operations of one answered message, each timed alone (median, ms)."""
+    """The requests one answered message makes as the design makes them (a warm call under the
+    default cap: the lease pair included), each timed alone (median, ms)."""
     management_url = management_endpoint(stack)
     dynamodb = _dynamodb(stack)
     management = boto3.client(
@@ -32,10 +33,13 @@ def floor(stack: RunningStack, session_id: str, repeats: int = 200) -> dict[str,
     connection_id = dynamodb.get_item(TableName=sessions, Key=session_key)["Item"]["connection_id"]["S"]
     message_key = {"connection_id": {"S": "floor-bench"}, "item": {"S": "message#floor"}}
     message_item = {**message_key, "status": {"S": "pending"}, "deadline_ms": {"N": "1"}}
+    leases = iter(range(repeats + 1))
+    released = iter(range(repeats + 1))
     operations = {
         "GetItem session": lambda: dynamodb.get_item(
             TableName=sessions, Key=session_key, ConsistentRead=True
         ),
+        "UpdateItem lease acquire": lambda: _lease(dynamodb, connections, next(leases), acquire=True),
         "PutItem message": lambda: dynamodb.put_item(TableName=connections, Item=message_item),
         "PostToConnection": lambda: management.post_to_connection(
             ConnectionId=connection_id, Data=b'{"type":"pong"}'
@@ -56,19 +60,42 @@ def floor(stack: RunningStack, session_id: str, repeats: int = 200) -> dict[str,
             },
             ReturnValues="ALL_OLD",
         ),
-        "UpdateItem last_seen": lambda: dynamodb.update_item(
-            TableName=sessions,
-            Key=session_key,
-            UpdateExpression="SET last_seen_at = last_seen_at",
-            ConditionExpression="attribute_exists(id)",
-        ),
         "GetItem poll": lambda: dynamodb.get_item(
             TableName=connections, Key=message_key, ConsistentRead=True
         ),
+        "UpdateItem lease release": lambda: _lease(dynamodb, connections, next(released), acquire=False),
     }
     pending = iter(_pending_messages(dynamodb, connections, repeats + 1))
     medians = _medians(operations, repeats)
     return {"operations_ms": medians, "total_ms": round(sum(medians.values()), 2)}
+
+
+def _lease(dynamodb: Any, table: str, index: int, acquire: bool) -> Any:
+    """A lease taken or given back as ``store.leases`` writes it: one conditional UpdateItem each."""
+    key = {"connection_id": {"S": "inflight#floor-bench"}, "item": {"S": "leases"}}
+    names = {"#lease": f"lease_{index}"}
+    if acquire:
+        return dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #lease = :expires, expires_at = :ttl ADD held :one",
+            ConditionExpression="attribute_not_exists(held) OR held < :cap",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={
+                ":expires": {"N": "99999999999999"},
+                ":ttl": {"N": "99999999999"},
+                ":one": {"N": "1"},
+                ":cap": {"N": "100000"},
+            },
+        )
+    return dynamodb.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="REMOVE #lease ADD held :minus",
+        ConditionExpression="attribute_exists(#lease)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={":minus": {"N": "-1"}},
+    )
 
 
 def bulk_floor(stack: RunningStack, repeats: int = 20) -> dict[str, float]:

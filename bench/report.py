@@ -57,8 +57,9 @@ def _round_trip(results: dict[str, Any]) -> list[str]:
         f"| p50 / floor | {trip['ratio_p50_to_floor']} (target ≤ {TARGETS['ratio']}: "
         f"{mark(trip['ratio_p50_to_floor'] <= TARGETS['ratio'])}) |",
         "",
-        "The floor is the minimal sequence one answered message needs, against the same embedded",
-        "DynamoDB and local Management API, each call's median over 200 repetitions:",
+        "The floor is the sequence of requests the design makes for one answered message under the",
+        "default cap (the lease pair included), against the same embedded DynamoDB and local",
+        "Management API, each call's median over 200 repetitions:",
         "",
         "| operation | median |",
         "|---|---|",
@@ -84,10 +85,15 @@ def _operations(results: dict[str, Any]) -> list[str]:
             f"{case['management_api_calls']} |"
         )
     prompt = results["operations"]["prompt reply"]["dynamodb_requests"]
+    uncapped_case = results["operations"].get("prompt reply, MaxCallsInFlightPerKey=0", {})
+    uncapped = uncapped_case.get("dynamodb_requests")
     lines += [
         "",
-        f"Target ≤ {TARGETS['prompt_requests']} DynamoDB requests for a prompt reply: "
-        f"{mark(prompt <= TARGETS['prompt_requests'])}. Counted with botocore's `before-call` event in the",
+        f"Targets for a prompt reply: ≤ {TARGETS['prompt_requests']} DynamoDB requests under the default cap "
+        f"(the lease pair is its price): {mark(prompt <= TARGETS['prompt_requests'])}; "
+        f"≤ {TARGETS['prompt_requests_uncapped']} with `MaxCallsInFlightPerKey=0` (no lease): "
+        f"{mark(uncapped is not None and uncapped <= TARGETS['prompt_requests_uncapped'])}.",
+        "Counted with botocore's `before-call` event in the",
         "local stack (both the REST and the WebSocket handlers' calls), so retries are not counted twice.",
         "Every item read or written here is under 4 KB / 1 KB, so each request is one read or write unit.",
         "A reply writes only the reply: `last_seen_at` is refreshed when the value the message was sent",
@@ -124,7 +130,8 @@ def _bulk(results: dict[str, Any]) -> list[str]:
     largest = max((size for size in results["bulk"] if size != "connect_s"), key=int)
     bulk_ratio = round(results["bulk"][largest]["wall_s"] / floor["wall_s"], 2)
     bulk_ok = bulk_ratio <= TARGETS["bulk_to_writes"]
-    slow_ok = slow["all_processed"] and slow["wall_s"] <= TARGETS["slow_bulk_s"]
+    slow_ratio = round(slow["wall_s"] / _slow_bulk_floor_s(results, slow), 2)
+    slow_ok = slow["all_processed"] and slow_ratio <= TARGETS["slow_bulk_to_floor"]
     lines += [
         "",
         "The totals include the WebSocket side: every reply is its own `$default` invocation, as API",
@@ -135,8 +142,8 @@ def _bulk(results: dict[str, Any]) -> list[str]:
         f"{TARGETS['bulk_to_writes']}: {mark(bulk_ok)}).",
         "",
         f"{slow['sessions']} sessions x a {slow['function_s']:g}-second function (`sleep`), one bulk "
-        f"message: answered in {slow['wall_s']} s, all processed: {slow['all_processed']} (target ≤ "
-        f"{TARGETS['slow_bulk_s']} s: {mark(slow_ok)}).",
+        f"message: answered in {slow['wall_s']} s, all processed: {slow['all_processed']}; "
+        f"/ its floor (below): {slow_ratio} (target ≤ {TARGETS['slow_bulk_to_floor']}: {mark(slow_ok)}).",
         "",
         *_slow_bulk_floor(results, slow),
         *_bulk_floor(results, floor["count"]),
@@ -179,6 +186,13 @@ def _peer(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _slow_bulk_floor_s(results: dict[str, Any], slow: dict[str, Any]) -> float:
+    """The slow bulk case's floor: the function's time, the replies written one after another, a poll."""
+    reply_ms = results["round_trip"]["floor"]["operations_ms"]["UpdateItem reply"]
+    poll_ms = next(ms for name, ms in results["bulk_floor_ms"].items() if name.startswith("BatchGetItem"))
+    return round(slow["function_s"] + slow["sessions"] * reply_ms / 1000 + poll_ms / 1000, 2)
+
+
 def _slow_bulk_floor(results: dict[str, Any], slow: dict[str, Any]) -> list[str]:
     """What the embedded DynamoDB alone needs for the slow bulk case: it serves one request at a
     time, so the replies are written one after another, after the function's time."""
@@ -186,7 +200,7 @@ def _slow_bulk_floor(results: dict[str, Any], slow: dict[str, Any]) -> list[str]
     poll_ms = next(ms for name, ms in results["bulk_floor_ms"].items() if name.startswith("BatchGetItem"))
     sessions = slow["sessions"]
     replies_s = sessions * reply_ms / 1000
-    floor_s = round(slow["function_s"] + replies_s + poll_ms / 1000, 2)
+    floor_s = _slow_bulk_floor_s(results, slow)
     return [
         "The embedded DynamoDB serves one request at a time, so this case has a floor of its own: the",
         f"function's {slow['function_s']:g} s, then {sessions} reply writes one after another "
