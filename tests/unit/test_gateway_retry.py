@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from session_relay import gateway as gateway_module
 from session_relay.aws import MANAGEMENT_CONFIG, management_client
+from session_relay.clock import now_ms
 from session_relay.contract import Session
 from session_relay.errors import ServiceUnavailable
 from session_relay.gateway import Gateway
@@ -211,13 +212,27 @@ class NoStore:
             raise AssertionError("nothing to withdraw")
 
 
-def test_the_delivery_core_bounds_each_post_by_the_messages_stored_deadline():
+def _posted_deadlines(deadline_ms: int | None) -> list[int | None]:
     gateway = RecordingGateway()
     core = DeliveryCore(NoStore(), gateway, workers=4)  # type: ignore[arg-type]
     sessions = [Session(f"s{n}", "u", "script", 1, 2, "job", 0, 0) for n in range(3)]
     targets = [(SessionRecord(session, f"c{n}="), f"m{n}") for n, session in enumerate(sessions)]
-
-    posted = core.post(targets, MessageFrames("echo", []), deadline_ms=EPOCH_MS + 7_000)
-
+    posted = core.post(targets, MessageFrames("echo", []), deadline_ms=deadline_ms)
     assert len(posted.out) == 3
-    assert gateway.deadlines == [EPOCH_MS + 7_000] * 3
+    return gateway.deadlines
+
+
+def test_the_delivery_core_bounds_each_post_by_the_messages_stored_deadline():
+    soon = now_ms() + 2_000
+    assert _posted_deadlines(soon) == [soon] * 3
+
+
+def test_the_delivery_core_never_lets_posts_retry_past_its_budget_whatever_the_deadline():
+    """A message answered later has a deadline up to 60 s away, but its call answers at once: its posts
+    may not hold that call past the budget (nor may a batch without a deadline)."""
+    budget_ms = int(gateway_module.DEFAULT_BUDGET_S * 1000)
+    for deadline_ms in (now_ms() + 60_000, None):
+        before = now_ms()
+        (first, *others) = _posted_deadlines(deadline_ms)
+        assert before + budget_ms <= first <= now_ms() + budget_ms
+        assert others == [first] * 2  # one deadline for the whole batch, not one per post's start

@@ -19,7 +19,7 @@ from session_relay import FRAME_LIMIT_BYTES
 from session_relay.clock import now_ms
 from session_relay.contract import REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
 from session_relay.errors import PayloadTooLarge, ServiceUnavailable
-from session_relay.gateway import Gateway
+from session_relay.gateway import DEFAULT_BUDGET_S, Gateway
 from session_relay.observability import count, logger
 from session_relay.service.connections import forget_connection
 from session_relay.service.pool import run_all
@@ -128,10 +128,15 @@ class DeliveryCore:
         """Post every recorded message's frame concurrently. From the first frame on nothing raises:
         what fails is reported in ``Posted`` (and a message not delivered is withdrawn, or left to its
         stored deadline if even that fails). A throttled post is retried until ``deadline_ms`` (epoch ms,
-        the messages' stored deadline: no reply can be recorded after it) at the latest."""
+        the messages' stored deadline: no reply can be recorded after it) at the latest, and for no more
+        than the gateway's ``DEFAULT_BUDGET_S`` from now in any case: a call answered at once ("wait":
+        false) has a deadline far past its own answer, which must come before the integration timeout."""
         if not targets:
             return Posted()
-        items = [(record, frames.frame(mid), deadline_ms) for record, mid in targets]
+        post_by_ms = now_ms() + int(DEFAULT_BUDGET_S * 1000)
+        if deadline_ms is not None:
+            post_by_ms = min(post_by_ms, deadline_ms)
+        items = [(record, frames.frame(mid), post_by_ms) for record, mid in targets]
         results = run_all(self._post, items, self.workers)
         dead = [target for target, result in zip(targets, results, strict=True) if result is False]
         failed = [target for target, result in zip(targets, results, strict=True) if result is None]
