@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from websockets.exceptions import InvalidStatus
 
-from session_relay_tools.local import STAGE, limits
+from session_relay_tools.local import STAGE, limits, logs
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import WebSocketGateway
@@ -51,7 +51,10 @@ async def _connect(url: str):
         return refused.response.status_code, refused.response.body
 
 
-def test_a_burst_of_handshakes_beyond_the_connect_rate_is_refused_429_and_runs_nothing(host):
+def test_a_burst_of_handshakes_beyond_the_connect_rate_is_refused_429_and_runs_nothing(
+    host, capsys, monkeypatch
+):
+    monkeypatch.setenv(logs.FORMAT_VARIABLE, "json")  # request lines as JSON, to read them back
     rate = limits.TokenBucket(NO_REFILL_PER_S, 3)
     gateway = WebSocketGateway(host, "127.0.0.1:1", connect_rate=rate)
     calls = _calls(host)
@@ -81,6 +84,9 @@ def test_a_burst_of_handshakes_beyond_the_connect_rate_is_refused_429_and_runs_n
     assert worked  # the admitted connections work: each frame reached its function
     frames = {connection for route, connection in calls if route == "$default"}
     assert frames == set(connects)
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    refusals = [line for line in logged if line.get("route") == "$connect" and line.get("status") == 429]
+    assert len(refusals) == 4  # each refusal has its request line, as API Gateway's access log would
 
 
 def _management_client(port: int):
