@@ -11,15 +11,19 @@
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
+from session_relay_tools.local.process import RunningStack, free_port, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, identity_for
 
 CONNECT_RATE = 20
@@ -75,6 +79,7 @@ def test_a_bulk_message_beyond_the_request_rate_answers_every_session(stack):
     fleet = Fleet(stack.ws_url, stack.script_id)
     try:
         clients = []
+        time.sleep(1.1)  # the connect bucket is full again, whatever ran before
         for _ in range(SESSIONS // 10):  # under the connect rate; each hello is answered by a post
             clients += fleet.connect(10)
             time.sleep(10 / CONNECT_RATE)
@@ -97,3 +102,39 @@ def test_a_bulk_message_beyond_the_request_rate_answers_every_session(stack):
     # 100 posts and the call itself through a bucket of 25 refilled at 50 a second: posts waited for
     # tokens (a second and a half at least), so the rate was in force and the retries carried them.
     assert took_s > (SESSIONS + 1 - REQUEST_RATE // 2) / REQUEST_RATE * 0.9
+
+
+def test_rest_calls_beyond_the_request_rate_get_api_gateways_429(stack):
+    async def burst():
+        await asyncio.sleep(1)  # the bucket refills to its burst (25)
+        async with httpx.AsyncClient(base_url=stack.rest_url, timeout=30) as client:
+            return await asyncio.gather(*(client.get("/health") for _ in range(3 * REQUEST_RATE)))
+
+    answers = asyncio.run(burst())
+
+    throttled = [answer for answer in answers if answer.status_code == 429]
+    served = [answer for answer in answers if answer.status_code == 200]
+    assert len(throttled) + len(served) == len(answers)  # nothing but the function's answer or a 429
+    assert len(served) >= REQUEST_RATE // 2  # the burst passed
+    assert throttled  # beyond it, API Gateway's own answer:
+    assert all(answer.json() == {"message": "Too Many Requests"} for answer in throttled)
+    assert all(answer.headers["x-amzn-errortype"] == "TooManyRequestsException" for answer in throttled)
+    assert all(answer.json() == {"success": True} for answer in served)
+
+
+def test_a_rate_that_is_not_a_positive_number_stops_the_stack_with_a_sentence():
+    done = subprocess.run(
+        [sys.executable, "-m", "session_relay_tools.local"],
+        env={
+            **os.environ,
+            "SESSION_RELAY_REQUEST_RATE": "0",
+            **{f"SESSION_RELAY_{part}_PORT": str(free_port()) for part in ("REST", "WS", "DYNAMODB")},
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "SESSION_RELAY_REQUEST_RATE must be a positive number of requests a second, not '0'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -117,12 +117,9 @@ class LocalStack:
 
     async def start(self) -> None:
         _environment_defaults()
-        # The WebSocket stage's throttle (the template's, or SESSION_RELAY_WS_RATE/_BURST): checked
-        # before anything starts, so a bad value stops the stack with its sentence alone.
-        throttle = stage_throttle(load_template())
-        # The account's rates (SESSION_RELAY_CONNECT_RATE, SESSION_RELAY_REQUEST_RATE), checked as early;
-        # one request bucket for both APIs, as the account's is shared by every API.
-        connections, requests = connect_rate(), request_rate()
+        # The WebSocket stage's throttle (SESSION_RELAY_WS_RATE/_BURST) and the account's rates (one request
+        # bucket for both APIs): checked before anything starts, so a bad value stops it with its sentence.
+        throttle, connections, requests = stage_throttle(load_template()), connect_rate(), request_rate()
         ports = [self.config.rest_port, self.config.ws_port]
         if self.config.dynamodb_endpoint is None:
             ports.append(self.config.dynamodb_port)
