@@ -300,17 +300,19 @@ def test_disconnecting_a_dead_connection_removes_it(relay):
 def test_a_throttled_management_api_is_retried_and_the_message_goes_through(relay, backoff):
     executor = relay.connect()
     botocore_attempts = attempts(relay.management_client)
-    relay.management.throttled = botocore_attempts + 1  # past botocore's attempts: the gateway retries too
+    assert botocore_attempts == 1  # botocore leaves every retry to the gateway (session_relay.aws)
+    relay.management.throttled = 2
     assert relay.message(executor.session_id, data="through").json() == processed("through")
-    assert relay.management.calls["PostToConnection"] == botocore_attempts + 2
-    assert backoff.delays  # botocore backed off between attempts
+    assert relay.management.calls["PostToConnection"] == 3
+    assert not backoff.delays  # the gateway backed off between attempts, not botocore
     assert relay.pending_messages() == []
 
 
 def test_a_management_api_that_stays_throttled_is_a_503_with_nothing_left_pending(relay):
     executor = relay.connect()
     relay.management.throttled = float("inf")
-    assert_unavailable(relay.message(executor.session_id, data=1))
+    # Retried until the call's deadline (2 s from now), then given up: 503, nothing changed.
+    assert_unavailable(relay.message(executor.session_id, data=1, timeout=2))
     assert relay.management.calls["PostToConnection"] > attempts(relay.management_client)
     assert relay.messages() == []
     assert relay.store.sessions.get(executor.session_id) is not None  # throttled is not dead
@@ -319,7 +321,7 @@ def test_a_management_api_that_stays_throttled_is_a_503_with_nothing_left_pendin
 def test_bulk_to_a_management_api_that_stays_throttled_answers_each_entry(relay):
     executors = [relay.connect() for _ in range(3)]
     relay.management.throttled = float("inf")
-    answer = relay.message_many([e.session_id for e in executors], data=1)
+    answer = relay.message_many([e.session_id for e in executors], data=1, timeout=2)  # retried until then
     assert answer.status_code == 200
     assert [entry["reason"] for entry in answer.json()["responses"]] == ["client never responded"] * 3
     assert relay.messages() == []

@@ -97,7 +97,7 @@ class RecordingGateway:
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
 
-    def post(self, connection_id: str, frame: dict[str, Any] | str) -> bool:
+    def post(self, connection_id: str, frame: dict[str, Any] | str, deadline_ms: int | None = None) -> bool:
         assert connection_id == CONNECTION
         text = frame if isinstance(frame, str) else dump_json(frame)
         assert len(text.encode()) <= FRAME_LIMIT_BYTES

@@ -67,7 +67,7 @@ class FakeManagementApi:
 
     # ---------------------------------------------------------------- as session_relay.gateway.Gateway
 
-    def post(self, connection_id: str, frame: dict[str, Any] | str) -> bool:
+    def post(self, connection_id: str, frame: dict[str, Any] | str, deadline_ms: int | None = None) -> bool:
         with self._lock:
             self.calls["PostToConnection"] += 1
         if connection_id in self.failing:

@@ -20,9 +20,13 @@ DYNAMODB_CONFIG = Config(
     read_timeout=5,
     max_pool_connections=64,
 )
-# Throttling (LimitExceededException) is also retried by the gateway itself: keep the product small.
+# One attempt per call: session_relay.gateway owns every retry of the Management API. botocore's standard
+# mode counts LimitExceededException as throttling and backs off from it for up to a second, then two
+# (rand * 2**i s, up to 20 s), unaware of the caller's deadline; under the gateway's own retries its
+# attempts would multiply with them. "Retries", boto3's guide (standard mode: throttling and transient
+# errors, 3 attempts unless max_attempts says otherwise): https://docs.aws.amazon.com/boto3/latest/guide/retries.html
 MANAGEMENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 2},
+    retries={"mode": "standard", "total_max_attempts": 1},  # the request alone, no retry
     connect_timeout=2,
     read_timeout=5,
     max_pool_connections=64,

@@ -13,9 +13,19 @@ And API Gateway's throttle of the WebSocket stage (``TokenBucket``, ``stage_thro
 bucket of the stage's ``DefaultRouteSettings`` (``ThrottlingBurstLimit`` tokens, refilled at
 ``ThrottlingRateLimit`` a second) that every client frame draws on, whichever connection sent it:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html
+
+And the account's own rates in API Gateway, per Region (``connect_rate``, ``request_rate``):
+- 500 new WebSocket connections a second, across all WebSocket APIs ("Quotas for configuring and
+  running a WebSocket in API Gateway"):
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+- 10,000 requests a second with a token bucket of 5,000, across HTTP, REST, WebSocket and WebSocket
+  callback (``@connections``) APIs ("Amazon API Gateway quotas"); where the quota is 2,500 the burst
+  is 1,250: the burst is half the rate in both:
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 """
 
 import json
+import math
 import os
 import threading
 import time
@@ -30,6 +40,12 @@ CONCURRENCY_VARIABLE = "SESSION_RELAY_CONCURRENCY"
 # Local-only knobs: the WebSocket stage's throttle, instead of the template's parameter defaults.
 WS_RATE_VARIABLE = "SESSION_RELAY_WS_RATE"
 WS_BURST_VARIABLE = "SESSION_RELAY_WS_BURST"
+# The account's rates (module docstring), and the variables that set others locally.
+CONNECT_RATE_VARIABLE = "SESSION_RELAY_CONNECT_RATE"
+REQUEST_RATE_VARIABLE = "SESSION_RELAY_REQUEST_RATE"
+ACCOUNT_CONNECT_RATE = 500
+ACCOUNT_REQUEST_RATE = 10_000
+REQUEST_BURST_PER_RATE = 0.5  # 5,000 of 10,000; 1,250 of 2,500
 
 
 class Throttled(Exception):
@@ -180,3 +196,31 @@ def _setting(value: Any, template: dict[str, Any], environ: dict[str, str], vari
             f"{variable} must be a number from {low} to {high} (the template's range), not {override!r}"
         )
     return number
+
+
+def connect_rate(environ: dict[str, str] | None = None) -> TokenBucket:
+    """The account's admission of new WebSocket connections: ``SESSION_RELAY_CONNECT_RATE`` a second
+    (500 unless set), at most one second's worth at once (AWS documents no burst of its own)."""
+    rate = _account_rate(environ, CONNECT_RATE_VARIABLE, ACCOUNT_CONNECT_RATE, "new connections")
+    return TokenBucket(rate, max(1, int(rate)))
+
+
+def request_rate(environ: dict[str, str] | None = None) -> TokenBucket:
+    """The account's request throttle, one bucket for every API (REST calls and ``@connections``
+    calls alike): ``SESSION_RELAY_REQUEST_RATE`` a second (10,000 unless set), a burst of half that."""
+    rate = _account_rate(environ, REQUEST_RATE_VARIABLE, ACCOUNT_REQUEST_RATE, "requests")
+    return TokenBucket(rate, max(1, int(rate * REQUEST_BURST_PER_RATE)))
+
+
+def _account_rate(environ: dict[str, str] | None, variable: str, default: int, what: str) -> float:
+    environ = os.environ if environ is None else environ
+    value = environ.get(variable, "").strip()
+    if not value:
+        return float(default)
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = float("nan")
+    if not math.isfinite(rate) or rate <= 0:
+        raise SystemExit(f"{variable} must be a positive number of {what} a second, not {value!r}")
+    return rate

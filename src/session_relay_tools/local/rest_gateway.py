@@ -11,6 +11,13 @@ What API Gateway answers itself, as it does:
   handler raised, a response over 6 MB or not in the proxy format): 502; both with
   ``{"message": "Internal server error"}``
   https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+- beyond the account's request rate (10,000 a second, a burst of 5,000, one bucket for every API of
+  the account, posts to connections included: ``limits.request_rate``, which the Management API's
+  calls draw on too): 429 ``{"message": "Too Many Requests"}`` (the THROTTLED gateway response, same
+  page as the 413; "Amazon API Gateway quotas" for the rate:
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html), with
+  ``x-amzn-ErrorType: TooManyRequestsException`` (AWS's pages do not name the header's value; captured
+  answers of throttled REST APIs carry this one); nothing is invoked.
 
 The event's ``path``, ``pathParameters`` and ``requestContext.path`` carry the request path as the
 client sent it, still percent-encoded, as a REST API's proxy event does (the fields:
@@ -35,11 +42,12 @@ from urllib.parse import parse_qsl, quote
 
 from session_relay_tools.local import STAGE, logs
 from session_relay_tools.local.functions import FunctionHost
-from session_relay_tools.local.limits import RequestTooLarge, Throttled
+from session_relay_tools.local.limits import RequestTooLarge, Throttled, TokenBucket, request_rate
 
 # API Gateway's own limits: a 10 MB payload, and the integration timeout set in the template.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 INTERNAL_ERROR = "Internal server error"
+TOO_MANY_REQUESTS = "Too Many Requests"
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -130,18 +138,29 @@ async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[byt
     await send({"type": "http.response.body", "body": body})
 
 
-def _gateway_error(status: int, message: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+def _gateway_error(
+    status: int, message: str, error_type: str = "GatewayError"
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     # API Gateway's own errors (not the function's) have this shape.
     body = json.dumps({"message": message}).encode()
-    return status, body, [(b"content-type", b"application/json"), (b"x-amzn-errortype", b"GatewayError")]
+    return status, body, [(b"content-type", b"application/json"), (b"x-amzn-errortype", error_type.encode())]
+
+
+def throttled_answer() -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """API Gateway's answer to a request beyond the account's rate (module docstring)."""
+    return _gateway_error(429, TOO_MANY_REQUESTS, "TooManyRequestsException")
 
 
 class RestGateway:
     """ASGI app: every request goes through the template's REST function, as a proxy event."""
 
-    def __init__(self, host: FunctionHost, integration_timeout_s: float) -> None:
+    def __init__(
+        self, host: FunctionHost, integration_timeout_s: float, requests: TokenBucket | None = None
+    ) -> None:
         self.host = host
         self.integration_timeout_s = integration_timeout_s
+        # The account's request bucket, shared with the Management API (the stack hands both the same).
+        self.requests = requests if requests is not None else request_rate()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -168,6 +187,8 @@ class RestGateway:
             return _gateway_error(413, "Request Too Long"), str(uuid.uuid4())
         if body is None:
             return None
+        if not self.requests.take():
+            return throttled_answer(), str(uuid.uuid4())
         event = rest_event(scope, body)
         request_id = event["requestContext"]["requestId"]
         invocation = self.host.invoke(self.host.rest_function, event)

@@ -26,7 +26,7 @@ from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.draining import Draining
 from session_relay_tools.local.dynamodb import use_patient_dynamodb_client
 from session_relay_tools.local.functions import FunctionHost
-from session_relay_tools.local.limits import stage_throttle
+from session_relay_tools.local.limits import connect_rate, request_rate, stage_throttle
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
 from session_relay_tools.template import create_tables, load_template
@@ -117,9 +117,9 @@ class LocalStack:
 
     async def start(self) -> None:
         _environment_defaults()
-        # The WebSocket stage's throttle (the template's, or SESSION_RELAY_WS_RATE/_BURST): checked
-        # before anything starts, so a bad value stops the stack with its sentence alone.
-        throttle = stage_throttle(load_template())
+        # The WebSocket stage's throttle (SESSION_RELAY_WS_RATE/_BURST) and the account's rates (one request
+        # bucket for both APIs): checked before anything starts, so a bad value stops it with its sentence.
+        throttle, connections, requests = stage_throttle(load_template()), connect_rate(), request_rate()
         ports = [self.config.rest_port, self.config.ws_port]
         if self.config.dynamodb_endpoint is None:
             ports.append(self.config.dynamodb_port)
@@ -154,8 +154,9 @@ class LocalStack:
         logs.install()  # after the handlers created their Powertools Logger
         for name, value in host.environment_defaults().items():
             os.environ.setdefault(name, value)
-        self.websocket = WebSocketGateway(host, f"{HOST}:{self.config.ws_port}", calls, throttle)
-        rest = RestGateway(host, integration_timeout_ms / 1000)
+        domain = f"{HOST}:{self.config.ws_port}"
+        self.websocket = WebSocketGateway(host, domain, calls, throttle, connections, requests)
+        rest = RestGateway(host, integration_timeout_ms / 1000, requests)
         self._host = host
         self._apps = [Draining(rest), Draining(self.websocket)]
         self._servers = [

@@ -25,6 +25,9 @@ throttled request "429 Too Many Requests"; on a WebSocket that answer is a frame
 gateway's other error frames), the connection staying open:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html
 
+A handshake beyond the account's rate of new connections is refused 429 before anything runs, and every
+Management API call draws on the account's request bucket (``admission``, ``management``).
+
 Every route invocation ($connect, $disconnect, each frame's route, a MOCK ping or a throttled frame
 included) prints one line (``logs.request``): route, connection id, status, milliseconds, request id.
 """
@@ -40,13 +43,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from session_relay_tools.local import logs
+from session_relay_tools.local import admission, limits, logs
+from session_relay_tools.local.admission import THROTTLED
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.connection import Connection, new_connection_id
 from session_relay_tools.local.functions import FunctionHost
-from session_relay_tools.local.limits import RequestTooLarge, Throttled, TokenBucket, stage_throttle
+from session_relay_tools.local.limits import RequestTooLarge, Throttled, TokenBucket
 from session_relay_tools.local.management import STAGE, management_api
-from session_relay_tools.local.rest_gateway import INTERNAL_ERROR, Receive, Send
+from session_relay_tools.local.rest_gateway import INTERNAL_ERROR, TOO_MANY_REQUESTS, Receive, Send
 from session_relay_tools.template import load_template, websocket_mock_routes
 
 IDLE_TIMEOUT_S = 10 * 60
@@ -54,10 +58,8 @@ MAX_CONNECTION_S = 2 * 60 * 60
 CLOSE_GOING_AWAY = 1001
 # The close code a connection gets when it ended without a close frame (RFC 6455 section 7.1.5).
 CLOSE_ABNORMAL = 1006
-TOO_MANY_REQUESTS = "Too Many Requests"
 
 _log = logging.getLogger(__name__)
-THROTTLED: dict[str, Any] = {"statusCode": 500}
 
 
 class WebSocketGateway:
@@ -69,6 +71,8 @@ class WebSocketGateway:
         domain_name: str,
         calls: CallCounter | None = None,
         throttle: TokenBucket | None = None,
+        connect_rate: TokenBucket | None = None,
+        requests: TokenBucket | None = None,
     ) -> None:
         self.host = host
         self.calls = calls
@@ -79,7 +83,11 @@ class WebSocketGateway:
         # as API Gateway answers them: no function runs.
         self.mock_routes = websocket_mock_routes()
         # The stage's throttle, over every client frame of every connection (module docstring).
-        self.throttle = throttle if throttle is not None else stage_throttle(load_template())
+        self.throttle = throttle if throttle is not None else limits.stage_throttle(load_template())
+        # The account's rates: new connections (admission), and requests, which the Management API's
+        # calls draw on together with the REST API's (the stack hands both gateways one bucket).
+        self.connect_rate = connect_rate if connect_rate is not None else limits.connect_rate()
+        self.requests = requests if requests is not None else limits.request_rate()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -150,6 +158,10 @@ class WebSocketGateway:
     async def _websocket(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
+        if not admission.admitted(self.connect_rate):  # beyond the account's rate: nothing runs
+            await admission.refuse_beyond_rate(send)
+            _request_line("$connect", "-", 429, time.monotonic(), str(uuid.uuid4()))
+            return
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         connection = Connection(
             connection_id=new_connection_id(),
@@ -169,7 +181,7 @@ class WebSocketGateway:
         answer = await self._invoke("$connect", event)
         status = _status(answer)
         if not 200 <= status < 300:
-            await self._refuse(send, answer, status)
+            await admission.refuse(send, answer, status)
             return
         # $connect succeeded: the connection exists from now on, even if its client already left (then
         # it is closed at once), and whatever way it ends, its close is reported to $disconnect.
@@ -186,20 +198,6 @@ class WebSocketGateway:
             connection.open = False
             self.connections.pop(connection.connection_id, None)
             await self._invoke("$disconnect", self._disconnect_event(connection, headers, close_code))
-
-    async def _refuse(self, send: Send, answer: Any, status: int) -> None:
-        """The handshake's answer when $connect did not succeed."""
-        body = (answer.get("body") or "").encode() if isinstance(answer, dict) else b""
-        if answer is THROTTLED:
-            body = json.dumps({"message": INTERNAL_ERROR}).encode()
-        await send(
-            {
-                "type": "websocket.http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-            }
-        )
-        await send({"type": "websocket.http.response.body", "body": body})
 
     async def _serve(self, connection: Connection, receive: Receive) -> int:
         """Route the client's frames until it closes; returns the close code."""

@@ -19,7 +19,7 @@ from session_relay import FRAME_LIMIT_BYTES
 from session_relay.clock import now_ms
 from session_relay.contract import REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
 from session_relay.errors import PayloadTooLarge, ServiceUnavailable
-from session_relay.gateway import Gateway
+from session_relay.gateway import DEFAULT_BUDGET_S, Gateway
 from session_relay.observability import count, logger
 from session_relay.service.connections import forget_connection
 from session_relay.service.pool import run_all
@@ -102,7 +102,7 @@ class DeliveryCore:
         ``single`` (a call to one session) uses single-item requests and forgets a dead connection
         whole; a bulk call uses batch requests whatever its size."""
         self.record(targets, deadline_ms, single=single)
-        return self.post(targets, frames, single=single)
+        return self.post(targets, frames, single=single, deadline_ms=deadline_ms)
 
     def record(
         self, targets: list[tuple[SessionRecord, str]], deadline_ms: int, *, single: bool = False
@@ -118,14 +118,26 @@ class DeliveryCore:
         count("MessagesSent", len(targets))
 
     def post(
-        self, targets: list[tuple[SessionRecord, str]], frames: MessageFrames, *, single: bool = False
+        self,
+        targets: list[tuple[SessionRecord, str]],
+        frames: MessageFrames,
+        *,
+        single: bool = False,
+        deadline_ms: int | None = None,
     ) -> Posted:
         """Post every recorded message's frame concurrently. From the first frame on nothing raises:
         what fails is reported in ``Posted`` (and a message not delivered is withdrawn, or left to its
-        stored deadline if even that fails)."""
+        stored deadline if even that fails). A throttled post is retried until ``deadline_ms`` (epoch ms,
+        the messages' stored deadline: no reply can be recorded after it) at the latest, and for no more
+        than the gateway's ``DEFAULT_BUDGET_S`` from now in any case: a call answered at once ("wait":
+        false) has a deadline far past its own answer, which must come before the integration timeout."""
         if not targets:
             return Posted()
-        results = run_all(self._post, [(record, frames.frame(mid)) for record, mid in targets], self.workers)
+        post_by_ms = now_ms() + int(DEFAULT_BUDGET_S * 1000)
+        if deadline_ms is not None:
+            post_by_ms = min(post_by_ms, deadline_ms)
+        items = [(record, frames.frame(mid), post_by_ms) for record, mid in targets]
+        results = run_all(self._post, items, self.workers)
         dead = [target for target, result in zip(targets, results, strict=True) if result is False]
         failed = [target for target, result in zip(targets, results, strict=True) if result is None]
         if dead:
@@ -138,11 +150,11 @@ class DeliveryCore:
         out = {(r.connection_id, m): r.session.id for (r, m), ok in zip(targets, results, strict=True) if ok}
         return Posted(out, tuple(r.session.id for r, _ in dead), tuple(r.session.id for r, _ in failed))
 
-    def _post(self, item: tuple[SessionRecord, str]) -> bool | None:
+    def _post(self, item: tuple[SessionRecord, str, int | None]) -> bool | None:
         """True delivered, False gone (410), None the gateway failed."""
-        record, frame = item
+        record, frame, deadline_ms = item
         try:
-            return self.gateway.post(record.connection_id, frame)
+            return self.gateway.post(record.connection_id, frame, deadline_ms)
         except ServiceUnavailable:
             logger.warning("post failed", extra={"session_id": record.session.id})
             return None
