@@ -110,9 +110,12 @@ def test_inserts_modifies_and_removes_arrive_in_order_with_both_images(stack):
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE", "INSERT"]
     insert, modify, remove, _ = (r["dynamodb"] for r in records)
     assert insert["Keys"] == {"id": {"S": "a"}}
-    assert insert["NewImage"] == {"id": {"S": "a"}, "state": {"S": "new"}} and "OldImage" not in insert
-    assert modify["OldImage"]["state"] == {"S": "new"} and modify["NewImage"]["state"] == {"S": "changed"}
-    assert remove["OldImage"]["state"] == {"S": "changed"} and "NewImage" not in remove
+    assert insert["NewImage"] == {"id": {"S": "a"}, "state": {"S": "new"}}
+    assert "OldImage" not in insert
+    assert modify["OldImage"]["state"] == {"S": "new"}
+    assert modify["NewImage"]["state"] == {"S": "changed"}
+    assert remove["OldImage"]["state"] == {"S": "changed"}
+    assert "NewImage" not in remove
     sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     assert sequence == sorted(sequence)
     stream_arn = running.dynamodb.describe_table(TableName=running.table("Sessions"))["Table"][
