@@ -1,5 +1,6 @@
-"""What the event source mapping tests share: a moto server of their own (every service, on a free
-port), the tests' template with a few resources added, and the mappings running on it."""
+"""What the event source mapping tests share: an embedded server of their own (the local stack's: moto's
+DynamoDB, DynamoDB Streams and SQS on one free port, in a child process), the tests' template with a
+few resources added, and the mappings running on it."""
 
 import asyncio
 import contextlib
@@ -11,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from local.conftest import HANDLERS, template_text
+from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.mappings import LocalMappings
 from session_relay_tools.template import create_tables
@@ -28,10 +29,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's server in this process on a free port; its endpoint URL."""
+def embedded_server() -> Iterator[str]:
+    """The local stack's embedded server on a free port (stopped by its own process); its endpoint URL."""
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = EmbeddedDynamoDB("127.0.0.1", port)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"
@@ -41,17 +42,25 @@ def moto_server() -> Iterator[str]:
 
 class MappingStack:
     """The tests' template plus ``resources`` (YAML under ``Resources:``, ``{handlers}`` for the handlers'
-    folder), its tables and queues made on ``endpoint``, its functions in a host of ``concurrency``."""
+    folder), its tables and queues made on ``endpoint``, its functions in a host of ``concurrency``;
+    ``wall_clock`` is the mappings' (the age of stream records)."""
 
-    def __init__(self, endpoint: str, directory: Path, resources: str, concurrency: int = 50) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        directory: Path,
+        resources: str,
+        concurrency: int = 50,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.endpoint = endpoint
-        self.prefix = f"t{uuid.uuid4().hex[:8]}-"  # one moto backend serves every test: names apart
+        self.prefix = f"t{uuid.uuid4().hex[:8]}-"  # one server serves a module's tests: names apart
         path = directory / f"template-{self.prefix}yaml"
         path.write_text(template_text() + resources.format(handlers=HANDLERS))
         self.dynamodb = self.client("dynamodb")
         self.sqs = self.client("sqs")
         create_tables(self.dynamodb, self.prefix, path)
-        self.mappings = LocalMappings(endpoint, self.prefix, path, REGION)
+        self.mappings = LocalMappings(endpoint, self.prefix, path, REGION, wall_clock)
         self.environment = self.mappings.prepare()
         self.host = FunctionHost(path, concurrency=concurrency)
 

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from local.mapping_stack import MappingStack, moto_server
+from local.mapping_stack import MappingStack, embedded_server
 from session_relay_tools.local.mappings.declared import declared_mappings
+from session_relay_tools.local.mappings.scaling import Scaler
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed, failed_message_ids
 from session_relay_tools.template import load_template
 
@@ -43,7 +44,7 @@ WORKER = """  Worker:
 
 @pytest.fixture(scope="module")
 def endpoint():
-    with moto_server() as url:
+    with embedded_server() as url:
         yield url
 
 
@@ -288,3 +289,57 @@ def test_limits_lambda_refuses_stop_the_stack_with_a_sentence(tmp_path):
     path.write_text(template_text() + too_slow.format(handlers="."))
     with pytest.raises(SystemExit, match="Timeout exceeds WorkQueue's VisibilityTimeout"):
         declared_mappings(load_template(path))
+
+
+def test_functions_environment_names_the_local_queues_and_boto3_finds_the_local_server(stack, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SQS", raising=False)
+    variables = (
+        "      Environment:\n        Variables:\n"
+        "          WORK_QUEUE_URL: !Ref WorkQueue\n"
+        "          WORK_QUEUE_ARN: !GetAtt WorkQueue.Arn\n"
+        "          DEAD_LETTERS: !GetAtt DeadLetters.QueueName\n"
+    )
+    running = stack(
+        extra="  WorkerSettings:\n    Type: AWS::Serverless::Function\n    Properties:\n" + variables
+    )
+    queue = running.mappings.queues["WorkQueue"]
+
+    assert running.environment["WORK_QUEUE_URL"] == queue.url
+    assert running.environment["WORK_QUEUE_ARN"] == queue.arn
+    assert running.environment["DEAD_LETTERS"] == running.mappings.queues["DeadLetters"].arn.rsplit(":", 1)[1]
+    assert running.environment["AWS_ENDPOINT_URL_SQS"] == running.endpoint
+    assert running.environment["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] == running.endpoint
+    redrive = running.sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["RedrivePolicy"])
+    policy = json.loads(redrive["Attributes"]["RedrivePolicy"])
+    assert policy == {"deadLetterTargetArn": running.mappings.queues["DeadLetters"].arn, "maxReceiveCount": 2}
+
+
+def test_each_invocation_prints_one_line(stack, capsys, monkeypatch):
+    monkeypatch.setenv("SESSION_RELAY_LOG_FORMAT", "json")
+    running = stack(batch_size=1)
+    _send(running, {"n": 1}, {"n": 2, "raise": True})
+    worker = running.handler_module("Worker")
+
+    assert running.run(until=lambda: len(worker.EVENTS) == 2, then_s=0.2)
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"api": "sqs"' in line]
+    assert sorted(line["status"] for line in lines) == [200, 500]
+    assert {line["route"] for line in lines} == {f"{running.prefix}WorkQueue -> Worker"}
+    assert {line["records"] for line in lines} == {"1 records"}
+
+
+def test_concurrency_starts_at_five_batches_and_grows_by_300_a_minute_up_to_its_cap():
+    now = [0.0]
+    scaler = Scaler(None, clock=lambda: now[0])
+    assert scaler.allowed() == 5
+    scaler.busy()
+    now[0] = 30.0
+    assert scaler.allowed() == 155
+    now[0] = 600.0
+    assert scaler.allowed() == 1000
+    scaler.idle()
+    assert scaler.allowed() == 5
+    capped = Scaler(2, clock=lambda: now[0])
+    capped.busy()
+    now[0] = 1200.0
+    assert capped.allowed() == 2

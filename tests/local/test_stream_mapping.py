@@ -12,7 +12,7 @@ import time
 import pytest
 
 from local.conftest import template_text
-from local.mapping_stack import MappingStack, moto_server
+from local.mapping_stack import MappingStack, embedded_server
 from session_relay_tools.local.mappings.declared import declared_mappings
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed
 from session_relay_tools.local.mappings.stream_events import checkpoint
@@ -58,7 +58,7 @@ ON_FAILURE = """            DestinationConfig:
 
 @pytest.fixture(scope="module")
 def endpoint():
-    with moto_server() as url:
+    with embedded_server() as url:
         yield url
 
 
@@ -68,9 +68,9 @@ def stack(endpoint, tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     made = []
 
-    def make(batch_size=100, window=0, extra=""):
+    def make(batch_size=100, window=0, extra="", wall_clock=time.time):
         resources = WATCHER.format(batch_size=batch_size, window=window, extra=extra)
-        made.append(MappingStack(endpoint, tmp_path, resources))
+        made.append(MappingStack(endpoint, tmp_path, resources, wall_clock=wall_clock))
         return made[-1]
 
     yield make
@@ -211,6 +211,48 @@ def test_retries_end_at_maximum_retry_attempts_and_the_shard_moves_on(stack):
     document = json.loads(message["Body"])
     assert document["requestContext"]["approximateInvokeCount"] == 3
     assert document["DDBStreamBatchInfo"]["batchSize"] == 2
+
+
+def test_records_older_than_maximum_record_age_go_to_the_destination_without_an_invocation(stack):
+    running = stack(
+        extra="            MaximumRecordAgeInSeconds: 60\n" + ON_FAILURE, wall_clock=lambda: time.time() + 120
+    )
+    for key in ("r1", "r2"):
+        _put(running, key)
+    watcher = running.handler_module("Watcher")
+    failures = []
+
+    assert running.run(until=lambda: failures or failures.extend(running.drain("Failures")), then_s=0.3)
+
+    assert watcher.EVENTS == []
+    (message,) = failures
+    document = json.loads(message["Body"])
+    assert document["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert document["requestContext"]["approximateInvokeCount"] == 0
+    assert document["DDBStreamBatchInfo"]["batchSize"] == 2
+
+
+def test_parallelization_splits_a_batch_by_key_and_keeps_each_keys_changes_in_order(stack):
+    running = stack(extra="            ParallelizationFactor: 2\n")
+    keys = [f"k{index}" for index in range(10)]
+    for version in ("1", "2", "3"):
+        for key in keys:
+            _put(running, key, version=version)
+    watcher = running.handler_module("Watcher")
+
+    assert running.run(until=lambda: len(_records(watcher)) == 30, then_s=0.3)
+
+    assert len(watcher.EVENTS) == 2  # one batch of 30, split over the two lanes by key
+    lanes = [{r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]} for event in watcher.EVENTS]
+    assert not lanes[0] & lanes[1]  # a key's changes all in one lane
+    for event in watcher.EVENTS:
+        for key in {r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]}:
+            versions = [
+                r["dynamodb"]["NewImage"]["version"]["S"]
+                for r in event["Records"]
+                if r["dynamodb"]["Keys"]["id"]["S"] == key
+            ]
+            assert versions == ["1", "2", "3"]
 
 
 def test_a_partial_batch_response_checkpoints_at_the_lowest_sequence_number_named():

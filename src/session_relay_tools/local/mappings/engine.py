@@ -9,6 +9,9 @@ endpoint URL of a server speaking SQS and DynamoDB Streams (the embedded one, or
 
 import asyncio
 import contextlib
+import os
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,15 +27,24 @@ from session_relay_tools.local.mappings.stream_poller import StreamPoller
 from session_relay_tools.template import TEMPLATE_PATH, load_template, stream_arns
 
 IO_THREADS = 16  # the pollers' blocking SQS / DynamoDB Streams calls
+# boto3's per-service endpoint variables ("Service-specific endpoints", AWS SDKs and Tools Reference Guide:
+# https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")
 
 
 class LocalMappings:
     """The template's queues and event source mappings on the server at ``endpoint_url``."""
 
     def __init__(
-        self, endpoint_url: str, prefix: str, template_path: Path = TEMPLATE_PATH, region: str = "us-east-1"
+        self,
+        endpoint_url: str,
+        prefix: str,
+        template_path: Path = TEMPLATE_PATH,
+        region: str = "us-east-1",
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.endpoint_url = endpoint_url
+        self.wall_clock = wall_clock  # epoch seconds: the age of stream records
         self.prefix = prefix
         self.region = region
         self.template = load_template(template_path)
@@ -49,40 +61,51 @@ class LocalMappings:
         return any(r["Type"] == "AWS::SQS::Queue" for r in self.template["Resources"].values())
 
     def prepare(self) -> dict[str, str]:
-        """Create the template's queues; the environment variables naming them (``{}`` without queues)."""
-        if not self.declares_queues():
+        """Create the template's queues; the environment variables naming them (``{}`` without queues),
+        and boto3's own endpoint variables for SQS and DynamoDB Streams (unless already set), so a
+        handler's plain ``boto3.client("sqs")`` reaches the local server."""
+        if not self.declares_queues() and not self.stream_mappings:
             return {}
         try:
             self.queues = create_queues(self._client("sqs"), self.template, self.prefix)
         except (BotoCoreError, ClientError) as exc:
             raise SystemExit(f"the queues could not be set up on {self.endpoint_url}: {exc}") from exc
-        return queue_environment(self.template, self.queues)
+        endpoints = {name: self.endpoint_url for name in ENDPOINT_VARIABLES if name not in os.environ}
+        return {**endpoints, **queue_environment(self.template, self.queues)}
 
     def start(self, host: Any) -> None:
         """Run every mapping's poller on the running loop, invoking through ``host``."""
         if not self.sqs_mappings and not self.stream_mappings:
             return
         self._io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="mapping-io")
-        self.pollers = []
         sqs = self._client("sqs")
+        self.pollers = [*self._sqs_pollers(host, sqs), *self._stream_pollers(host, sqs)]
+        self._tasks = [asyncio.create_task(poller.run()) for poller in self.pollers]
+
+    def _sqs_pollers(self, host: Any, sqs: Any) -> list[SqsPoller]:
+        pollers = []
         for mapping in self.sqs_mappings:
             queue = self.queues[mapping.queue]
-            source = queue.arn.rsplit(":", 1)[1]
-            target = self._target(host, mapping.function, source, "sqs")
-            self.pollers.append(SqsPoller(mapping, queue, target, sqs, self._io, self.region))
-        if self.stream_mappings:
-            tables = {m.table: f"{self.prefix}{m.table}" for m in self.stream_mappings}
-            arns = stream_arns(self._client("dynamodb"), tables)
-            streams = self._client("dynamodbstreams")
-            for mapping in self.stream_mappings:
-                target = self._target(host, mapping.function, f"{tables[mapping.table]} stream", "dynamodb")
-                destination = self.queues[mapping.on_failure] if mapping.on_failure else None
-                self.pollers.append(
-                    StreamPoller(
-                        mapping, arns[mapping.table], target, streams, sqs, destination, self._io, self.region
-                    )
-                )
-        self._tasks = [asyncio.create_task(poller.run()) for poller in self.pollers]
+            target = self._target(host, mapping.function, queue.arn.rsplit(":", 1)[1], "sqs")
+            pollers.append(SqsPoller(mapping, queue, target, sqs, self._io, self.region))
+        return pollers
+
+    def _stream_pollers(self, host: Any, sqs: Any) -> list[StreamPoller]:
+        if not self.stream_mappings:
+            return []
+        tables = {m.table: f"{self.prefix}{m.table}" for m in self.stream_mappings}
+        arns = stream_arns(self._client("dynamodb"), tables)
+        streams = self._client("dynamodbstreams")
+        pollers = []
+        for mapping in self.stream_mappings:
+            target = self._target(host, mapping.function, f"{tables[mapping.table]} stream", "dynamodb")
+            destination = self.queues[mapping.on_failure] if mapping.on_failure else None
+            poller = StreamPoller(
+                mapping, arns[mapping.table], target, streams, sqs, destination, self._io, self.region
+            )
+            poller.wall_clock = self.wall_clock
+            pollers.append(poller)
+        return pollers
 
     def _target(self, host: Any, function: str, source: str, kind: str) -> Target:
         timeout_s = function_timeout_s(self.template, function)

@@ -20,7 +20,9 @@ and its pages:
 import asyncio
 import json
 import time
+import zlib
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
@@ -55,10 +57,12 @@ class StreamPoller:
         io: Executor,
         region: str,
         poll_s: float = POLL_S,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.mapping, self.stream_arn, self.target = mapping, stream_arn, target
         self.streams, self.sqs, self.destination = streams, sqs, destination
         self.io, self.region, self.poll_s = io, region, poll_s
+        self.wall_clock = wall_clock  # epoch seconds, against the records' creation times
 
     async def _call(self, client: Any, method: str, **arguments: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(
@@ -114,7 +118,7 @@ class StreamPoller:
         lanes: dict[int, list[dict[str, Any]]] = {}
         for record in records:
             key = json.dumps(record["dynamodb"]["Keys"], sort_keys=True, default=str)
-            lanes.setdefault(hash(key) % self.mapping.parallelization, []).append(record)
+            lanes.setdefault(zlib.crc32(key.encode()) % self.mapping.parallelization, []).append(record)
         await asyncio.gather(*(self._deliver(shard, lane) for lane in lanes.values()))
 
     async def _deliver(self, shard: str, records: list[dict[str, Any]]) -> None:
@@ -164,7 +168,7 @@ class StreamPoller:
     ) -> list[dict[str, Any]]:
         if self.mapping.max_record_age_s == -1:
             return batch
-        oldest_allowed = time.time() - self.mapping.max_record_age_s
+        oldest_allowed = self.wall_clock() - self.mapping.max_record_age_s
         expired = [r for r in batch if created_at_s(r) < oldest_allowed]
         if expired:
             await self._discard(shard, expired, "RecordAgeExceeded", invokes)
