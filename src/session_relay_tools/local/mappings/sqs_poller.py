@@ -20,8 +20,9 @@ Semantics, from "Using Lambda with Amazon SQS" and its pages
   of it is in flight, so a failed message blocks its own group (and only it) until it is deleted or
   moved to the dead-letter queue, and a group's messages arrive in order.
 
-Receives do not long-poll the server (the embedded server may answer one request at a time): an empty
-receive waits ``idle_s`` before the next, which a message sent meanwhile waits at most.
+Receives do not long-poll the server (the embedded server answers one request at a time, and a long
+poll would hold it): an empty receive waits before the next, 50 ms doubling up to ``IDLE_S[1]`` while
+the queue stays empty, which a message sent meanwhile waits at most.
 """
 
 import asyncio
@@ -40,6 +41,7 @@ from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed, fail
 
 SQS_MAX_RECEIVE = 10  # ReceiveMessage's MaxNumberOfMessages
 THROTTLE_BACKOFF_S = (0.05, 1.0)  # first wait and ceiling between retries of a throttled batch
+IDLE_S = (0.05, 0.5)  # first wait and ceiling between receives that found nothing
 
 
 class SqsPoller:
@@ -53,12 +55,11 @@ class SqsPoller:
         client: Any,
         io: Executor,
         region: str,
-        idle_s: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.mapping, self.queue, self.target = mapping, queue, target
         self.client, self.io, self.region = client, io, region
-        self.idle_s = idle_s
+        self.idle_s = IDLE_S[0]
         self.clock = clock
         self.scaler = Scaler(mapping.max_concurrency, clock)
         self.in_flight = 0
@@ -80,7 +81,9 @@ class SqsPoller:
                 if not messages:
                     self.scaler.idle()
                     await asyncio.sleep(self.idle_s)
+                    self.idle_s = min(self.idle_s * 2, IDLE_S[1])
                     continue
+                self.idle_s = IDLE_S[0]
                 self.scaler.busy()
                 self.in_flight += 1
                 task = asyncio.create_task(self._deliver(messages, received_at))
@@ -126,7 +129,7 @@ class SqsPoller:
             if not batch or self.clock() >= deadline:
                 break
             if not got:
-                await asyncio.sleep(min(self.idle_s, max(0.0, deadline - self.clock())))
+                await asyncio.sleep(min(IDLE_S[0], max(0.0, deadline - self.clock())))
         return batch, received_at
 
     async def _release(self, messages: list[dict[str, Any]]) -> None:
