@@ -343,3 +343,18 @@ def test_concurrency_starts_at_five_batches_and_grows_by_300_a_minute_up_to_its_
     capped.busy()
     now[0] = 1200.0
     assert capped.allowed() == 2
+
+
+def test_a_server_error_is_reported_and_the_mapping_keeps_polling(stack, capsys):
+    running = stack()
+    deleted = []
+
+    def delete_the_queue_then_watch():
+        if not deleted:
+            running.sqs.delete_queue(QueueUrl=running.queue_url("WorkQueue"))
+            deleted.append(time.monotonic())
+        return time.monotonic() - deleted[0] > 1.5
+
+    assert running.run(until=lambda: delete_the_queue_then_watch() and running.mappings.running() == 1)
+
+    assert "warning: sqs mapping of " in capsys.readouterr().err

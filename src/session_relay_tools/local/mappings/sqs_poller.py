@@ -32,9 +32,11 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from session_relay_tools.local.limits import MAX_PAYLOAD_BYTES
 from session_relay_tools.local.mappings.declared import SqsMapping
-from session_relay_tools.local.mappings.invoking import Target
+from session_relay_tools.local.mappings.invoking import SERVER_RETRY_S, Target, warn_server
 from session_relay_tools.local.mappings.queues import Queue
 from session_relay_tools.local.mappings.scaling import Scaler
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed, failed_message_ids, sqs_record
@@ -77,7 +79,12 @@ class SqsPoller:
                 while self.in_flight >= self.scaler.allowed():
                     self._freed.clear()
                     await self._freed.wait()
-                messages, received_at = await self._gather()
+                try:
+                    messages, received_at = await self._gather()
+                except (BotoCoreError, ClientError) as exc:  # the server is away: try again
+                    warn_server(self.target.kind, self.target.source, exc)
+                    await asyncio.sleep(SERVER_RETRY_S)
+                    continue
                 if not messages:
                     self.scaler.idle()
                     await asyncio.sleep(self.idle_s)
@@ -161,7 +168,10 @@ class SqsPoller:
             except WholeBatchFailed:
                 return
             done = [m for m in messages if m["MessageId"] not in failed]
-        await self._delete(done)
+        try:
+            await self._delete(done)
+        except (BotoCoreError, ClientError) as exc:  # not deleted: delivered again, as SQS may anyway
+            warn_server(self.target.kind, self.target.source, exc)
 
     async def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), SQS_MAX_RECEIVE):

@@ -26,9 +26,11 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from session_relay_tools.local.limits import MAX_PAYLOAD_BYTES
 from session_relay_tools.local.mappings.declared import StreamMapping
-from session_relay_tools.local.mappings.invoking import Target
+from session_relay_tools.local.mappings.invoking import SERVER_RETRY_S, Target, warn_server
 from session_relay_tools.local.mappings.queues import Queue
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed
 from session_relay_tools.local.mappings.stream_events import (
@@ -92,9 +94,14 @@ class StreamPoller:
         first_at: float | None = None
         while iterator or buffered:
             if iterator and len(buffered) < self.mapping.batch_size:
-                page = await self._call(
-                    self.streams, "get_records", ShardIterator=iterator, Limit=GET_RECORDS_LIMIT
-                )
+                try:
+                    page = await self._call(
+                        self.streams, "get_records", ShardIterator=iterator, Limit=GET_RECORDS_LIMIT
+                    )
+                except (BotoCoreError, ClientError) as exc:  # the server is away: read again
+                    warn_server(self.target.kind, self.target.source, exc)
+                    await asyncio.sleep(SERVER_RETRY_S)
+                    continue
                 iterator = page.get("NextShardIterator")
                 buffered += page.get("Records", [])
             if not buffered:
@@ -180,9 +187,12 @@ class StreamPoller:
         document = failure_record(
             records, shard, self.stream_arn, self.target.name, self.region, condition, invokes
         )
-        await self._call(
-            self.sqs, "send_message", QueueUrl=self.destination.url, MessageBody=json.dumps(document)
-        )
+        try:
+            await self._call(
+                self.sqs, "send_message", QueueUrl=self.destination.url, MessageBody=json.dumps(document)
+            )
+        except (BotoCoreError, ClientError) as exc:
+            warn_server(self.target.kind, self.target.source, exc)
 
 
 def _fitting(records: list[dict[str, Any]], stream_arn: str, region: str) -> list[dict[str, Any]]:
