@@ -8,7 +8,9 @@ https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
 
 import json
 import time
+import uuid
 
+import boto3
 import pytest
 
 from local.conftest import template_text
@@ -16,7 +18,7 @@ from local.mapping_stack import MappingStack, embedded_server
 from session_relay_tools.local.mappings.declared import declared_mappings
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed
 from session_relay_tools.local.mappings.stream_events import checkpoint
-from session_relay_tools.template import load_template
+from session_relay_tools.template import create_tables, load_template, stream_arns
 
 WATCHER = """  Watcher:
     Type: AWS::Serverless::Function
@@ -290,3 +292,24 @@ def test_limits_lambda_refuses_stop_the_stack_with_a_sentence(tmp_path):
     path.write_text(template_text() + latest.format(handlers="."))
     with pytest.raises(SystemExit, match="StartingPosition must be TRIM_HORIZON or LATEST"):
         declared_mappings(load_template(path))
+
+
+def test_a_table_that_exists_without_its_stream_gets_it(endpoint, tmp_path, monkeypatch):
+    for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
+        monkeypatch.setenv(name, value)
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    dynamodb.create_table(  # as an external DynamoDB may hold it from before the stream was declared
+        TableName=f"{prefix}Sessions",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    path = tmp_path / "template.yaml"
+    path.write_text(template_text() + WATCHER.format(batch_size=1, window=0, extra="").format(handlers="."))
+
+    create_tables(dynamodb, prefix, path)
+
+    table = dynamodb.describe_table(TableName=f"{prefix}Sessions")["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert stream_arns(dynamodb, {"Sessions": f"{prefix}Sessions"}) == {"Sessions": table["LatestStreamArn"]}
