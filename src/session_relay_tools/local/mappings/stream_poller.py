@@ -71,8 +71,17 @@ class StreamPoller:
             self.io, lambda: getattr(client, method)(**arguments)
         )
 
+    async def _patient_call(self, method: str, **arguments: Any) -> Any:
+        """A Streams call, asked again while the server fails it."""
+        while True:
+            try:
+                return await self._call(self.streams, method, **arguments)
+            except (BotoCoreError, ClientError) as exc:
+                warn_server(self.target.kind, self.target.source, exc)
+                await asyncio.sleep(SERVER_RETRY_S)
+
     async def run(self) -> None:
-        description = await self._call(self.streams, "describe_stream", StreamArn=self.stream_arn)
+        description = await self._patient_call("describe_stream", StreamArn=self.stream_arn)
         shards = [shard["ShardId"] for shard in description["StreamDescription"]["Shards"]]
         readers = [asyncio.create_task(self._read(shard)) for shard in shards]
         try:
@@ -82,8 +91,7 @@ class StreamPoller:
                 reader.cancel()
 
     async def _read(self, shard: str) -> None:
-        answer = await self._call(
-            self.streams,
+        answer = await self._patient_call(
             "get_shard_iterator",
             StreamArn=self.stream_arn,
             ShardId=shard,
@@ -94,14 +102,9 @@ class StreamPoller:
         first_at: float | None = None
         while iterator or buffered:
             if iterator and len(buffered) < self.mapping.batch_size:
-                try:
-                    page = await self._call(
-                        self.streams, "get_records", ShardIterator=iterator, Limit=GET_RECORDS_LIMIT
-                    )
-                except (BotoCoreError, ClientError) as exc:  # the server is away: read again
-                    warn_server(self.target.kind, self.target.source, exc)
-                    await asyncio.sleep(SERVER_RETRY_S)
-                    continue
+                page = await self._patient_call(
+                    "get_records", ShardIterator=iterator, Limit=GET_RECORDS_LIMIT
+                )
                 iterator = page.get("NextShardIterator")
                 buffered += page.get("Records", [])
             if not buffered:
