@@ -358,3 +358,38 @@ def test_a_server_error_is_reported_and_the_mapping_keeps_polling(stack, capsys)
     assert running.run(until=lambda: delete_the_queue_then_watch() and running.mappings.running() == 1)
 
     assert "warning: sqs mapping of " in capsys.readouterr().err
+
+
+RESOURCE_MAPPING = """  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {handlers}
+      Handler: mapping_app.sqs
+      Timeout: 1
+  WorkMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Worker
+      EventSourceArn: !GetAtt WorkQueue.Arn
+      BatchSize: 2
+  WorkQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 5
+"""
+
+
+def test_an_event_source_mapping_resource_is_run_as_sams_event_would_be(endpoint, tmp_path, monkeypatch):
+    for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
+        monkeypatch.setenv(name, value)
+    running = MappingStack(endpoint, tmp_path, RESOURCE_MAPPING)
+    try:
+        _send(running, *({"n": n} for n in range(3)))
+        worker = running.handler_module("Worker")
+
+        assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.EVENTS) == 3, then_s=0.2)
+
+        assert sorted(len(event["Records"]) for event in worker.EVENTS) == [1, 2]
+        assert running.drain("WorkQueue") == []
+    finally:
+        running.close()

@@ -69,7 +69,8 @@ def attribute_target(value: Any, attribute: str) -> str:
 
 
 def declared_mappings(template: dict[str, Any]) -> tuple[list[SqsMapping], list[StreamMapping]]:
-    """Every enabled SQS and DynamoDB event of the template's functions, checked."""
+    """Every enabled SQS and DynamoDB event of the template's functions (SAM ``Events``, or an
+    ``AWS::Lambda::EventSourceMapping`` of its own), checked."""
     sqs, streams = [], []
     resources = template["Resources"]
     for function, resource in resources.items():
@@ -84,7 +85,27 @@ def declared_mappings(template: dict[str, Any]) -> tuple[list[SqsMapping], list[
                 sqs.append(_sqs_mapping(function, name, props, template, where))
             else:
                 streams.append(_stream_mapping(function, name, props, resources, where))
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            _add_resource_mapping(
+                name, resolved(resource.get("Properties") or {}, template), template, sqs, streams
+            )
     return sqs, streams
+
+
+def _add_resource_mapping(name: str, props: dict[str, Any], template: dict, sqs: list, streams: list) -> None:
+    """An ``AWS::Lambda::EventSourceMapping`` (``FunctionName: !Ref F``, ``EventSourceArn: !GetAtt Q.Arn``
+    or ``!GetAtt T.StreamArn``): the same properties as SAM's events, under the source's own name."""
+    if props.get("Enabled") is False:
+        return
+    function = attribute_target(props["FunctionName"], "Arn")
+    source = props["EventSourceArn"]
+    if isinstance(source, dict) and source.get("Fn::GetAtt", [None, None])[1] == "StreamArn":
+        streams.append(
+            _stream_mapping(function, name, {**props, "Stream": source}, template["Resources"], name)
+        )
+    else:
+        sqs.append(_sqs_mapping(function, name, {**props, "Queue": source}, template, name))
 
 
 def resolved(value: Any, template: dict[str, Any]) -> Any:
