@@ -89,11 +89,11 @@ def _bodies(event):
 def test_the_event_has_lambdas_sqs_shape_and_a_handled_batch_is_deleted(stack):
     running = stack()
     _send(running, {"n": 1}, MessageAttributes={"kind": {"DataType": "String", "StringValue": "test"}})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 1, then_s=0.3)
+    assert running.run(until=lambda: len(worker.events) == 1, then_s=0.3)
 
-    (record,) = worker.EVENTS[0]["Records"]
+    (record,) = worker.events[0]["Records"]
     assert set(record) == {
         "messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody",
         "md5OfMessageAttributes", "eventSource", "eventSourceARN", "awsRegion",
@@ -114,17 +114,17 @@ def test_the_event_has_lambdas_sqs_shape_and_a_handled_batch_is_deleted(stack):
 def test_a_batch_holds_at_most_batch_size_messages(stack):
     running = stack(batch_size=3)
     _send(running, *({"n": n} for n in range(7)))
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.EVENTS) == 7)
+    assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.events) == 7)
 
-    assert max(len(event["Records"]) for event in worker.EVENTS) == 3
-    assert sorted(n["n"] for event in worker.EVENTS for n in _bodies(event)) == list(range(7))
+    assert max(len(event["Records"]) for event in worker.events) == 3
+    assert sorted(n["n"] for event in worker.events for n in _bodies(event)) == list(range(7))
 
 
 def test_the_batching_window_gathers_messages_sent_apart_into_one_batch(stack):
     running = stack(batch_size=20, window=1, visibility=5)
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
     sent: list[float] = []
 
     def send_then_wait():
@@ -132,24 +132,24 @@ def test_the_batching_window_gathers_messages_sent_apart_into_one_batch(stack):
         if not sent or (len(sent) == 1 and time.monotonic() - sent[0] > 0.3):
             _send(running, *({"n": len(sent) * 5 + n} for n in range(5)))
             sent.append(time.monotonic())
-        return bool(worker.EVENTS)
+        return bool(worker.events)
 
     assert running.run(until=send_then_wait, then_s=0.2)
 
-    assert len(worker.EVENTS) == 1
-    assert len(worker.EVENTS[0]["Records"]) == 10
+    assert len(worker.events) == 1
+    assert len(worker.events[0]["Records"]) == 10
 
 
 def test_a_failing_batch_reappears_after_the_visibility_timeout_then_goes_to_the_dead_letter_queue(stack):
     running = stack(batch_size=3)
     _send(running, {"n": 1, "raise": True}, {"n": 2}, {"n": 3})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) >= 2, then_s=1.5)
+    assert running.run(until=lambda: len(worker.events) >= 2, then_s=1.5)
 
     # Received twice (maxReceiveCount 2), each time the whole batch, its receive count grown.
-    assert len(worker.EVENTS) == 2
-    for attempt, event in enumerate(worker.EVENTS, start=1):
+    assert len(worker.events) == 2
+    for attempt, event in enumerate(worker.events, start=1):
         assert sorted(ask["n"] for ask in _bodies(event)) == [1, 2, 3]
         assert {r["attributes"]["ApproximateReceiveCount"] for r in event["Records"]} == {str(attempt)}
     dead = running.drain("DeadLetters")
@@ -161,12 +161,12 @@ def test_partial_batch_failures_keep_only_the_named_messages(stack):
     report = "            FunctionResponseTypes: [ReportBatchItemFailures]\n"
     running = stack(batch_size=3, extra=report)
     _send(running, {"n": 1}, {"n": 2, "fail_item": True}, {"n": 3})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) >= 2, then_s=1.5)
+    assert running.run(until=lambda: len(worker.events) >= 2, then_s=1.5)
 
-    assert sorted(ask["n"] for ask in _bodies(worker.EVENTS[0])) == [1, 2, 3]
-    assert [ask["n"] for event in worker.EVENTS[1:] for ask in _bodies(event)] == [2]
+    assert sorted(ask["n"] for ask in _bodies(worker.events[0])) == [1, 2, 3]
+    assert [ask["n"] for event in worker.events[1:] for ask in _bodies(event)] == [2]
     assert [json.loads(m["Body"])["n"] for m in running.drain("DeadLetters")] == [2]
 
 
@@ -198,8 +198,8 @@ def test_fifo_groups_arrive_in_order_and_a_failed_message_holds_back_only_its_gr
         running.sqs.send_message(
             QueueUrl=url, MessageBody=json.dumps(ask), MessageGroupId=group, MessageDeduplicationId=ask["n"]
         )
-    worker = running.handler_module("Worker")
-    seen = lambda: [ask["n"] for event in worker.EVENTS for ask in _bodies(event)]  # noqa: E731
+    worker = running.seen("Worker")
+    seen = lambda: [ask["n"] for event in worker.events for ask in _bodies(event)]  # noqa: E731
 
     assert running.run(until=lambda: "a2" in seen())
 
@@ -208,7 +208,7 @@ def test_fifo_groups_arrive_in_order_and_a_failed_message_holds_back_only_its_gr
     assert order.count("a1") == 2  # maxReceiveCount 2, then the dead-letter queue
     assert order.index("a2") > len(order) - 1 - order[::-1].index("a1")  # a2 only after a1's last try
     assert [json.loads(m["Body"])["n"] for m in running.drain("DeadLetters")] == ["a1"]
-    record = worker.EVENTS[0]["Records"][0]
+    record = worker.events[0]["Records"][0]
     assert {"MessageGroupId", "SequenceNumber", "MessageDeduplicationId"} <= set(record["attributes"])
 
 
@@ -216,12 +216,12 @@ def test_a_delayed_message_is_delivered_only_after_its_delay(stack):
     running = stack(queue_extra="      DelaySeconds: 1\n")
     _send(running, {"n": 1})
     running.sqs.send_message(QueueUrl=running.queue_url("WorkQueue"), MessageBody='{"n": 2}', DelaySeconds=2)
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 2)
+    assert running.run(until=lambda: len(worker.events) == 2)
 
     delays = {}
-    for event in worker.EVENTS:
+    for event in worker.events:
         for record in event["Records"]:
             attributes = record["attributes"]
             delay_ms = int(attributes["ApproximateFirstReceiveTimestamp"]) - int(attributes["SentTimestamp"])
@@ -233,34 +233,34 @@ def test_a_delayed_message_is_delivered_only_after_its_delay(stack):
 def test_maximum_concurrency_bounds_the_invocations_in_flight(stack):
     running = stack(batch_size=1, extra="            ScalingConfig:\n              MaximumConcurrency: 2\n")
     _send(running, *({"n": n, "sleep_s": 0.2} for n in range(6)))
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 6, then_s=0.3)
+    assert running.run(until=lambda: len(worker.events) == 6, then_s=0.3)
 
-    assert worker.PEAK[0] == 2
+    assert worker.peak == 2
     assert running.drain("DeadLetters") == []
 
 
 def test_batches_the_concurrency_pool_throttles_are_retried_not_lost(stack):
     running = stack(batch_size=1, timeout=1, concurrency=1)
     _send(running, *({"n": n, "sleep_s": 0.05} for n in range(4)))
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 4, then_s=0.2)
+    assert running.run(until=lambda: len(worker.events) == 4, then_s=0.2)
 
-    assert worker.PEAK[0] == 1
-    assert sorted(ask["n"] for event in worker.EVENTS for ask in _bodies(event)) == [0, 1, 2, 3]
+    assert worker.peak == 1
+    assert sorted(ask["n"] for event in worker.events for ask in _bodies(event)) == [0, 1, 2, 3]
     assert running.drain("DeadLetters") == []
 
 
 def test_an_invocation_that_times_out_leaves_its_batch_on_the_queue(stack):
     running = stack(batch_size=2, timeout=1)
     _send(running, {"n": 1, "sleep_s": 1.3}, {"n": 2})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) >= 2, then_s=1.6)
+    assert running.run(until=lambda: len(worker.events) >= 2, then_s=1.6)
 
-    assert len(worker.EVENTS) == 2  # timed out twice: never deleted, then the dead-letter queue
+    assert len(worker.events) == 2  # timed out twice: never deleted, then the dead-letter queue
     assert sorted(json.loads(m["Body"])["n"] for m in running.drain("DeadLetters")) == [1, 2]
 
 
@@ -318,9 +318,9 @@ def test_each_invocation_prints_one_line(stack, capsys, monkeypatch):
     monkeypatch.setenv("SESSION_RELAY_LOG_FORMAT", "json")
     running = stack(batch_size=1)
     _send(running, {"n": 1}, {"n": 2, "raise": True})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 2, then_s=0.2)
+    assert running.run(until=lambda: len(worker.events) == 2, then_s=0.2)
 
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"api": "sqs"' in line]
     assert sorted(line["status"] for line in lines) == [200, 500]
@@ -385,11 +385,11 @@ def test_an_event_source_mapping_resource_is_run_as_sams_event_would_be(endpoint
     running = MappingStack(endpoint, tmp_path, RESOURCE_MAPPING)
     try:
         _send(running, *({"n": n} for n in range(3)))
-        worker = running.handler_module("Worker")
+        worker = running.seen("Worker")
 
-        assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.EVENTS) == 3, then_s=0.2)
+        assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.events) == 3, then_s=0.2)
 
-        assert sorted(len(event["Records"]) for event in worker.EVENTS) == [1, 2]
+        assert sorted(len(event["Records"]) for event in worker.events) == [1, 2]
         assert running.drain("WorkQueue") == []
     finally:
         running.close()
