@@ -279,6 +279,9 @@ def test_limits_lambda_refuses_stop_the_stack_with_a_sentence(tmp_path):
         "            ParallelizationFactor: 11\n": "ParallelizationFactor must be from 1 to 10",
         "            MaximumRetryAttempts: -2\n": "MaximumRetryAttempts must be from -1 to 10000",
         "            MaximumRecordAgeInSeconds: 30\n": "MaximumRecordAgeInSeconds must be from 60 to 604800",
+        "            FilterCriteria:\n              Filters:\n                - Pattern: a-pattern\n": (
+            "FilterCriteria is not emulated"
+        ),
     }
     for index, (extra, sentence) in enumerate(cases.items()):
         path = tmp_path / f"t{index}.yaml"

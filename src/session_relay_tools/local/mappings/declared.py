@@ -135,6 +135,7 @@ def queue_properties(template: dict[str, Any], queue: str) -> dict[str, Any]:
 
 
 def _sqs_mapping(function: str, name: str, props: dict[str, Any], template: dict, where: str) -> SqsMapping:
+    _refuse_unemulated(props, where)
     queue = attribute_target(props["Queue"], "Arn")
     queue_props = queue_properties(template, queue)
     fifo = bool(queue_props.get("FifoQueue"))
@@ -169,6 +170,7 @@ def _sqs_mapping(function: str, name: str, props: dict[str, Any], template: dict
 def _stream_mapping(
     function: str, name: str, props: dict[str, Any], resources: dict, where: str
 ) -> StreamMapping:
+    _refuse_unemulated(props, where)
     table = attribute_target(props["Stream"], "StreamArn")
     if "StreamSpecification" not in resources[table].get("Properties", {}):
         raise SystemExit(f"{where}: table {table} has no StreamSpecification")
@@ -208,6 +210,14 @@ def _on_failure(props: dict[str, Any], resources: dict, where: str) -> str | Non
     ).get("FifoQueue"):
         raise SystemExit(f"{where}: the on-failure destination must be a standard SQS queue")
     return queue
+
+
+def _refuse_unemulated(props: dict[str, Any], where: str) -> None:
+    """Settings that change what the function receives and the local stack does not apply: refused
+    rather than run differently from AWS."""
+    for name in ("FilterCriteria", "TumblingWindowInSeconds"):
+        if props.get(name):
+            raise SystemExit(f"{where}: {name} is not emulated by the local stack")
 
 
 def _within(where: str, name: str, value: float, low: float, high: float) -> None:
