@@ -325,7 +325,7 @@ def test_each_invocation_prints_one_line(stack, capsys, monkeypatch):
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"api": "sqs"' in line]
     assert sorted(line["status"] for line in lines) == [200, 500]
     assert {line["route"] for line in lines} == {f"{running.prefix}WorkQueue -> Worker"}
-    assert {line["records"] for line in lines} == {"1 records"}
+    assert {line["records"] for line in lines} == {"1 record"}
 
 
 def test_concurrency_starts_at_five_batches_and_grows_by_300_a_minute_up_to_its_cap():

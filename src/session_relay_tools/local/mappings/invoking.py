@@ -45,7 +45,10 @@ class Target:
         started = time.monotonic()
         invocation = await self._invoke(event)
         detail = invocation.error or _answer_note(invocation.answer)
-        fields = {"route": f"{self.source} -> {self.name}", "records": f"{records} records"}
+        fields = {
+            "route": f"{self.source} -> {self.name}",
+            "records": f"{records} record{'' if records == 1 else 's'}",
+        }
         if detail:
             fields["detail"] = detail
         logs.request(self.kind, str(uuid.uuid4()), _STATUS[invocation.outcome], started, **fields)
