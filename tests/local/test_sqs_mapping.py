@@ -12,6 +12,7 @@ import time
 import pytest
 
 from local.mapping_stack import MappingStack, embedded_server
+from session_relay_tools.local.limits import MAX_PAYLOAD_BYTES, payload_size
 from session_relay_tools.local.mappings.declared import declared_mappings
 from session_relay_tools.local.mappings.scaling import Scaler
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed, failed_message_ids
@@ -393,3 +394,17 @@ def test_an_event_source_mapping_resource_is_run_as_sams_event_would_be(endpoint
         assert running.drain("WorkQueue") == []
     finally:
         running.close()
+
+
+def test_a_batch_stops_short_of_lambdas_6_mb_payload(stack):
+    running = stack(batch_size=100, window=1, visibility=30)
+    filler = "x" * 250_000  # 26 of these are 6.5 MB: one batch of 100 would be over the limit
+    for n in range(26):
+        _send(running, {"n": n, "filler": filler})
+    worker = running.seen("Worker")
+
+    assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.events) == 26, then_s=0.3)
+
+    assert [len(event["Records"]) for event in worker.events] == [25, 1]
+    assert all(payload_size(event) <= MAX_PAYLOAD_BYTES for event in worker.events)
+    assert sorted(ask["n"] for event in worker.events for ask in _bodies(event)) == list(range(26))
