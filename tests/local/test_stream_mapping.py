@@ -257,6 +257,27 @@ def test_parallelization_splits_a_batch_by_key_and_keeps_each_keys_changes_in_or
             assert versions == ["1", "2", "3"]
 
 
+def test_a_partial_batch_failure_retries_from_the_checkpoint_then_discards_the_rest(stack):
+    extra = (
+        "            FunctionResponseTypes: [ReportBatchItemFailures]\n            MaximumRetryAttempts: 1\n"
+    )
+    running = stack(batch_size=3, extra=extra + ON_FAILURE)
+    _put(running, "r1")
+    _put(running, "r2", fail_item="yes")
+    _put(running, "r3")
+    watcher = running.seen("Watcher")
+    failures = []
+
+    assert running.run(until=lambda: failures or failures.extend(running.drain("Failures")), then_s=0.3)
+
+    keys = [[r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]] for event in watcher.events]
+    assert keys == [["r1", "r2", "r3"], ["r2", "r3"]]  # retried from r2, the checkpoint
+    (message,) = failures
+    info = json.loads(message["Body"])["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 2
+    assert info["startSequenceNumber"] == watcher.events[1]["Records"][0]["dynamodb"]["SequenceNumber"]
+
+
 def test_a_partial_batch_response_checkpoints_at_the_lowest_sequence_number_named():
     numbers = ["100", "200", "300"]
     assert checkpoint(None, numbers) is None

@@ -2,8 +2,9 @@
 
 An SQS message's body is JSON: ``sleep_s`` (sleep that long), ``raise`` (fail the invocation),
 ``fail_item`` (name this message in ``batchItemFailures``). A stream record fails its invocation when its
-new image has a ``poison`` attribute. Every event received, and how many invocations ran at once, is
-recorded per function in ``local.mapping_records``.
+new image has a ``poison`` attribute, and is named in ``batchItemFailures`` when it has ``fail_item``.
+Every event received, and how many invocations ran at once, is recorded per function in
+``local.mapping_records``.
 """
 
 import json
@@ -32,5 +33,11 @@ def stream(event, context):
     try:
         if any("poison" in record["dynamodb"].get("NewImage", {}) for record in event["Records"]):
             raise RuntimeError("a poison record")
+        failed = [
+            r["dynamodb"]["SequenceNumber"]
+            for r in event["Records"]
+            if "fail_item" in r["dynamodb"].get("NewImage", {})
+        ]
+        return {"batchItemFailures": [{"itemIdentifier": number} for number in failed]}
     finally:
         mapping_records.leave(context.function_name)
