@@ -278,6 +278,26 @@ def test_a_partial_batch_failure_retries_from_the_checkpoint_then_discards_the_r
     assert info["startSequenceNumber"] == watcher.events[1]["Records"][0]["dynamodb"]["SequenceNumber"]
 
 
+def test_with_bisect_too_a_partial_answer_splits_the_batch_at_its_checkpoint_only(stack):
+    extra = (
+        "            FunctionResponseTypes: [ReportBatchItemFailures]\n"
+        "            BisectBatchOnFunctionError: true\n            MaximumRetryAttempts: 0\n"
+    )
+    running = stack(batch_size=4, extra=extra + ON_FAILURE)
+    _put(running, "r1")
+    _put(running, "r2", fail_item="yes")
+    _put(running, "r3")
+    _put(running, "r4")
+    watcher = running.seen("Watcher")
+    failures = []
+
+    assert running.run(until=lambda: failures or failures.extend(running.drain("Failures")), then_s=0.3)
+
+    assert [len(event["Records"]) for event in watcher.events] == [4]  # no retry left, no halving
+    (message,) = failures
+    assert json.loads(message["Body"])["DDBStreamBatchInfo"]["batchSize"] == 3  # r2 to r4
+
+
 def test_a_partial_batch_response_checkpoints_at_the_lowest_sequence_number_named():
     numbers = ["100", "200", "300"]
     assert checkpoint(None, numbers) is None

@@ -151,7 +151,8 @@ class StreamPoller:
             if not failing:
                 backoff_s = RETRY_BACKOFF_S[0]
                 continue
-            if self.mapping.bisect and len(failing) > 1:
+            # A function error splits the batch; a partial answer already split it at its checkpoint.
+            if self.mapping.bisect and len(failing) > 1 and failing is batch:
                 half = len(failing) // 2
                 pending.extendleft([(failing[half:], 0, 0), (failing[:half], 0, 0)])
             elif self.mapping.max_retries == -1 or retries < self.mapping.max_retries:
@@ -162,7 +163,8 @@ class StreamPoller:
                 await self._discard(shard, failing, "RetryAttemptsExhausted", invokes)
 
     def _failing(self, batch: list[dict[str, Any]], invocation: Any) -> list[dict[str, Any]]:
-        """The records still to deliver after ``invocation`` (from the checkpoint on, or all of them)."""
+        """The records still to deliver after ``invocation``: ``batch`` itself when the invocation failed
+        as a whole, the records from the checkpoint on after a partial answer."""
         if invocation.outcome != "ok":
             return batch
         if not self.mapping.report_item_failures:
