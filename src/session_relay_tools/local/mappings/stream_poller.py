@@ -151,7 +151,9 @@ class StreamPoller:
             if not failing:
                 backoff_s = RETRY_BACKOFF_S[0]
                 continue
-            # A function error splits the batch; a partial answer already split it at its checkpoint.
+            # A function error splits the batch; a partial answer already split it at its checkpoint
+            # ("Configuring partial batch response with DynamoDB and Lambda",
+            # https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html).
             if self.mapping.bisect and len(failing) > 1 and failing is batch:
                 half = len(failing) // 2
                 pending.extendleft([(failing[half:], 0, 0), (failing[:half], 0, 0)])
