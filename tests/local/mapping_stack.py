@@ -78,6 +78,16 @@ class MappingStack:
     def table(self, logical_id: str) -> str:
         return f"{self.prefix}{logical_id}"
 
+    def waiting(self, logical_id: str) -> int:
+        """Messages still on the queue: visible, received and hidden, or delayed."""
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        found = self.sqs.get_queue_attributes(QueueUrl=self.queue_url(logical_id), AttributeNames=names)
+        return sum(int(found["Attributes"][name]) for name in names)
+
     def drain(self, logical_id: str) -> list[dict]:
         """Every message now visible on the queue (received, so hidden for its visibility timeout)."""
         found = []

@@ -127,6 +127,11 @@ class SqsPoller:
                 received_at = self.clock()
                 deadline = received_at + self.mapping.window_s
             for index, message in enumerate(got):
+                if any(m["MessageId"] == message["MessageId"] for m in batch):
+                    # Visible again while the window gathered (a window longer than the visibility
+                    # timeout): the newest receipt is the one that deletes it.
+                    batch = [message if m["MessageId"] == message["MessageId"] else m for m in batch]
+                    continue
                 record_size = len(json.dumps(sqs_record(message, self.queue.arn, self.region))) + 2
                 if size + record_size > MAX_PAYLOAD_BYTES:  # the rest goes back, for the next batch
                     await self._release(got[index:])
