@@ -124,7 +124,7 @@ def test_a_batch_holds_at_most_batch_size_messages(stack):
 
 
 def test_the_batching_window_gathers_messages_sent_apart_into_one_batch(stack):
-    running = stack(batch_size=20, window=1, visibility=5)
+    running = stack(batch_size=20, window=2, visibility=5)
     worker = running.seen("Worker")
     sent: list[float] = []
 

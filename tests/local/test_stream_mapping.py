@@ -146,7 +146,7 @@ def test_a_batch_holds_at_most_batch_size_records_in_order(stack):
 
 
 def test_the_batching_window_gathers_changes_made_apart_into_one_batch(stack):
-    running = stack(batch_size=100, window=1)
+    running = stack(batch_size=100, window=2)
     watcher = running.seen("Watcher")
     made: list[float] = []
 
