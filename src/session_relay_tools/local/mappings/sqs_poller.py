@@ -41,7 +41,9 @@ from session_relay_tools.local.mappings.queues import Queue
 from session_relay_tools.local.mappings.scaling import Scaler
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed, failed_message_ids, sqs_record
 
-SQS_MAX_RECEIVE = 10  # ReceiveMessage's MaxNumberOfMessages
+# At most 10 messages per ReceiveMessage, and per DeleteMessageBatch ("Amazon SQS message quotas",
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+SQS_MAX_RECEIVE = 10
 THROTTLE_BACKOFF_S = (0.05, 1.0)  # first wait and ceiling between retries of a throttled batch
 IDLE_S = (0.05, 0.5)  # first wait and ceiling between receives that found nothing
 
