@@ -276,3 +276,52 @@ def test_bad_bodies_and_queries_are_refused_in_the_contract_words(client, owner,
     big = {"filter": {}, "key": "k", "data": "x" * 40_000}
     assert failure(client.post("/broadcasts/message", headers=owner.headers, json=big), 413)
     assert queue.sent == []  # nothing was started
+
+
+def test_a_throttled_post_is_posted_again_later_and_never_counted_a_failure(
+    client, owner, connect, driver, queue, gateway
+):
+    sessions = [connect(owner.script_id) for _ in range(3)]
+    throttled = sessions[1]
+    broadcast_id = start(client, owner)
+    driver.deliver(queue.messages[0])  # planning
+    gateway.failing.add(throttled.connection_id)  # the gateway refuses its post, retries spent
+    driver.deliver(next(m for m in queue.messages if m.body["k"] == "chunk"))
+    assert messages_received(throttled) == []
+    assert shown(client, owner, broadcast_id)["counts"]["pending"] == 3
+    gateway.failing.clear()
+
+    driver.run()
+
+    assert [len(messages_received(s)) for s in sessions] == [1, 1, 1]
+    counts = shown(client, owner, broadcast_id)["counts"]
+    assert counts["sent"] == 3
+    assert counts["processed"] == 3
+    assert len(all_responses(client, owner, broadcast_id)) == 3
+
+
+def test_posts_keep_to_the_workers_share_of_the_post_rate(
+    client, owner, connect, driver, queue, virtual_clock
+):
+    settings = dataclasses.replace(
+        driver.worker.settings, broadcast_post_rate=100, broadcast_concurrency=10, broadcast_chunk_size=20
+    )
+    driver.worker.settings = driver.worker.sender.settings = settings
+    for _ in range(20):
+        connect(owner.script_id)
+    posted_at = []
+    post = driver.gateway.post
+
+    def timed(connection_id, frame):
+        posted_at.append(virtual_clock.epoch_s())
+        return post(connection_id, frame)
+
+    driver.worker.core.gateway = timed_gateway = type("Timed", (), {"post": staticmethod(timed)})()
+    assert timed_gateway.post is timed
+    start(client, owner)
+
+    driver.run()
+
+    assert len(posted_at) == 20
+    for number, at in enumerate(posted_at):  # 100 a second over 10 workers: 10 a second each
+        assert at - posted_at[0] >= number / 10 - 1e-6

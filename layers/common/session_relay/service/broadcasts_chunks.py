@@ -40,6 +40,9 @@ class ChunkResult:
     counts: dict[str, int] = field(default_factory=dict)
     decided: dict[str, dict[str, Any]] = field(default_factory=dict)
     out: dict[str, list[Any]] = field(default_factory=dict)
+    # Sessions whose post the gateway refused (throttled past the gateway's own retries): their guard
+    # is lifted and they are posted again later, never counted as a failure.
+    again: list[str] = field(default_factory=list)
 
     def decide(self, session_id: str, outcome: Outcome) -> None:
         """A message's outcome."""
@@ -93,9 +96,9 @@ class ChunkSender:
         self.settings = settings
         self.sleep = sleep
 
-    def send(self, record: BroadcastRecord, session_ids: list[str]) -> ChunkResult:
-        """Every session of the chunk handled once: sent, closed, not found or (after a cancel) not sent."""
-        result = ChunkResult(counts={"n": len(session_ids)})
+    def send(self, record: BroadcastRecord, session_ids: list[str], result: ChunkResult) -> ChunkResult:
+        """Every session of the chunk handled once: sent, closed, not found, (after a cancel) not sent,
+        or left in ``result.again`` to post later; added to ``result`` (what earlier attempts did)."""
         found = owned_sessions(self.store, Principal(record.owner, frozenset(record.scripts)), session_ids)
         message = record.action == "message"
         for session_id in session_ids:
@@ -159,8 +162,9 @@ class ChunkSender:
             result.add("sent")
         for session_id in posted.gone:
             result.decide(session_id, NOT_FOUND)
-        for session_id in posted.failed:
-            result.decide(session_id, NO_RESPONSE)
+        if posted.failed:  # not delivered (its message withdrawn): posted again by a later attempt
+            self.store.broadcasts.unguard(record.id, list(posted.failed))
+            result.again.extend(posted.failed)
 
     def _close(self, record: BroadcastRecord, group: list[SessionRecord], result: ChunkResult) -> None:
         fresh, earlier = self._guarded(record, group, lambda s: {"c": s.connection_id})

@@ -30,6 +30,7 @@ from session_relay.store.broadcasts import FINAL, BroadcastRecord
 PLAN_BUDGET_S = 10.0  # a planning invocation's share of the worker's 30 s timeout
 # A chunk's attempts (3 receives x 180 s visibility) are over this long after it started.
 ATTEMPTS_OVER_S = 600
+THROTTLED_TRIES = 8  # attempts at a post the gateway keeps throttling (1 + 2 + ... + 128 s apart)
 FINAL_ROUNDS = 8  # a finalizer waits at most this many times 900 s for its chunk to start
 STARTED, SENT = 0, 1
 
@@ -100,11 +101,24 @@ class Worker:
     # ---------------------------------------------------------------- a chunk
 
     def chunk(self, record: BroadcastRecord, body: dict[str, Any]) -> None:
-        number, ids = body["n"], body["ids"]
+        """Post the chunk's sessions (or those a throttled attempt left, ``carry`` holding what the
+        attempts before did); then its deadline message, or another attempt for what is left."""
+        number, ids, carry = body["n"], body["ids"], body.get("carry")
         broadcasts = self.store.broadcasts
-        broadcasts.put_chunk(record.id, number, {"n": len(ids), "started": now_ms()}, STARTED)
-        result = self.sender.send(record, ids)
+        if carry is None:
+            broadcasts.put_chunk(record.id, number, {"n": len(ids), "started": now_ms()}, STARTED)
+            carry = {"counts": {"n": len(ids)}, "out": {}}
+        result = ChunkResult(counts=dict(carry["counts"]), out=dict(carry["out"]))
+        self.sender.send(record, ids, result)
         broadcasts.put_outcomes(record, number, result.decided)
+        tries = body.get("tries", 0)
+        if result.again and tries < THROTTLED_TRIES:
+            broadcasts.put_chunk(record.id, number, result.counts, SENT)
+            later = {"counts": result.counts, "out": result.out}
+            self.queue.send({**body, "ids": result.again, "carry": later, "tries": tries + 1}, 2**tries)
+            return
+        for session_id in result.again:  # throttled every time: never reached
+            result.decide(session_id, NO_RESPONSE)
         if not result.out:
             self._final(record, number, result.counts)
             return

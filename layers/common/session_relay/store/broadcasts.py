@@ -208,6 +208,11 @@ class Broadcasts:
         written = self.table.conditional("put_item", item, "attribute_not_exists(id)", old_on_refusal=True)
         return None if written.applied else written.item
 
+    def unguard(self, broadcast_id: str, session_ids: list[str]) -> None:
+        """Lift the guards of sessions whose frame was not delivered, so a later attempt posts it."""
+        keys = [{"id": f"{broadcast_id}#s#{sid}", "item": "sent"} for sid in session_ids]
+        batch_write(self.table.client, [self.table.delete_request(key) for key in keys])
+
     def put_chunk(self, broadcast_id: str, number: int, counts: dict[str, int], stage: int) -> None:
         """A chunk's counts at ``stage``, whole; never over a later stage's."""
         item = {"id": broadcast_id, "item": chunk_item(number), "stage": stage, **counts}
