@@ -325,3 +325,17 @@ def test_posts_keep_to_the_workers_share_of_the_post_rate(
     assert len(posted_at) == 20
     for number, at in enumerate(posted_at):  # 100 a second over 10 workers: 10 a second each
         assert at - posted_at[0] >= number / 10 - 1e-6
+
+
+def test_answered_chunks_are_decided_long_before_their_deadline(
+    client, owner, connect, driver, virtual_clock
+):
+    for _ in range(3):
+        connect(owner.script_id)
+    broadcast_id = start(client, owner, timeout=60)
+    started = virtual_clock.epoch_s()
+
+    driver.run()
+
+    assert shown(client, owner, broadcast_id)["done"] is True
+    assert virtual_clock.epoch_s() - started < 5  # virtual seconds: the first look, not the deadline

@@ -123,25 +123,34 @@ class Worker:
             self._final(record, number, result.counts)
             return
         broadcasts.put_chunk(record.id, number, result.counts, SENT)
-        due_ms = max(deadline for _, _, deadline in result.out.values())
-        due = {"k": "due", "b": record.id, "n": number, "out": result.out, "counts": result.counts}
-        self.queue.send(due, (due_ms - now_ms()) / 1000)
+        self._due_later({"k": "due", "b": record.id, "n": number, "out": result.out, "counts": result.counts})
+
+    def _due_later(self, due: dict[str, Any]) -> None:
+        """Come back to the chunk's messages 1, 2, 4 ... seconds on, and at their deadline at the latest,
+        so that a chunk whose clients answered at once is decided at once, and a silent one costs a
+        handful of messages rather than a waiting Lambda."""
+        step = due.get("step", 0)
+        deadline_ms = max(deadline for _, _, deadline in due["out"].values())
+        delay_s = min(float(2**step), (deadline_ms - now_ms()) / 1000)
+        self.queue.send({**due, "step": step + 1}, delay_s)
 
     def due(self, record: BroadcastRecord, body: dict[str, Any]) -> None:
-        """The chunk's deadline: what is still pending is withdrawn; a message that comes back early
-        (clocks differ) waits again for what it cannot decide yet."""
+        """Collect the chunk's replies (one read of what is out); at the deadline what is still pending
+        is withdrawn (conditionally). What is decided is written; the rest comes back later."""
         out = body["out"]
         waiting = {(c, m): sid for sid, (c, m, _) in out.items()}
         deadline_ms = max(deadline for _, _, deadline in out.values())
         decided = self.core.collect(waiting, self.clock(), deadline_ms, poll_first=True)
-        if len(decided) < len(waiting):
-            self.queue.send(body, (deadline_ms - now_ms()) / 1000)
-            return
         result = ChunkResult(counts=dict(body["counts"]))
         for session_id, outcome in decided.items():
             result.decide(session_id, outcome)
         self.store.broadcasts.put_outcomes(record, body["n"], result.decided)
-        self._final(record, body["n"], result.counts)
+        if len(decided) == len(waiting):
+            self._final(record, body["n"], result.counts)
+            return
+        left = {sid: where for sid, where in out.items() if sid not in decided}
+        self.store.broadcasts.put_chunk(record.id, body["n"], result.counts, SENT)
+        self._due_later({**body, "out": left, "counts": result.counts})
 
     def final(self, record: BroadcastRecord, body: dict[str, Any]) -> None:
         """A chunk's finalizer: nothing when the chunk is final; waits again while it has not started or
