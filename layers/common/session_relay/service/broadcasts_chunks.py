@@ -35,7 +35,8 @@ CLOSED = {"disconnected": True}
 @dataclass
 class ChunkResult:
     """What a chunk did: counters, the responses entry of each decided session (a session left unsent
-    by a cancel has none), and the messages still out (session id -> [connection, message, deadline ms])."""
+    by a cancel has none), and the messages still out (session id -> [connection id, message id,
+    deadline ms, its shard of the answered index or None])."""
 
     counts: dict[str, int] = field(default_factory=dict)
     decided: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -150,15 +151,16 @@ class ChunkSender:
         )
         for session, prior in earlier:  # handled by an earlier attempt: collected, never posted again
             if prior.get("m"):
-                result.out[session.session.id] = [prior["c"], prior["m"], prior["d"]]
+                result.out[session.session.id] = [prior["c"], prior["m"], prior["d"], None]
                 result.add("sent")
             else:
                 result.decide(session.session.id, NO_RESPONSE)
         targets = [(session, fields["m"]) for session, fields in fresh]
-        self.core.record(targets, deadline_ms)
+        shards = self.core.record(targets, deadline_ms, batch=f"{record.id}#{new_message_id()[:8]}")
         posted = self.core.post(targets, frames)
         for (connection_id, message_id), session_id in posted.out.items():
-            result.out[session_id] = [connection_id, message_id, deadline_ms]
+            shard = shards[(connection_id, message_id)]
+            result.out[session_id] = [connection_id, message_id, deadline_ms, shard]
             result.add("sent")
         for session_id in posted.gone:
             result.decide(session_id, NOT_FOUND)

@@ -130,7 +130,7 @@ class Worker:
         so that a chunk whose clients answered at once is decided at once, and a silent one costs a
         handful of messages rather than a waiting Lambda."""
         step = due.get("step", 0)
-        deadline_ms = max(deadline for _, _, deadline in due["out"].values())
+        deadline_ms = max(deadline for _, _, deadline, _ in due["out"].values())
         delay_s = min(float(2**step), (deadline_ms - now_ms()) / 1000)
         self.queue.send({**due, "step": step + 1}, delay_s)
 
@@ -138,9 +138,14 @@ class Worker:
         """Collect the chunk's replies (one read of what is out); at the deadline what is still pending
         is withdrawn (conditionally). What is decided is written; the rest comes back later."""
         out = body["out"]
-        waiting = {(c, m): sid for sid, (c, m, _) in out.items()}
-        deadline_ms = max(deadline for _, _, deadline in out.values())
-        decided = self.core.collect(waiting, self.clock(), deadline_ms, poll_first=True)
+        waiting = {(c, m): sid for sid, (c, m, _, _) in out.items()}
+        deadline_ms = max(deadline for _, _, deadline, _ in out.values())
+        # What was answered, from the answered index (one Query a shard); a client gone is learnt at
+        # the deadline, when the withdraw finds its message deleted.
+        shards = {(c, m): shard for c, m, _, shard in out.values() if shard}
+        decided = self.core.collect(
+            waiting, self.clock(), deadline_ms, poll_first=True, shards=shards or None, sweep_s=float("inf")
+        )
         result = ChunkResult(counts=dict(body["counts"]))
         for session_id, outcome in decided.items():
             result.decide(session_id, outcome)
