@@ -105,6 +105,9 @@ class Broadcasts:
         try:
             broadcasts.create(record)
         except RecordExists:  # an earlier attempt of this idempotent call got this far
+            earlier = broadcasts.get(broadcast_id)
+            if earlier is None or earlier.done:  # that one's slot was given back: this one holds none
+                broadcasts.free_slot(caller.key_id, broadcast_id)
             return BroadcastAccepted(broadcast_id)
         except ServiceUnavailable:
             broadcasts.free_slot(caller.key_id, broadcast_id)
