@@ -9,14 +9,22 @@ from typing import Any
 
 from session_relay_tools.simulate import Fleet, identity_for
 
-WAVE = 100  # sessions connected at a time (the local stack admits the account's connection rate)
+WAVE = 50  # sessions connected at a time (the local stack admits the account's connection rate)
+WAVE_TRIES = 3  # a wave refused by a busy machine (a handshake timing out) is connected again
 
 
 def _connect(fleet: Fleet, count: int, place_id: int) -> list[Any]:
     clients: list[Any] = []
+    identity = identity_for(fleet.script_id, 0, place_id=place_id)
     for start in range(0, count, WAVE):
-        identity = identity_for(fleet.script_id, 0, place_id=place_id)
-        clients += fleet.connect(min(WAVE, count - start), identity=identity)
+        for attempt in range(WAVE_TRIES):
+            try:
+                clients += fleet.connect(min(WAVE, count - start), identity=identity)
+                break
+            except ConnectionError:
+                if attempt == WAVE_TRIES - 1:
+                    raise
+                time.sleep(1)
     return clients
 
 
