@@ -339,3 +339,29 @@ def test_answered_chunks_are_decided_long_before_their_deadline(
 
     assert shown(client, owner, broadcast_id)["done"] is True
     assert virtual_clock.epoch_s() - started < 5  # virtual seconds: the first look, not the deadline
+
+
+def test_response_pages_read_while_the_broadcast_runs_cover_each_session_once(
+    client, owner, connect, driver, queue
+):
+    chunks_of(driver, 2)
+    sessions = [connect(owner.script_id) for _ in range(6)]
+    broadcast_id = start(client, owner)
+    driver.deliver(queue.messages[0])  # planned: three chunks of two
+    driver.deliver(next(m for m in queue.messages if m.body["k"] == "chunk" and m.body["n"] == 1))
+    driver.gateway.settle()
+    driver.deliver(next(m for m in queue.messages if m.body["k"] == "due"))  # chunk 1 decided, not chunk 0
+
+    url = f"/broadcasts/{broadcast_id}/responses"
+    early = client.get(url, headers=owner.headers, params={"limit": "5"}).json()
+    assert early["responses"] == []  # chunk 0 is not decided: nothing after it is shown yet
+    assert early["next_cursor"] is not None
+
+    driver.run()
+
+    seen, cursor = [], early["next_cursor"]
+    while cursor is not None:
+        page = client.get(url, headers=owner.headers, params={"limit": "1", "cursor": cursor}).json()
+        seen += [entry["session_id"] for entry in page["responses"]]
+        cursor = page["next_cursor"]
+    assert sorted(seen) == sorted(s.session_id for s in sessions)
