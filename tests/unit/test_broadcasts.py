@@ -3,8 +3,10 @@ through the real broadcast worker fed by an in-memory queue (tests/support/broad
 clients behind the fake Management API, on a virtual clock."""
 
 import dataclasses
+import threading
 
 import pytest
+from session_relay.clock import now_ms
 from session_relay.service import wiring
 from support.broadcasts import Driver, MemoryQueue, worker_for
 from support.clients import silent
@@ -365,3 +367,23 @@ def test_response_pages_read_while_the_broadcast_runs_cover_each_session_once(
         seen += [entry["session_id"] for entry in page["responses"]]
         cursor = page["next_cursor"]
     assert sorted(seen) == sorted(s.session_id for s in sessions)
+
+
+def test_a_cancel_answers_only_once_the_groups_already_posting_have_ended(client, owner, relay_store, driver):
+    broadcast_id = start(client, owner)
+    # A worker's group that read the flag before the cancel and is still posting.
+    relay_store.broadcasts.posting(broadcast_id, "in-flight", now_ms() + 10_000)
+    answered = threading.Event()
+
+    def cancel():
+        answer = client.post(f"/broadcasts/{broadcast_id}/cancel", headers=owner.headers)
+        assert answer.status_code == 200
+        answered.set()
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    assert not answered.wait(0.5)  # held while that group may still post
+    assert shown(client, owner, broadcast_id)["cancelled"] is True  # the flag is set already
+    relay_store.broadcasts.posting(broadcast_id, "in-flight", None)  # the group ends
+    canceller.join(timeout=10)
+    assert answered.is_set()

@@ -41,6 +41,7 @@ RETRY_AFTER_S = 5
 # A shard of outcome items takes this many writes a second, well under DynamoDB's 1,000 per partition.
 WRITES_PER_SHARD = 500
 _WAIT_POLL_S = 0.5
+_POSTING_POLL_S = 0.02
 NOT_FOUND = "broadcast not found"
 # Broadcast ids are 32 lowercase hex digits; anything else cannot exist and is never looked up.
 _BROADCAST_ID = re.compile(r"[0-9a-f]{32}")
@@ -142,8 +143,13 @@ class Broadcasts:
     def cancel(self, caller: Principal, broadcast_id: str) -> BroadcastCancelled:
         """``POST /broadcasts/{id}/cancel``: no frame is sent after it answers."""
         record = self._owned(caller, broadcast_id)
-        if not record.done:
-            self.store.broadcasts.cancel(record.id)
+        if record.done:
+            return BroadcastCancelled()
+        self.store.broadcasts.cancel(record.id)
+        # Groups of posts that read the flag before it was set end before this answers: no frame
+        # is sent after it (each group announces itself before reading the flag).
+        while any(until_ms > now_ms() for until_ms in self.store.broadcasts.postings(record.id)):
+            self.sleep(_POSTING_POLL_S)
         return BroadcastCancelled()
 
     # ---------------------------------------------------------------- GET

@@ -24,6 +24,9 @@ from session_relay.store.broadcasts import BroadcastRecord
 
 # A group of posts is what one pacing step sends (a tenth of a second at the worker's rate).
 _GROUP_S = 0.1
+# The longest a group's posts may take (the gateway's retries of a throttled post included); a worker
+# that died mid-group holds a cancel back no longer than this.
+POSTING_BOUND_MS = 10_000
 _MAX_GROUP = 50
 
 
@@ -114,15 +117,33 @@ class ChunkSender:
         for start in range(0, len(records), pacer.group):
             group = records[start : start + pacer.group]
             pacer.wait(len(group))
-            if self._cancelled(record):
+            if not self._group(record, group, frames, result):
                 for session in records[start:]:
                     result.closed(session.session.id, {}, NOT_SENT)
                 break
+        return result
+
+    def _group(
+        self,
+        record: BroadcastRecord,
+        group: list[SessionRecord],
+        frames: MessageFrames | None,
+        result: ChunkResult,
+    ) -> bool:
+        """One group of posts, announced before the cancel flag is read and ended after its last post,
+        so a cancel can wait for the groups that read the flag before it was set (False: cancelled)."""
+        token = new_message_id()
+        self.store.broadcasts.posting(record.id, token, now_ms() + POSTING_BOUND_MS)
+        try:
+            if self._cancelled(record):
+                return False
             if frames is None:
                 self._close(record, group, result)
             else:
                 self._post(record, group, frames, result)
-        return result
+            return True
+        finally:
+            self.store.broadcasts.posting(record.id, token, None)
 
     def _cancelled(self, record: BroadcastRecord) -> bool:
         latest = self.store.broadcasts.get(record.id)

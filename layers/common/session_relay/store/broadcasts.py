@@ -208,6 +208,24 @@ class Broadcasts:
         written = self.table.conditional("put_item", item, "attribute_not_exists(id)", old_on_refusal=True)
         return None if written.applied else written.item
 
+    def posting(self, broadcast_id: str, token: str, until_ms: int | None) -> None:
+        """Mark a group of posts under way until ``until_ms`` (epoch ms), or (None) over."""
+        key = {"id": broadcast_id, "item": f"posting#{token}"}
+        if until_ms is None:
+            self.table.delete(key)
+        else:
+            self.table.put({**key, "until_ms": until_ms, "expires_at": clock.now_s() + WORK_TTL_S})
+
+    def postings(self, broadcast_id: str) -> list[int]:
+        """When each group of posts under way ends at the latest (epoch ms)."""
+        items = self.table.query(
+            names={"#id": "id", "#item": "item"},
+            values={":b": broadcast_id, ":prefix": "posting#"},
+            KeyConditionExpression="#id = :b AND begins_with(#item, :prefix)",
+            ConsistentRead=True,
+        )
+        return [item["until_ms"] for item in items]
+
     def unguard(self, broadcast_id: str, session_ids: list[str]) -> None:
         """Lift the guards of sessions whose frame was not delivered, so a later attempt posts it."""
         keys = [{"id": f"{broadcast_id}#s#{sid}", "item": "sent"} for sid in session_ids]
