@@ -8,6 +8,7 @@ import threading
 import pytest
 from session_relay.clock import now_ms
 from session_relay.service import wiring
+from session_relay.service.broadcasts_chunks import Pacer
 from support.broadcasts import Driver, MemoryQueue, worker_for
 from support.clients import silent
 from support.environment import clear_caches
@@ -387,3 +388,13 @@ def test_a_cancel_answers_only_once_the_groups_already_posting_have_ended(client
     relay_store.broadcasts.posting(broadcast_id, "in-flight", None)  # the group ends
     canceller.join(timeout=10)
     assert answered.is_set()
+
+
+@pytest.mark.parametrize(
+    ("rate", "workers"), [(100, 10), (1000, 10), (10_000, 2), (10_000, 30), (10, 1000), (100, 100), (1, 2)]
+)
+def test_every_worker_together_announces_at_most_250_groups_a_second(rate, workers):
+    pacer = Pacer(rate / workers, clock=lambda: 0.0, sleep=lambda _: None, workers=workers)
+    groups_per_s = workers * (rate / workers) / pacer.group
+    assert 1 <= pacer.group <= 50
+    assert groups_per_s <= 250

@@ -6,6 +6,7 @@ A message chunk ends with its pending messages out and a delayed message that co
 deadline (``due``); a disconnect chunk is decided at once."""
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,8 +23,11 @@ from session_relay.settings import Settings
 from session_relay.store import SessionRecord, Store
 from session_relay.store.broadcasts import BroadcastRecord
 
-# A group of posts is what one pacing step sends (a tenth of a second at the worker's rate).
+# A group of posts is what one pacing step sends: a tenth of a second at the worker's rate, longer with
+# many workers, so that all of them together announce at most GROUPS_PER_S groups a second (two writes
+# each on the broadcast's partition, well under DynamoDB's 1,000 a second per partition).
 _GROUP_S = 0.1
+GROUPS_PER_S = 250
 # The longest a group's posts may take (the gateway's retries of a throttled post included); a worker
 # that died mid-group holds a cancel back no longer than this.
 POSTING_BOUND_MS = 10_000
@@ -68,9 +72,12 @@ class ChunkResult:
 class Pacer:
     """Posts no faster than ``rate`` a second (this worker's share), in groups."""
 
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None], workers: int = 1
+    ) -> None:
         self.rate = rate
-        self.group = max(1, min(_MAX_GROUP, int(rate * _GROUP_S)))
+        group_s = max(_GROUP_S, workers / GROUPS_PER_S)
+        self.group = max(1, min(_MAX_GROUP, math.ceil(rate * group_s - 1e-9)))
         self.clock, self.sleep = clock, sleep
         self.started = clock()
         self.posted = 0
@@ -112,7 +119,7 @@ class ChunkSender:
                 )
         records = [found[sid] for sid in session_ids if sid in found]
         rate = self.settings.broadcast_post_rate / self.settings.broadcast_concurrency
-        pacer = Pacer(rate, self.core.clock, self.sleep)
+        pacer = Pacer(rate, self.core.clock, self.sleep, self.settings.broadcast_concurrency)
         frames = MessageFrames(record.key or "", json.loads(record.data or "[]")) if message else None
         for start in range(0, len(records), pacer.group):
             group = records[start : start + pacer.group]
