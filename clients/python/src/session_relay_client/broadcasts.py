@@ -5,7 +5,7 @@ responses (page after page) and a cancel are separate calls."""
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -128,7 +128,6 @@ def page(limit: int | None, cursor: str | None) -> Call[BroadcastPage]:
 
 # While a broadcast runs, a responses page may come back empty with a cursor: more is on its way.
 PAGE_PAUSE_S = 1.0
-R = TypeVar("R")
 
 
 class Broadcasts:
