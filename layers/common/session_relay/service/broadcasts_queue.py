@@ -19,8 +19,8 @@ from session_relay.errors import ServiceUnavailable
 from session_relay.settings import get_settings
 
 MAX_DELAY_S = 900
-# SendMessageBatch takes at most 10 messages a call:
-# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
+# SendMessageBatch takes at most 10 messages a call ("SendMessageBatch", Amazon SQS API Reference):
+# https://docs.aws.amazon.com/goto/SdkForKotlin/sqs-2012-11-05/SendMessageBatch
 BATCH_LIMIT = 10
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=2, read_timeout=5)
 _UNAVAILABLE = "the broadcast queue is unavailable, try again shortly"
