@@ -398,3 +398,17 @@ def test_every_worker_together_announces_at_most_250_groups_a_second(rate, worke
     groups_per_s = workers * (rate / workers) / pacer.group
     assert 1 <= pacer.group <= 50
     assert groups_per_s <= 250
+
+
+def test_the_sample_events_start_and_read_a_broadcast(client, owner, events, driver):
+    started = client.invoke(
+        events("rest/broadcast_message", api_key=owner.api_key, script_id=owner.script_id)
+    )
+    assert started.status_code == 202, started.text
+    broadcast_id = started.json()["broadcast_id"]
+    driver.run()
+
+    read = client.invoke(events("rest/get_broadcast", api_key=owner.api_key, broadcast_id=broadcast_id))
+    assert read.status_code == 200, read.text
+    assert read.json()["broadcast"]["key"] == "announce"
+    assert read.json()["broadcast"]["done"] is True
