@@ -11,7 +11,7 @@ import platform
 import time
 from typing import Any
 
-from bench import coldstart, cost, memory, peer, throughput
+from bench import broadcasts, coldstart, cost, memory, peer, throughput
 from bench.floor import bulk_floor
 from bench.packaging import ROOT, package_sizes
 from bench.report import write_report
@@ -60,6 +60,8 @@ def main() -> None:
         }
         results["ping"] = throughput.ping_cost(bench)
         results["ping_interval_s"] = PING_INTERVAL_S
+        print("broadcast...", flush=True)
+        results["broadcast"] = broadcasts.broadcast(bench.api, fleet, 200 if quick else 2000)
         print("concurrency...", flush=True)
         results["concurrency"] = bench.concurrency(10 if quick else 50, 5 if quick else 20)
     finally:

@@ -164,6 +164,8 @@ def _money(value: float) -> str:
 
 
 def write_cost(results: dict[str, Any], path: Path) -> None:
+    from bench.broadcast_cost import broadcast_section  # it reads this module's prices
+
     bills = {
         scenario: {when: _bill(quantities) for when, quantities in by_time.items()}
         for scenario, by_time in scenarios(results).items()
@@ -178,6 +180,8 @@ def write_cost(results: dict[str, Any], path: Path) -> None:
         *_assumptions(results),
         *_bills(bills),
         *_what_dominates(bills["100k sessions idle for a day"]),
+        "",
+        *broadcast_section(),
     ]
     path.write_text("\n".join(lines))
 

@@ -20,6 +20,7 @@ TABLE_ENVIRONMENT = {
     "AuthTable": "AUTH_TABLE",
     "OutcomesTable": "OUTCOMES_TABLE",
     "IdempotencyTable": "IDEMPOTENCY_TABLE",
+    "BroadcastsTable": "BROADCASTS_TABLE",
 }
 
 

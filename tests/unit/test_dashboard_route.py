@@ -126,13 +126,14 @@ def test_page_loads_only_its_own_files_by_relative_urls():
     parts = page_parts()
     urls = [attrs[name] for _, attrs in parts.tags for name in ("src", "href") if attrs.get(name)]
 
-    assert sorted(urls) == ["dashboard/app.js", "dashboard/style.css", "data:,"]
-    # app.js imports the other modules relative to itself: every one of them is served.
+    assert sorted(urls) == ["dashboard/app.js", "dashboard/broadcasts.js", "dashboard/style.css", "data:,"]
+    # app.js and broadcasts.js (the page loads both) import the other modules relative to themselves:
+    # every one of them is served.
     imported = set()
     for name, (file_name, _) in ASSETS.items():
         if name.endswith(".js"):
             imported |= set(re.findall(r'from "\./([a-z]+\.js)"', static_file(file_name).decode()))
-    assert imported == {name for name in ASSETS if name.endswith(".js")} - {"app.js"}
+    assert imported == {name for name in ASSETS if name.endswith(".js")} - {"app.js", "broadcasts.js"}
 
 
 def code_lines(name: str) -> list[str]:

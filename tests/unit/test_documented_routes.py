@@ -32,6 +32,24 @@ OPERATIONS = {
     ),
     ("get", "/messages/{message_id}"): ("MessageOutcome", {200, 401, 403, 404, 422, 429, 503}, None),
     ("get", "/batches/{batch_id}"): ("BatchOutcome", {200, 401, 403, 404, 422, 429, 503}, None),
+    ("post", "/broadcasts/message"): (
+        "BroadcastAccepted",
+        {202, 400, 401, 403, 409, 413, 422, 429, 503},
+        "BroadcastMessageRequest",
+    ),
+    ("post", "/broadcasts/disconnect"): (
+        "BroadcastAccepted",
+        {202, 400, 401, 403, 409, 413, 422, 429, 503},
+        "BroadcastDisconnectRequest",
+    ),
+    ("get", "/broadcasts"): ("BroadcastList", {200, 401, 403, 422, 503}, None),
+    ("get", "/broadcasts/{broadcast_id}"): ("BroadcastAnswer", {200, 401, 403, 404, 422, 503}, None),
+    ("get", "/broadcasts/{broadcast_id}/responses"): (
+        "BroadcastResponses",
+        {200, 401, 403, 404, 422, 503},
+        None,
+    ),
+    ("post", "/broadcasts/{broadcast_id}/cancel"): ("Success", {200, 400, 401, 403, 404, 422, 503}, None),
 }
 # Operation -> the scope its key needs (PROTOCOL.md section 1, "Extension: scopes"); "any": any key.
 SCOPES = {
@@ -45,6 +63,12 @@ SCOPES = {
     ("post", "/sessions/{session_id}/message"): "message",
     ("get", "/messages/{message_id}"): "read",
     ("get", "/batches/{batch_id}"): "read",
+    ("post", "/broadcasts/message"): "message",
+    ("post", "/broadcasts/disconnect"): "disconnect",
+    ("get", "/broadcasts"): "read",
+    ("get", "/broadcasts/{broadcast_id}"): "read",
+    ("get", "/broadcasts/{broadcast_id}/responses"): "read",
+    ("post", "/broadcasts/{broadcast_id}/cancel"): "message or disconnect",
 }
 
 
@@ -82,7 +106,8 @@ def test_each_operation_documents_its_answers_and_body(document, method, path):
     operation = document["paths"][path][method]
 
     assert {int(status) for status in operation["responses"]} == statuses
-    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    success = "200" if 200 in statuses else "202"  # a broadcast starts: 202 is its only success
+    ok = operation["responses"][success]["content"]["application/json"]["schema"]
     assert ok == {"$ref": f"#/components/schemas/{answer_model}"}
     for status in statuses - {200, 202}:
         failure = operation["responses"][str(status)]
@@ -95,7 +120,7 @@ def test_each_operation_documents_its_answers_and_body(document, method, path):
         assert body["required"] is True
         schema = body["content"]["application/json"]["schema"]
         assert schema["title"] == body_model
-        assert "key" in schema["properties"] or "session_ids" in schema["properties"]
+        assert {"key", "session_ids", "filter"} & set(schema["properties"])
 
 
 def test_every_reference_in_the_document_resolves(document):

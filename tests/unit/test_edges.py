@@ -207,8 +207,8 @@ class _WithoutTtl:
 def test_a_dynamodb_without_ttl_gets_a_warning_line_not_a_crash(raw_dynamodb):
     lines: list[str] = []
     tables = create_tables(_WithoutTtl(raw_dynamodb), "nottl-", warn=lines.append)
-    assert len(tables) == 5  # every table of the template, each with its warning
-    assert len(lines) == 5
+    assert len(tables) == 6  # every table of the template, each with its warning
+    assert len(lines) == 6
     assert all(line.startswith("warning:") and "TTL" in line and "\n" not in line for line in lines)
 
 

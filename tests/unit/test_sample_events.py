@@ -24,6 +24,12 @@ REST_ROUTES = {
     "message_many": ("POST", "/sessions/message"),
     "get_message": ("GET", "/messages/{{message_id}}"),
     "get_batch": ("GET", "/batches/{{batch_id}}"),
+    "broadcast_message": ("POST", "/broadcasts/message"),
+    "broadcast_disconnect": ("POST", "/broadcasts/disconnect"),
+    "list_broadcasts": ("GET", "/broadcasts"),
+    "get_broadcast": ("GET", "/broadcasts/{{broadcast_id}}"),
+    "broadcast_responses": ("GET", "/broadcasts/{{broadcast_id}}/responses"),
+    "cancel_broadcast": ("POST", "/broadcasts/{{broadcast_id}}/cancel"),
 }
 WEBSOCKET_EVENTS = {
     "connect": ("$connect", APIGatewayWebSocketConnectEventModel),
@@ -113,6 +119,7 @@ def test_placeholders_are_the_documented_ones(events):
         "connection_id",
         "message_id",
         "batch_id",
+        "broadcast_id",
     }
     with pytest.raises(AssertionError):
         events("rest/get_session", api_key="k")  # session_id left unfilled

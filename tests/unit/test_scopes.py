@@ -6,6 +6,8 @@ scope -> body -> calls in flight -> session)."""
 import json
 
 import pytest
+from session_relay.service import wiring
+from support.broadcasts import MemoryQueue
 from support.tables import scan
 
 from session_relay_tools.template import TABLE_ENVIRONMENT
@@ -38,6 +40,11 @@ ROUTES = {
     "read_message": ("GET", f"/messages/{UNKNOWN_ID}", None, "read", 404),
     "read_batch": ("GET", f"/batches/{UNKNOWN_ID}", None, "read", 404),
     "key": ("GET", "/key", None, None, 200),
+    "broadcast_message": ("POST", "/broadcasts/message", {"filter": {}, "key": "echo"}, "message", 202),
+    "broadcast_disconnect": ("POST", "/broadcasts/disconnect", {"filter": {}}, "disconnect", 202),
+    "broadcasts": ("GET", "/broadcasts", None, "read", 200),
+    "read_broadcast": ("GET", f"/broadcasts/{UNKNOWN_ID}", None, "read", 404),
+    "broadcast_responses": ("GET", f"/broadcasts/{UNKNOWN_ID}/responses", None, "read", 404),
 }
 KEYS = {"only-" + scope: (scope,) for scope in ALL} | {"no-scope": (), "every-scope": ALL}
 
@@ -45,6 +52,14 @@ KEYS = {"only-" + scope: (scope,) for scope in ALL} | {"no-scope": (), "every-sc
 def refusal(scope: str, has: tuple[str, ...]) -> str:
     listed = ", ".join(has) or "none"
     return f'this API key may not {DOES[scope]} (it needs the "{scope}" scope; it has: {listed})'
+
+
+@pytest.fixture
+def work_queue(monkeypatch, virtual_clock):
+    """Broadcasts queue their work in memory (nothing runs it: a 202 is all these tests look at)."""
+    queue = MemoryQueue(virtual_clock)
+    monkeypatch.setattr(wiring, "get_queue", lambda: queue)
+    return queue
 
 
 def call(client, owner, route: str, session_id: str):
@@ -67,7 +82,7 @@ def everything(dynamodb, aws) -> dict[str, list]:
 @pytest.mark.parametrize("scopes", list(KEYS.values()), ids=list(KEYS))
 @pytest.mark.parametrize("route", list(ROUTES))
 def test_each_route_allows_the_keys_with_its_scope_and_refuses_the_others(
-    client, make_owner, connect, relay_store, dynamodb, aws, failure, route, scopes
+    client, make_owner, connect, relay_store, dynamodb, aws, failure, route, scopes, work_queue
 ):
     owner = make_owner("script-scoped", scopes=scopes)
     session = connect(owner.script_id)
@@ -79,7 +94,7 @@ def test_each_route_allows_the_keys_with_its_scope_and_refuses_the_others(
     if needed is None or needed in scopes:
         assert answer.status_code == allowed_status, answer.text
         if allowed_status == 404:
-            assert answer.json()["error"] in ("message not found", "batch not found")
+            assert answer.json()["error"] in ("message not found", "batch not found", "broadcast not found")
         if route.startswith("message"):
             assert [frame["type"] for frame in session.received] == ["message"]
         return

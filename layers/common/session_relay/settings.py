@@ -37,6 +37,13 @@ class Settings:
     message_ttl_s: int = 600
     post_workers: int = 32
     max_calls_in_flight: int = 50  # 0: no cap (no 429, no lease)
+    # Broadcasts: their table and work queue (the REST function and the broadcast worker).
+    broadcasts_table: str | None = None
+    broadcast_queue_url: str | None = None
+    max_broadcasts_per_key: int = 5
+    broadcast_post_rate: int = 1000  # frames a second, every worker together
+    broadcast_concurrency: int = 10  # the event source mapping's MaximumConcurrency
+    broadcast_chunk_size: int = 100
 
     @property
     def max_wait_s(self) -> float:
@@ -51,9 +58,13 @@ _NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
     "message_ttl_s": (int, 120, None),
     "post_workers": (int, 1, 256),
     "max_calls_in_flight": (int, 0, 10_000),
+    "max_broadcasts_per_key": (int, 1, 1000),
+    "broadcast_post_rate": (int, 1, 10_000),
+    "broadcast_concurrency": (int, 2, 1000),
+    "broadcast_chunk_size": (int, 1, 1000),
 }
 _REQUIRED_TABLES = ("sessions_table", "connections_table", "auth_table")
-_OPTIONAL_TABLES = ("outcomes_table", "idempotency_table")
+_OPTIONAL_TABLES = ("outcomes_table", "idempotency_table", "broadcasts_table")
 _TABLE_NAME_MIN = 3  # DynamoDB's shortest table name
 
 
@@ -82,6 +93,12 @@ _ENVIRONMENT = {
     "message_ttl_s": "MESSAGE_TTL_S",
     "post_workers": "POST_WORKERS",
     "max_calls_in_flight": "MAX_CALLS_IN_FLIGHT",
+    "broadcasts_table": "BROADCASTS_TABLE",
+    "broadcast_queue_url": "BROADCAST_QUEUE_URL",
+    "max_broadcasts_per_key": "MAX_BROADCASTS_PER_KEY",
+    "broadcast_post_rate": "BROADCAST_POST_RATE",
+    "broadcast_concurrency": "BROADCAST_CONCURRENCY",
+    "broadcast_chunk_size": "BROADCAST_CHUNK_SIZE",
 }
 
 

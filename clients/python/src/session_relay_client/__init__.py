@@ -13,6 +13,7 @@ subclasses carrying ``status`` and ``error`` (the API's sentence).
 """
 
 from session_relay_client.aio import AsyncSessionRelay
+from session_relay_client.broadcasts import Broadcast, BroadcastCounts, BroadcastPage, ResponsesPage
 from session_relay_client.calls import DEFAULT_URL, UNSET
 from session_relay_client.client import SessionRelay
 from session_relay_client.contract import MAX_BULK_IDS
@@ -61,6 +62,9 @@ __all__ = [
     "BatchAccepted",
     "BatchEntry",
     "BatchOutcome",
+    "Broadcast",
+    "BroadcastCounts",
+    "BroadcastPage",
     "BulkDisconnectResult",
     "BulkMessageResult",
     "Conflict",
@@ -75,6 +79,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RequestTimeout",
+    "ResponsesPage",
     "ServerError",
     "ServiceUnavailable",
     "Session",

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import httpx
 
 from session_relay_client import calls, later
+from session_relay_client.broadcasts import AsyncBroadcasts
 from session_relay_client.calls import DEFAULT_URL, UNSET, Call, T, Timeouts
 from session_relay_client.errors import SessionRelayError
 from session_relay_client.models import (
@@ -28,7 +29,7 @@ Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="AsyncSessionRelay")
 
 
-class AsyncSessionRelay:
+class AsyncSessionRelay(AsyncBroadcasts):
     """An asyncio client of the Session Relay REST API; see ``SessionRelay`` for the options.
 
     Use ``async with AsyncSessionRelay(...) as relay:``, or ``await relay.aclose()``.

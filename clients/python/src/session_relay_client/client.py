@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import httpx
 
 from session_relay_client import calls, later
+from session_relay_client.broadcasts import Broadcasts
 from session_relay_client.calls import DEFAULT_URL, UNSET, Call, T, Timeouts
 from session_relay_client.errors import SessionRelayError
 from session_relay_client.models import (
@@ -28,7 +29,7 @@ Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="SessionRelay")
 
 
-class SessionRelay:
+class SessionRelay(Broadcasts):
     """A client of the Session Relay REST API.
 
     ``url`` is the API's base URL (the stage URL on AWS); ``api_key`` the owner key (only

@@ -22,6 +22,7 @@ from session_relay.errors import PayloadTooLarge, ServiceUnavailable
 from session_relay.gateway import DEFAULT_BUDGET_S, Gateway
 from session_relay.observability import count, logger
 from session_relay.service.connections import forget_connection
+from session_relay.service.delivery_answered import SWEEP_S, AnsweredPoll
 from session_relay.service.pool import run_all
 from session_relay.store import SessionRecord, Store
 from session_relay.wire import dump_json
@@ -29,6 +30,9 @@ from session_relay.wire import dump_json
 FIRST_POLL_S = 0.01
 POLL_GROWTH = 1.5
 MAX_POLL_S = 0.25
+# A bulk call's messages are indexed by shards of this many once answered (a reply is a write to the
+# shard's index partition: a few hundred a shard stay well under DynamoDB's 1,000 a second per partition).
+SHARD_SIZE = 250
 
 NO_RESPONSE = Outcome(processed=False, reason=REASON_NO_RESPONSE)
 NOT_FOUND = Outcome(processed=False, reason=REASON_NOT_FOUND)
@@ -68,6 +72,7 @@ class Posted:
     out: dict[Pair, str] = field(default_factory=dict)
     gone: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
+    shards: dict[Pair, str] = field(default_factory=dict)
 
 
 class DeliveryCore:
@@ -101,21 +106,32 @@ class DeliveryCore:
 
         ``single`` (a call to one session) uses single-item requests and forgets a dead connection
         whole; a bulk call uses batch requests whatever its size."""
-        self.record(targets, deadline_ms, single=single)
-        return self.post(targets, frames, single=single, deadline_ms=deadline_ms)
+        shards = self.record(targets, deadline_ms, single=single)
+        posted = self.post(targets, frames, single=single, deadline_ms=deadline_ms)
+        return Posted(posted.out, posted.gone, posted.failed, shards)
 
     def record(
-        self, targets: list[tuple[SessionRecord, str]], deadline_ms: int, *, single: bool = False
-    ) -> None:
+        self,
+        targets: list[tuple[SessionRecord, str]],
+        deadline_ms: int,
+        *,
+        single: bool = False,
+        batch: str | None = None,
+    ) -> dict[Pair, str]:
         """Record each (session, message id) as pending until ``deadline_ms`` (epoch ms), before its
-        frame is posted so a fast reply always finds it."""
+        frame is posted so a fast reply always finds it. Many messages are recorded in shards of
+        ``batch`` (a fresh id by default), returned by where each message went, for ``collect``."""
         if not targets:
-            return
+            return {}
         if single:
             self.store.messages.put(*targets[0], deadline_ms)
-        else:
-            self.store.messages.put_many(targets, deadline_ms)
+            count("MessagesSent")
+            return {}
+        batch = batch or new_message_id()
+        shards = [f"{batch}#{index // SHARD_SIZE}" for index in range(len(targets))]
+        self.store.messages.put_many(targets, deadline_ms, shards)
         count("MessagesSent", len(targets))
+        return {(r.connection_id, m): shard for (r, m), shard in zip(targets, shards, strict=True)}
 
     def post(
         self,
@@ -184,6 +200,8 @@ class DeliveryCore:
         poll_first: bool = False,
         strict: bool = False,
         single: bool = False,
+        shards: dict[Pair, str] | None = None,
+        sweep_s: float = SWEEP_S,
     ) -> dict[K, Outcome]:
         """Poll until every message of ``waiting`` is decided or ``until`` (monotonic) passes; returns
         the decided outcomes by key (a message that stays pending is missing).
@@ -192,10 +210,13 @@ class DeliveryCore:
         else at ``until`` itself. ``strict`` (a read that others must agree with) lets a failed poll or
         withdraw raise ``ServiceUnavailable``; otherwise a failed poll is no news (the messages are out)
         and a failed withdraw leaves the message to its stored deadline. ``single`` polls with GetItem,
-        otherwise with BatchGetItem (100 keys a call)."""
+        otherwise with BatchGetItem (100 keys a call). With ``shards`` (where ``record`` put each message),
+        a round reads only what was answered since the last one (``_poll_answered``), and what is still
+        pending is read by key every ``sweep_s`` seconds at most."""
         waiting, decided = dict(waiting), {}
         interval = FIRST_POLL_S
         polled_once = not poll_first
+        answered = AnsweredPoll(shards, sweep_s, self.clock) if shards else None
         while waiting:
             if polled_once:
                 self.sleep(
@@ -203,7 +224,10 @@ class DeliveryCore:
                 )
                 interval = min(interval * POLL_GROWTH, MAX_POLL_S)
             polled_once = True
-            decided.update(self._poll(waiting, strict, single))
+            if answered is not None and not answered.sweep_due():
+                decided.update(self._poll_answered(waiting, answered, strict))
+            else:
+                decided.update(self._poll(waiting, strict, single))
             due = self.clock() >= until if deadline_ms is None else _until_deadline_s(deadline_ms) <= 0
             if waiting and due:
                 decided.update(self.withdraw(waiting, strict))
@@ -232,6 +256,21 @@ class DeliveryCore:
             elif (outcome := polled[pair]) is not None:
                 decided[waiting.pop(pair)] = outcome
         return decided
+
+    def _poll_answered[K: Hashable](
+        self, waiting: dict[Pair, K], answered: AnsweredPoll, strict: bool
+    ) -> dict[K, Outcome]:
+        """One round of the answered index: each shard that still has a message waiting, from a little
+        before the last round (pops each decided message off ``waiting``)."""
+        since_ms = answered.round_starts()
+        found: dict[Pair, Outcome] = {}
+        try:
+            for shard in sorted({answered.shards[pair] for pair in waiting if pair in answered.shards}):
+                found.update(self.store.messages.answered_since(shard, since_ms))
+        except ServiceUnavailable:
+            if strict:
+                raise
+        return {waiting.pop(pair): outcome for pair, outcome in found.items() if pair in waiting}
 
     def withdraw[K: Hashable](self, waiting: dict[Pair, K], strict: bool = False) -> dict[K, Outcome]:
         """Withdraw each message still pending, with a conditional delete each (BatchWriteItem cannot

@@ -171,7 +171,7 @@ class Messaging:
             sent = []
         wait_end = until.wait_end(len(sent))
         posted = self.core.send(sent, frames, until.stored_deadline_ms(len(sent)))
-        outcomes = self.core.collect(posted.out, wait_end) if posted.out else {}
+        outcomes = self.core.collect(posted.out, wait_end, shards=posted.shards) if posted.out else {}
         count("MessagesProcessed", sum(outcome.processed for outcome in outcomes.values()))
         return [
             Entry(sid, NOT_FOUND if sid not in found.records else outcomes.get(sid, NO_RESPONSE))

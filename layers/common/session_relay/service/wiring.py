@@ -4,6 +4,11 @@ from functools import lru_cache
 
 from session_relay.gateway import Gateway, gateway_for
 from session_relay.service.access import Authenticator
+from session_relay.service.broadcasts import Broadcasts
+from session_relay.service.broadcasts_chunks import ChunkSender
+from session_relay.service.broadcasts_queue import get_queue
+from session_relay.service.broadcasts_worker import Worker
+from session_relay.service.delivery import DeliveryCore
 from session_relay.service.disconnects import Disconnects
 from session_relay.service.messaging import Messaging
 from session_relay.service.sessions import Sessions
@@ -38,5 +43,27 @@ def get_messaging() -> Messaging:
     return Messaging(get_store(), _gateway(), get_settings())
 
 
-CACHED = (get_authenticator, get_sessions, get_disconnects, get_messaging)
+@lru_cache(maxsize=1)
+def get_broadcasts() -> Broadcasts:
+    return Broadcasts(get_store(), get_settings(), get_queue)
+
+
+@lru_cache(maxsize=1)
+def get_worker() -> Worker:
+    """The broadcast worker's services: the delivery core, the disconnects and the work queue."""
+    store, settings, gateway = get_store(), get_settings(), _gateway()
+    core = DeliveryCore(store, gateway, settings.post_workers)
+    sender = ChunkSender(store, core, Disconnects(store, gateway, settings), settings)
+    return Worker(store, sender, settings, get_queue())
+
+
+CACHED = (
+    get_authenticator,
+    get_sessions,
+    get_disconnects,
+    get_messaging,
+    get_broadcasts,
+    get_worker,
+    get_queue,
+)
 """Every cached service, for tests that change the environment between cases."""

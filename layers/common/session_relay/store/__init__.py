@@ -19,6 +19,7 @@ from typing import Any
 from session_relay.aws import dynamodb_client
 from session_relay.settings import Settings, get_settings
 from session_relay.store.auth import ApiKeyRecord, Auth, ScriptRecord
+from session_relay.store.broadcasts import Broadcasts
 from session_relay.store.leases import Leases
 from session_relay.store.messages import Messages, RecordedReply
 from session_relay.store.outcomes import OutcomeRecord, Outcomes, Target
@@ -60,6 +61,7 @@ class Store:
         self.leases = Leases(connections)
         # Only the REST API reads this one (messages answered later).
         self.outcomes = Outcomes(Table(client, settings.outcomes_table or ""))
+        self.broadcasts = Broadcasts(Table(client, settings.broadcasts_table or ""))
 
 
 @lru_cache(maxsize=1)

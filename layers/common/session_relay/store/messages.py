@@ -46,8 +46,10 @@ class Messages:
         self.table = connections
         self.message_ttl_s = message_ttl_s
 
-    def _item(self, record: SessionRecord, message_id: str, deadline_ms: int) -> dict[str, Any]:
-        return {
+    def _item(
+        self, record: SessionRecord, message_id: str, deadline_ms: int, batch: str | None = None
+    ) -> dict[str, Any]:
+        item = {
             **message_key(record.connection_id, message_id),
             "session_id": record.session.id,
             # The session's last_seen_at when sent: the reply's handler skips refreshing a recent one.
@@ -57,15 +59,41 @@ class Messages:
             # Kept as long as a record of a message answered later may point to it.
             "expires_at": max(clock.now_s() + self.message_ttl_s, outcome_expiry_s(deadline_ms)),
         }
+        if batch is not None:  # answered, it enters the ``answered`` index under this shard
+            item["batch"] = batch
+        return item
 
     def put(self, record: SessionRecord, message_id: str, deadline_ms: int) -> None:
         """Record a pending message before it is posted, so a fast reply always finds it."""
         self.table.put(self._item(record, message_id, deadline_ms))
 
-    def put_many(self, sent: list[tuple[SessionRecord, str]], deadline_ms: int) -> None:
-        """Record many pending messages (BatchWriteItem, 25 a call)."""
-        requests = [self.table.put_request(self._item(r, m, deadline_ms)) for r, m in sent]
+    def put_many(
+        self, sent: list[tuple[SessionRecord, str]], deadline_ms: int, batches: list[str] | None = None
+    ) -> None:
+        """Record many pending messages (BatchWriteItem, 25 a call), each in its batch shard if given."""
+        shards = batches or [None] * len(sent)
+        requests = [
+            self.table.put_request(self._item(r, m, deadline_ms, shard))
+            for (r, m), shard in zip(sent, shards, strict=True)
+        ]
         batch_write(self.table.client, requests)
+
+    def answered_since(self, batch: str, since_ms: int) -> dict[tuple[str, str], Outcome]:
+        """The messages of one batch shard answered at ``since_ms`` (epoch ms) or later, by (connection
+        id, message id): a Query of the sparse ``answered`` index, which holds only answered messages.
+        The index is eventually consistent: a caller asks again from a little before its last look."""
+        items = self.table.query(
+            names={"#batch": "batch", "#at": "answered_at"},
+            values={":batch": batch, ":since": since_ms},
+            IndexName="answered",
+            KeyConditionExpression="#batch = :batch AND #at >= :since",
+        )
+        answered = {}
+        for item in items:
+            outcome = outcome_from_item(item)
+            if outcome is not None:
+                answered[(item["connection_id"], item["item"].removeprefix(MESSAGE_PREFIX))] = outcome
+        return answered
 
     def read_many(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Outcome | None]:
         """Poll messages by (connection id, message id): the answered ones map to their outcome,
@@ -108,8 +136,8 @@ class Messages:
             "update_item",
             message_key(connection_id, message_id),
             "#status = :pending AND deadline_ms >= :now",
-            update="SET #status = :answered, reply = :reply",
-            names=_STATUS,
+            update="SET #status = :answered, reply = :reply, #answered_at = :now",
+            names={**_STATUS, "#answered_at": "answered_at"},
             values={":answered": ANSWERED, ":pending": PENDING, ":reply": reply, ":now": replied_at},
             # The item as it was (pending, so without the reply): its session and seen_at.
             returns="ALL_OLD",
