@@ -26,14 +26,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
     args = parser.parse_args()
     quick = args.quick
-    results: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
-        "started_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-    }
+    results: dict[str, Any] = _run_header()
     # First, while nothing else of the benchmark is running: imports are the most noise-sensitive.
     print("cold start...", flush=True)
     results["imports"] = coldstart.import_times(3 if quick else 9)
@@ -82,6 +75,11 @@ def main() -> None:
     write_report(results, ROOT / "docs" / "benchmarks.md")
     cost.write_cost(results, ROOT / "docs" / "cost.md")
     print(json.dumps(results, indent=2))
+
+
+def _run_header() -> dict[str, Any]:
+    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+    return {"machine": machine, "started_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
 
 
 def _uncapped_prompt_reply() -> dict[str, Any]:

@@ -7,25 +7,22 @@ chunk, with no Lambda waiting) a background worker. ``send`` returns as soon as 
 Why it works this way (polls that grow, conditional withdraws): docs/design.md, "Delivery".
 """
 
-import secrets
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from session_relay import FRAME_LIMIT_BYTES
 from session_relay.clock import now_ms
 from session_relay.contract import REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
-from session_relay.errors import PayloadTooLarge, ServiceUnavailable
+from session_relay.errors import ServiceUnavailable
 from session_relay.gateway import DEFAULT_BUDGET_S, Gateway
 from session_relay.observability import count, logger
 from session_relay.service.connections import forget_connection
 from session_relay.service.delivery_answered import SWEEP_S, AnsweredPoll
+from session_relay.service.message_frames import MessageFrames, new_message_id
 from session_relay.service.pool import run_all
 from session_relay.store import SessionRecord, Store
-from session_relay.wire import dump_json
 
 FIRST_POLL_S = 0.01
 POLL_GROWTH = 1.5
@@ -39,29 +36,6 @@ NOT_FOUND = Outcome(processed=False, reason=REASON_NOT_FOUND)
 
 Pair = tuple[str, str]
 """Where a message went: (connection id, message id)."""
-
-
-def new_message_id() -> str:
-    """128 random bits in lowercase hex: an id never starts with ``-`` (a command line would read it as
-    an option) and needs no escaping in a URL path."""
-    return secrets.token_hex(16)
-
-
-class MessageFrames:
-    """The ``message`` frames of one call: ``key`` and ``data`` serialized once, each frame the same
-    text around its own id (ids all have one length, so the size is checked once: 413 when too big)."""
-
-    def __init__(self, key: str, data: Any) -> None:
-        self._head = '{"type":"message","id":"'
-        self._tail = f'","key":{dump_json(key)},"data":{dump_json(data)}}}'
-        size = len(self._head.encode()) + len(new_message_id()) + len(self._tail.encode())
-        if size > FRAME_LIMIT_BYTES:
-            raise PayloadTooLarge(
-                f"the message frame would be {size} bytes, over the {FRAME_LIMIT_BYTES}-byte frame limit"
-            )
-
-    def frame(self, message_id: str) -> str:
-        return self._head + message_id + self._tail
 
 
 @dataclass(frozen=True, slots=True)
