@@ -144,7 +144,7 @@ class LocalStack:
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
             MAX_CALLS_IN_FLIGHT=_max_calls_in_flight(),
         )
-        use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self.config.dynamodb_endpoint is None)
+        use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self._moto)
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
 
@@ -172,10 +172,12 @@ class LocalStack:
             await asyncio.sleep(0.02)
 
     def _start_moto(self) -> None:
-        from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
+        # In this process: the handlers' requests are answered without HTTP (docs/benchmarks.md, "The
+        # local stack's pace"); every other client reaches the same backends on the port.
+        from session_relay_tools.local.embedded_database import InProcessDatabase
 
-        self._moto = EmbeddedDynamoDB(HOST, self.config.dynamodb_port)
         try:
+            self._moto = InProcessDatabase(HOST, self.config.dynamodb_port)
             self._moto.start()
         except OSError as exc:
             raise SystemExit(
