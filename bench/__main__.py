@@ -11,7 +11,7 @@ import platform
 import time
 from typing import Any
 
-from bench import coldstart, cost, memory, peer, throughput
+from bench import coldstart, cost, memory, pace_main, peer, throughput
 from bench.floor import bulk_floor
 from bench.packaging import ROOT, package_sizes
 from bench.report import write_report
@@ -65,6 +65,7 @@ def main() -> None:
     finally:
         fleet.stop()
         stop_stack(stack)
+    results["pace"] = pace_main.measure(quick)  # each scenario on a stack of its own
     print("peer (python-socketio call())...", flush=True)
     results["peer_socketio"] = peer.measure(free_port(), 50 if quick else 200)
     footprint = memory.rest_footprint_mb()
