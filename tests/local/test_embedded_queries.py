@@ -176,3 +176,21 @@ def test_a_cached_partition_follows_every_write(client):
     assert _listing(client) == first
     client.delete_item(TableName="sessions", Key={"id": {"S": first[0]}})
     assert _listing(client)[:2] == first[1:]
+
+
+def test_the_index_orders_strings_by_utf8_bytes_and_leaves_out_items_without_its_keys(client):
+    moto_queries.install()
+    keys = ["z", "\u00e9", "A", "\U0001f600", "\uffef", "a"]
+    for number, key in enumerate(keys):
+        item = {"id": {"S": f"u-{number}"}, "script_id": {"S": "script-utf8"}, "listing_key": {"S": key}}
+        client.put_item(TableName="sessions", Item=item)
+    client.put_item(TableName="sessions", Item={"id": {"S": "no-key"}, "script_id": {"S": "script-utf8"}})
+    page = client.query(
+        TableName="sessions",
+        IndexName="by_script",
+        KeyConditionExpression="script_id = :s",
+        ExpressionAttributeValues={":s": {"S": "script-utf8"}},
+    )
+    listed = [item["listing_key"]["S"] for item in page["Items"]]
+    assert listed == sorted(keys, key=lambda key: key.encode("utf-8"))
+    assert "no-key" not in [item["id"]["S"] for item in page["Items"]]

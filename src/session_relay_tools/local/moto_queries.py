@@ -151,7 +151,9 @@ def _sorted_partition(
     generation, cached = table.__dict__.get(_CACHE, (None, {}))
     if _writes["tracked"] and generation == _writes["seen"] and cache_key in cached:
         return cached[cache_key]
-    # Items without the index's range key are not in the index (moto leaves them out too).
+    # Items without the index's key attributes are not in the index (moto leaves them out too): "Take
+    # advantage of sparse indexes" (Amazon DynamoDB Developer Guide),
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-indexes-general-sparse-indexes.html
     matching = _matching(table, conditions, range_attrs)
     keyed = [(tuple(_cast(item.attrs[name]) for name in order), item) for item in matching]
     keyed.sort(key=_first)
@@ -190,7 +192,12 @@ def _same(value: Any, expected: Any) -> bool:
 
 
 def _cast(value: Any) -> Any:
-    """A sort key ordering as moto orders typed values (a string as itself, a number as a Decimal)."""
+    """A sort key ordering as moto orders typed values (a string as itself, a number as a Decimal).
+
+    DynamoDB orders strings by their UTF-8 bytes, which is the order of their code points (Python's
+    string order): "Key condition expressions for the Query operation in DynamoDB",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.KeyConditionExpressions.html
+    """
     return value.value if value.type == "S" else value.cast_value
 
 
