@@ -11,7 +11,7 @@ import platform
 import time
 from typing import Any
 
-from bench import broadcasts, coldstart, cost, memory, peer, throughput
+from bench import broadcasts, coldstart, cost, memory, pace_main, peer, throughput
 from bench.floor import bulk_floor
 from bench.packaging import ROOT, package_sizes
 from bench.report import write_report
@@ -62,6 +62,7 @@ def main() -> None:
         stop_stack(stack)
     print("operations per message with MaxCallsInFlightPerKey=0...", flush=True)
     results["operations"]["prompt reply, MaxCallsInFlightPerKey=0"] = _uncapped_prompt_reply()
+    results["pace"] = pace_main.measure(quick)  # each scenario on a stack of its own
     print("peer (python-socketio call())...", flush=True)
     results["peer_socketio"] = peer.measure(free_port(), 50 if quick else 200)
     footprint = memory.rest_footprint_mb()

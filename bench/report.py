@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report_footprint import cold_start_section, memory_section, package_sizes_section
+from bench.report_pace import pace_section
 from bench.report_targets import TARGETS, mark
 
 
@@ -18,6 +19,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         *package_sizes_section(results),
         *memory_section(results),
         *_peer(results),
+        *pace_section(results),
     ]
     path.write_text("\n".join(lines))
 

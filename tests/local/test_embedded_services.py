@@ -3,20 +3,29 @@ stack"), so the event source mappings' emulation can use the endpoint every hand
 
 import boto3
 import pytest
+from moto.backends import get_backend
 
+from session_relay_tools.local import moto_queries
 from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
-from session_relay_tools.local.embedded_services import service_for
+from session_relay_tools.local.embedded_database import InProcessDatabase
+from session_relay_tools.local.embedded_services import SERVICES, service_for
 from session_relay_tools.local.process import free_port
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 
-@pytest.fixture(scope="module")
-def endpoint():
-    server = EmbeddedDynamoDB("127.0.0.1", free_port())
+@pytest.fixture(scope="module", params=["child process", "in process"])
+def endpoint(request):
+    """The server the stack runs (in its own process) and the one tests and tools start (a child)."""
+    kind = EmbeddedDynamoDB if request.param == "child process" else InProcessDatabase
+    server = kind("127.0.0.1", free_port())
     server.start()
     yield f"http://{server.host}:{server.port}"
     server.stop()
+    if kind is InProcessDatabase:
+        for service in SERVICES:
+            get_backend(service).reset()  # moto's backends live as long as this process
+        moto_queries.uninstall()
 
 
 def test_requests_are_routed_by_the_operation_they_name():

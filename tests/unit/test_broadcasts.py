@@ -315,9 +315,9 @@ def test_posts_keep_to_the_workers_share_of_the_post_rate(
     posted_at = []
     post = driver.gateway.post
 
-    def timed(connection_id, frame):
+    def timed(connection_id, frame, deadline_ms=None):
         posted_at.append(virtual_clock.epoch_s())
-        return post(connection_id, frame)
+        return post(connection_id, frame, deadline_ms)
 
     driver.worker.core.gateway = timed_gateway = type("Timed", (), {"post": staticmethod(timed)})()
     assert timed_gateway.post is timed

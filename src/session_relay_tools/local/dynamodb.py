@@ -115,15 +115,17 @@ class QueuedSend:
             return self._session.send(request)
 
 
-def patient_dynamodb_client(endpoint_url: str, embedded: bool) -> Any:
+def patient_dynamodb_client(endpoint_url: str, embedded: Any = None) -> Any:
     """The handlers' DynamoDB client, made for a local DynamoDB that is slow under load.
 
-    DynamoDB answers in milliseconds however many executions call it at once. The embedded moto
-    serves one request at a time, and hundreds of executions calling it together (1000 sessions
-    replying or closing at once) made a queue of threads fighting over two cores, in which requests
-    waited past the product's 5 s read timeout and failed their invocations. So the read timeout is
-    longer (the product's ``DYNAMODB_CONFIG`` otherwise), and for the embedded server the requests
-    queue in this process, a few at a time reaching it (``EMBEDDED_DYNAMODB_IN_FLIGHT``).
+    DynamoDB answers in milliseconds however many executions call it at once; a local one may not,
+    and requests queued behind hundreds of others must not fail the product's 5 s read timeout: the
+    read timeout is longer (the product's ``DYNAMODB_CONFIG`` otherwise).
+
+    ``embedded`` is the stack's own database when it serves the endpoint: an ``InProcessDatabase``
+    answers the client's requests in this process (``before-send``); ``True`` (moto's server in a
+    child process, ``EmbeddedDynamoDB``) queues them here, a few at a time reaching the server
+    (``EMBEDDED_DYNAMODB_IN_FLIGHT``), before the read timeout starts.
     """
     import boto3
     from botocore.config import Config
@@ -131,12 +133,14 @@ def patient_dynamodb_client(endpoint_url: str, embedded: bool) -> Any:
 
     config = DYNAMODB_CONFIG.merge(Config(read_timeout=LOCAL_DYNAMODB_READ_TIMEOUT_S))
     client = boto3.client("dynamodb", endpoint_url=endpoint_url, config=config)
-    if embedded:
+    if embedded is True:
         client.meta.events.register("before-send.dynamodb", QueuedSend(client, EMBEDDED_DYNAMODB_IN_FLIGHT))
+    elif embedded:
+        client.meta.events.register("before-send.dynamodb", embedded.answer)
     return client
 
 
-def use_patient_dynamodb_client(endpoint_url: str, embedded: bool) -> Any:
+def use_patient_dynamodb_client(endpoint_url: str, embedded: Any = None) -> Any:
     """Make the handlers share one ``patient_dynamodb_client`` (through ``session_relay.aws``)."""
     from session_relay import aws
 

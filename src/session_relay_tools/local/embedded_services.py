@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from session_relay_tools.local import moto_queries, moto_sqs
+
 SERVICES = ("dynamodb", "dynamodbstreams", "sqs")
 # The JSON protocols' target prefixes (botocore's service models: ``targetPrefix``).
 _TARGET_PREFIXES = {
@@ -34,21 +36,40 @@ def service_for(target: str | None, path: str) -> str:
     return "dynamodb"
 
 
+def _cache_method_names() -> None:
+    """moto lists a response class's methods (``inspect.getmembers``) at every request to find the
+    action's method: a tenth of a request's time. A class's methods do not change: list them once."""
+    import functools
+
+    from moto.core import responses
+
+    if not hasattr(responses.method_names_from_class, "cache_info"):
+        responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+
 class EmbeddedServices:
     """A WSGI app answering DynamoDB, DynamoDB Streams and SQS requests, one at a time."""
 
     def __init__(self) -> None:
         from moto.moto_server.werkzeug_app import create_backend_app
 
-        from session_relay_tools.local import moto_sqs
-
         moto_sqs.install()  # a receive costs what it returns, not what the queue holds
+        _cache_method_names()
+        moto_queries.install()
+        moto_queries.track_writes()  # every request passes here: none is missed
         # Each service's own app, without moto's per-request lookup of the service by host name
         # (which stats dozens of module folders per request and more than doubles the latency).
         self.apps = {name: create_backend_app(name) for name in SERVICES}
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        app = self.apps[service_for(environ.get("HTTP_X_AMZ_TARGET"), environ.get("PATH_INFO", "/"))]
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        app = self.apps[service_for(target, environ.get("PATH_INFO", "/"))]
         with self.lock:
+            moto_queries.note_request(operation(target))
             return [b"".join(app(environ, start_response))]
+
+
+def operation(target: str | None) -> str:
+    """The operation a JSON-protocol request names (``""`` for SQS's query protocol)."""
+    return target.rsplit(".", 1)[-1] if target else ""

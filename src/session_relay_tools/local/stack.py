@@ -13,7 +13,6 @@ import secrets
 import signal
 import socket
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -23,6 +22,7 @@ from session_relay import FRAME_LIMIT_BYTES
 
 from session_relay_tools.local import logs
 from session_relay_tools.local.calls import CallCounter
+from session_relay_tools.local.config import StackConfig
 from session_relay_tools.local.draining import Draining
 from session_relay_tools.local.dynamodb import use_patient_dynamodb_client
 from session_relay_tools.local.functions import FunctionHost
@@ -37,37 +37,6 @@ TABLE_PREFIX = "session-relay-local-"
 # How long a stop waits for closing connections' $disconnect handlers: an external DynamoDB keeps
 # what they would delete (below process.py's 20 s before SIGKILL); the embedded one goes with the stack.
 DRAIN_TIMEOUT_S = {"external": 15.0, "embedded": 2.0}
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    rest_port: int = 3000
-    ws_port: int = 3001
-    dynamodb_port: int = 8000
-    dynamodb_endpoint: str | None = None
-    script_id: str | None = None
-    api_key: str | None = None
-
-    @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> "StackConfig":
-        environ = os.environ if environ is None else environ
-
-        def port(name: str, default: int) -> int:
-            value = environ.get(name, "").strip()
-            if not value:
-                return default
-            if not value.isdigit() or not 0 < int(value) < 65536:
-                raise SystemExit(f"{name} must be a TCP port number (1-65535), not {value!r}")
-            return int(value)
-
-        return cls(
-            rest_port=port("SESSION_RELAY_REST_PORT", 3000),
-            ws_port=port("SESSION_RELAY_WS_PORT", 3001),
-            dynamodb_port=port("SESSION_RELAY_DYNAMODB_PORT", 8000),
-            dynamodb_endpoint=environ.get("SESSION_RELAY_DYNAMODB_ENDPOINT") or None,
-            script_id=environ.get("SESSION_RELAY_DEV_SCRIPT_ID") or None,
-            api_key=environ.get("SESSION_RELAY_DEV_API_KEY") or None,
-        )
 
 
 class _RefusalIsNotAnError(logging.Filter):
@@ -148,7 +117,7 @@ class LocalStack:
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
             MAX_CALLS_IN_FLIGHT=_max_calls_in_flight(),
         )
-        use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self.config.dynamodb_endpoint is None)
+        use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self._moto)
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
 
@@ -178,10 +147,12 @@ class LocalStack:
             await asyncio.sleep(0.02)
 
     def _start_moto(self) -> None:
-        from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
+        # In this process: the handlers' requests are answered without HTTP (docs/benchmarks.md, "The
+        # local stack's pace"); every other client reaches the same backends on the port.
+        from session_relay_tools.local.embedded_database import InProcessDatabase
 
-        self._moto = EmbeddedDynamoDB(HOST, self.config.dynamodb_port)
         try:
+            self._moto = InProcessDatabase(HOST, self.config.dynamodb_port)
             self._moto.start()
         except OSError as exc:
             raise SystemExit(

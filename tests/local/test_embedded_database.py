@@ -1,0 +1,112 @@
+"""The embedded database in the stack's own process: the handlers' client is answered in-process, every
+other client over the port, both by the same moto backends, each request atomic."""
+
+import threading
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from session_relay_tools.local import moto_queries
+from session_relay_tools.local.dynamodb import patient_dynamodb_client
+from session_relay_tools.local.embedded_database import InProcessDatabase
+from session_relay_tools.local.process import free_port
+
+CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+
+@pytest.fixture
+def database(monkeypatch):
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name.upper().replace("REGION_NAME", "AWS_DEFAULT_REGION"), value)
+    database = InProcessDatabase("127.0.0.1", free_port())
+    database.start()
+    yield database
+    database.stop()
+    from moto.backends import get_backend
+
+    get_backend("dynamodb").reset()  # moto's backends live as long as the process
+    moto_queries.uninstall()
+
+
+@pytest.fixture
+def clients(database):
+    endpoint = f"http://{database.host}:{database.port}"
+    in_process = patient_dynamodb_client(endpoint, embedded=database)
+    over_http = boto3.client("dynamodb", endpoint_url=endpoint, **CREDENTIALS)
+    over_http.create_table(
+        TableName="counters",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return in_process, over_http
+
+
+def test_both_paths_see_the_same_tables_and_items(clients):
+    in_process, over_http = clients
+    in_process.put_item(TableName="counters", Item={"id": {"S": "a"}, "n": {"N": "1"}})
+    over_http.put_item(TableName="counters", Item={"id": {"S": "b"}, "n": {"N": "2"}})
+    assert over_http.get_item(TableName="counters", Key={"id": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+    assert in_process.get_item(TableName="counters", Key={"id": {"S": "b"}})["Item"]["n"] == {"N": "2"}
+    assert in_process.list_tables()["TableNames"] == ["counters"]
+
+
+def test_the_handlers_client_needs_no_socket(database, clients):
+    in_process, _ = clients
+    database.stop()  # the port is closed: only the in-process path is left
+    in_process.put_item(TableName="counters", Item={"id": {"S": "a"}})
+    assert in_process.get_item(TableName="counters", Key={"id": {"S": "a"}})["Item"] == {"id": {"S": "a"}}
+
+
+def test_a_failed_condition_is_dynamodbs_error_and_changes_nothing(clients):
+    in_process, _ = clients
+    in_process.put_item(TableName="counters", Item={"id": {"S": "a"}, "n": {"N": "1"}})
+    with pytest.raises(in_process.exceptions.ConditionalCheckFailedException):
+        in_process.put_item(
+            TableName="counters",
+            Item={"id": {"S": "a"}, "n": {"N": "9"}},
+            ConditionExpression="attribute_not_exists(id)",
+        )
+    assert in_process.get_item(TableName="counters", Key={"id": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+
+
+def test_a_cancelled_transaction_writes_nothing(clients):
+    in_process, over_http = clients
+    in_process.put_item(TableName="counters", Item={"id": {"S": "taken"}})
+    with pytest.raises(ClientError) as raised:
+        in_process.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "counters", "Item": {"id": {"S": "new"}}}},
+                {
+                    "Put": {
+                        "TableName": "counters",
+                        "Item": {"id": {"S": "taken"}},
+                        "ConditionExpression": "attribute_not_exists(id)",
+                    }
+                },
+            ]
+        )
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert "Item" not in over_http.get_item(TableName="counters", Key={"id": {"S": "new"}})
+
+
+def test_concurrent_updates_from_both_paths_are_each_atomic(clients):
+    in_process, over_http = clients
+    in_process.put_item(TableName="counters", Item={"id": {"S": "c"}, "n": {"N": "0"}})
+
+    def add(client, times=25):
+        for _ in range(times):
+            client.update_item(
+                TableName="counters",
+                Key={"id": {"S": "c"}},
+                UpdateExpression="SET n = n + :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+
+    threads = [threading.Thread(target=add, args=(client,)) for client in clients * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert over_http.get_item(TableName="counters", Key={"id": {"S": "c"}})["Item"]["n"] == {"N": "200"}
