@@ -1,7 +1,8 @@
 """What a new execution environment costs on the local stack, for each function of the template:
-the time of its Init (importing its own copy of the function's code and the layer) and the memory it
-keeps, averaged over several environments made after a first one (which pays for the shared
-third-party imports). ``python -m session_relay_tools.local.environment_costs [count]``"""
+the CPU time of its Init (importing its own copy of the function's code and the layer; CPU time, so
+that other work on the machine does not count) and the memory it keeps, averaged over several
+environments made after a first one (which pays for the shared third-party imports).
+``python -m session_relay_tools.local.environment_costs [count]``"""
 
 import gc
 import os
@@ -14,25 +15,25 @@ from session_relay_tools.local.functions import FunctionHost, load_module
 
 
 def _make(host: FunctionHost, name: str, count: int) -> float:
-    """Seconds ``count`` new environments of function ``name`` take to make (kept alive until the end)."""
+    """CPU seconds ``count`` new environments of function ``name`` take to make (kept until the end)."""
     environments = Environments(host.function(name), load_module)
-    started = time.perf_counter()
+    started = time.thread_time()
     for _ in range(count):
-        environments.take().init()
-    elapsed = time.perf_counter() - started
+        environments.prepare()
+    elapsed = time.thread_time() - started
     environments.close()
     return elapsed
 
 
 def measure(host: FunctionHost, name: str, count: int) -> tuple[float, float]:
     """(seconds, bytes) one more environment of function ``name`` costs, on average over ``count``:
-    the time untraced, the memory Python allocated for them (``tracemalloc``) in a second round."""
+    the CPU time untraced, the memory Python allocated for them (``tracemalloc``) in a second round."""
     seconds = _make(host, name, count)
     gc.collect()
     tracemalloc.start()
     environments = Environments(host.function(name), load_module)
     for _ in range(count):
-        environments.take().init()
+        environments.prepare()
     gc.collect()
     size = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()

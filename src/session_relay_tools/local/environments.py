@@ -22,13 +22,13 @@ host's boto3 clients (``share_clients``), the one thing the local stack puts int
 embedded DynamoDB's queue needs one client for the whole stack). Idle environments are kept (Lambda
 keeps them warm for a time it does not promise) and the most recently used one is taken first.
 
-What a new environment costs (its Init; ``python -m session_relay_tools.local.environment_costs``, ten
-environments of each function on two shared cores at a load average of 5): 12 to 21 ms and 0.35 MB of
-Python objects for each WebSocket function (pydantic-free), 40 ms and 1.1 MB for the REST function (its
-FastAPI app and pydantic models). Most of it is re-running the layer's module bodies (its dataclasses
-above all); compiling them is paid once per process (``_CompiledOnce``: without bytecode files it tripled
-the cost). Warm invocations pay nothing, and a burst makes only as many environments as invocations
-overlap: a wave of 1,000 handshakes costs about 15 s of Init once, and none afterwards.
+What a new environment costs (its Init, in CPU time, ten environments of each function measured by
+``python -m session_relay_tools.local.environment_costs``): 4 to 6 ms and 0.3 MB of Python objects
+for each WebSocket function (pydantic-free), 26 ms and 0.9 MB for the REST function (its FastAPI app
+and pydantic models). It is re-running the layer's module bodies; compiling is paid once per process
+(``isolation``: each source file, and each method ``dataclasses`` writes, is compiled once; without
+that an Init cost 14.5 ms and 46 ms). Warm invocations pay nothing, and a burst makes only as many
+environments as invocations overlap (``Environments``).
 Lambda's scaling rate (1,000 new environments per function every 10 s, "Lambda scaling behavior":
 https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html) never binds here: environments are
 kept, and the account pool (``limits``) allows at most 1,000 at once unless ``SESSION_RELAY_CONCURRENCY``
@@ -36,102 +36,18 @@ raises it.
 """
 
 import asyncio
-import importlib.abc
-import importlib.machinery
-import os
-import sys
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from types import CodeType, ModuleType
+from types import ModuleType
 from typing import Any
 
 from session_relay_tools.local import metrics
+from session_relay_tools.local.isolation import import_isolated, share_clients
 
-# Imports change sys.modules for the whole process: one environment's Init at a time.
-_IMPORT_LOCK = threading.Lock()
 _WORKER_LOOPS: list[asyncio.AbstractEventLoop] = []
-_ABSOLUTE: dict[str, str] = {}  # module file name -> its absolute form
-_CODE: dict[str, tuple[int, CodeType]] = {}  # source file -> (its mtime in ns, its compiled code)
-
-
-def _within(module: ModuleType, roots: tuple[str, ...]) -> bool:
-    file = getattr(module, "__file__", None)
-    if not isinstance(file, str):
-        return False
-    if file not in _ABSOLUTE:
-        _ABSOLUTE[file] = os.path.abspath(file)
-    return _ABSOLUTE[file].startswith(roots)
-
-
-class _CompiledOnce(importlib.machinery.SourceFileLoader):
-    """A source loader that compiles each file once for every environment (a code object can run in
-    any number of module namespaces); without bytecode files (``PYTHONDONTWRITEBYTECODE``) each
-    environment's Init would otherwise compile the whole layer again."""
-
-    def get_code(self, fullname: str) -> CodeType:
-        path = self.get_filename(fullname)
-        mtime = os.stat(path).st_mtime_ns
-        cached = _CODE.get(path)
-        if cached is None or cached[0] != mtime:
-            cached = _CODE[path] = (mtime, super().get_code(fullname))
-        return cached[1]
-
-
-class _IsolatedFinder(importlib.abc.MetaPathFinder):
-    """Finds the modules under ``roots`` as the path finder does, loading them with ``_CompiledOnce``."""
-
-    def __init__(self, roots: tuple[str, ...]) -> None:
-        self.roots = roots
-
-    def find_spec(self, name: str, path: Sequence[str] | None, target: Any = None) -> Any:
-        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
-        loader = getattr(spec, "loader", None)
-        if not isinstance(loader, importlib.machinery.SourceFileLoader):
-            return None
-        if not os.path.abspath(loader.path).startswith(self.roots):
-            return None
-        spec.loader = _CompiledOnce(loader.name, loader.path)
-        return spec
-
-
-def import_isolated(
-    entry: Path, module_name: str, roots: tuple[str, ...], load: Callable[[Path, str], ModuleType]
-) -> tuple[ModuleType, dict[str, ModuleType]]:
-    """``load(entry, module_name)`` with fresh copies of every module whose file is under ``roots``
-    (folders, each ending with a separator): the entry module and those copies, by name, none of them
-    left in ``sys.modules`` (which keeps the modules it had)."""
-    with _IMPORT_LOCK:
-        hidden = {name: module for name, module in list(sys.modules.items()) if _within(module, roots)}
-        for name in hidden:
-            del sys.modules[name]
-        finder = _IsolatedFinder(roots)
-        sys.meta_path.insert(0, finder)
-        try:
-            module = load(entry, module_name)
-        finally:
-            sys.meta_path.remove(finder)
-            own = {
-                name: module
-                for name, module in list(sys.modules.items())
-                if name == module_name or _within(module, roots)
-            }
-            for name in own:
-                del sys.modules[name]
-            sys.modules.update(hidden)
-    return module, own
-
-
-def share_clients(modules: dict[str, ModuleType]) -> None:
-    """The environment's ``session_relay.aws`` makes no clients of its own: it uses the host's (through
-    the product's seam), so the local stack's DynamoDB client and its call counting cover every one."""
-    own, host = modules.get("session_relay.aws"), sys.modules.get("session_relay.aws")
-    if own is None or host is None:
-        return
-    own.use_dynamodb_client(host.dynamodb_client)
-    own.use_management_client(host.management_client)
 
 
 class Environment:
@@ -158,26 +74,28 @@ class Environment:
 
     def init(self) -> None:
         """The Init phase: import the function's code into this environment's own modules."""
-        started = time.monotonic()
         name = self.function.module_name(self.number)
-        entry, self.modules = import_isolated(self.function.entry, name, self.function.roots, self._load)
+        entry, self.modules, self.init_s = import_isolated(
+            self.function.entry, name, self.function.roots, self._load
+        )
         share_clients(self.modules)
         observability = self.modules.get("session_relay.observability")
         if observability is not None:
             metrics.install(observability)
         self.handler = getattr(entry, self.function.attribute)
-        self.init_s = time.monotonic() - started
+
+    def start(self) -> "Future[None]":
+        """Its Init, on its own thread."""
+        return self._thread.submit(self.init)
 
     def submit(self, run: Callable[["Environment"], Any]) -> "Future[Any]":
-        """``run(self)`` on the environment's thread, after its Init if it has not had one."""
+        """``run(self)`` on the environment's thread (after its Init)."""
         return self._thread.submit(self._invoke, run)
 
     def _invoke(self, run: Callable[["Environment"], Any]) -> Any:
         self._running += 1
         try:
             self.most_at_once = max(self.most_at_once, self._running)
-            if self.handler is None:
-                self.init()  # an Init that fails fails this invocation; the next one tries again
             self.invocations += 1
             return run(self)
         finally:
@@ -187,27 +105,105 @@ class Environment:
         self._thread.shutdown(wait=False, cancel_futures=True)
 
 
+_Job = tuple[Callable[[Environment], Any], "Future[Any]"]
+
+
 class Environments:
-    """A function's execution environments: an invocation takes an idle one (the most recently used),
-    or a new one when every one is busy (the caller has already taken a unit of concurrency)."""
+    """A function's execution environments. An invocation takes an idle one (the most recently used);
+    when every one is busy, its arrival starts a new one's Init, and it runs on the first of the
+    function's environments to be ready: that new one, or one that finished its invocation meanwhile.
+
+    On AWS a new environment's Init runs on a machine of its own, beside every other; here Inits share
+    the process, one at a time (they change ``sys.modules``). Waiting for its own new environment, each
+    invocation of a burst would wait for every Init started before its own: 150 handshakes at once
+    waited up to 12 s on two busy cores. Taking the first environment ready keeps every rule that holds
+    on AWS (one invocation at a time per environment, state of its own, an environment for each
+    invocation that overlaps the others for longer than an Init), and the environments made are kept."""
 
     def __init__(self, function: Any, load: Callable[[Path, str], ModuleType]) -> None:
         self.function = function
         self.all: list[Environment] = []
         self._idle: list[Environment] = []
+        self._waiting: deque[_Job] = deque()
+        self._initializing = 0
         self._load = load
         self._lock = threading.Lock()
 
-    def take(self) -> Environment:
+    def prepare(self) -> Environment:
+        """One more environment, its Init done on the calling thread, kept idle (the host's start)."""
+        environment = Environment(self.function, len(self.all) + 1, self._load)
+        environment.init()
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-            self.all.append(Environment(self.function, len(self.all) + 1, self._load))
-            return self.all[-1]
-
-    def give_back(self, environment: Environment) -> None:
-        with self._lock:
+            self.all.append(environment)
             self._idle.append(environment)
+        return environment
+
+    def run(self, job: Callable[[Environment], Any]) -> "Future[Any]":
+        """``job(environment)`` on an environment of the function (as the class says); its outcome."""
+        outcome: Future[Any] = Future()
+        new = None
+        with self._lock:
+            environment = self._idle.pop() if self._idle else None
+            if environment is None:
+                self._waiting.append((job, outcome))
+                # One Init under way per waiting invocation: an Init whose invocation an environment
+                # that finished took meanwhile is the next arrival's.
+                if self._initializing < len(self._waiting):
+                    self._initializing += 1
+                    new = Environment(self.function, len(self.all) + 1, self._load)
+                    self.all.append(new)
+        if environment is not None:
+            self._begin(environment, job, outcome)
+        elif new is not None:
+            new.start().add_done_callback(lambda init: self._initialized(new, init))
+        return outcome
+
+    def _initialized(self, environment: Environment, init: "Future[None]") -> None:
+        with self._lock:
+            self._initializing -= 1
+        error = None if init.cancelled() else init.exception()
+        if error is None and not init.cancelled():
+            self._ready(environment)
+            return
+        with self._lock:  # a failed Init fails the oldest waiting invocation; the environment is gone
+            self.all.remove(environment)
+            job = self._waiting.popleft() if self._waiting else None
+        if job is not None and job[1].set_running_or_notify_cancel():
+            job[1].set_exception(error or RuntimeError("the environment was shut down"))
+
+    def _ready(self, environment: Environment) -> None:
+        """The environment is free: the oldest waiting invocation gets it, or it waits, idle."""
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._idle.append(environment)
+                    return
+                job, outcome = self._waiting.popleft()
+            if self._begin(environment, job, outcome):
+                return
+
+    def _begin(
+        self, environment: Environment, job: Callable[[Environment], Any], outcome: "Future[Any]"
+    ) -> bool:
+        """Run ``job`` there; False (the environment still free) when its caller had already gone."""
+        if not outcome.set_running_or_notify_cancel():
+            return False
+        try:
+            running = environment.submit(job)
+        except RuntimeError as exc:  # shut down: the stack is stopping
+            outcome.set_exception(exc)
+            return True
+        running.add_done_callback(lambda done: self._finished(environment, done, outcome))
+        return True
+
+    def _finished(self, environment: Environment, done: "Future[Any]", outcome: "Future[Any]") -> None:
+        self._ready(environment)  # free again before its caller hears of the outcome
+        if done.cancelled():
+            outcome.set_exception(RuntimeError("the environment was shut down"))
+        elif done.exception() is not None:
+            outcome.set_exception(done.exception())
+        else:
+            outcome.set_result(done.result())
 
     def idle(self) -> int:
         with self._lock:
@@ -217,6 +213,10 @@ class Environments:
         with self._lock:
             for environment in self.all:
                 environment.close()
+            waiting, self._waiting = list(self._waiting), deque()
+        for _, outcome in waiting:
+            if outcome.set_running_or_notify_cancel():
+                outcome.set_exception(RuntimeError("the environment was shut down"))
 
 
 def _own_event_loop() -> None:

@@ -141,13 +141,11 @@ class FunctionHost:
         reserved = {f.name: f.reserved for f in self.functions.values() if f.reserved is not None}
         self.concurrency = ConcurrencyPool(total, reserved)
         for environments in self.environments.values():
-            environment = environments.take()
             try:
-                environment.init()
+                environments.prepare()
             except BaseException:
                 self.close()
                 raise
-            environments.give_back(environment)
 
     def function(self, logical_id: str) -> Function:
         """The template's function ``logical_id`` (``KeyError`` if it has none of that name)."""
@@ -212,21 +210,14 @@ class FunctionHost:
             raise RequestTooLarge(function.name)
         if not self.concurrency.acquire(function.name):
             raise Throttled(function.name)
-        environments = self.environments[function.name]
-        environment = environments.take()
-
-        def done(_: Any) -> None:
-            environments.give_back(environment)  # idle again before its concurrency is given back
-            self.concurrency.release(function.name)
-
         try:
-            running = environment.submit(functools.partial(_run, event))
-        except RuntimeError:  # the environment is shut down: the stack is stopping
-            done(None)
+            outcome = self.environments[function.name].run(functools.partial(_run, event))
+        except BaseException:
+            self.concurrency.release(function.name)
             raise
         # The execution is busy until the handler returns, even if the caller stopped waiting.
-        running.add_done_callback(done)
-        return await asyncio.wrap_future(running)
+        outcome.add_done_callback(lambda _: self.concurrency.release(function.name))
+        return await asyncio.wrap_future(outcome)
 
     def close(self) -> None:
         for environments in self.environments.values():
