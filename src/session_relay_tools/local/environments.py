@@ -23,8 +23,8 @@ embedded DynamoDB's queue needs one client for the whole stack). Idle environmen
 keeps them warm for a time it does not promise) and the most recently used one is taken first.
 
 What a new environment costs (its Init, in CPU time, ten environments of each function measured by
-``python -m session_relay_tools.local.environment_costs``): 4 to 6 ms and 0.3 MB of Python objects
-for each WebSocket function (pydantic-free), 26 ms and 0.9 MB for the REST function (its FastAPI app
+``python -m session_relay_tools.local.environment_costs``): 4 to 7 ms and 0.3 MB of Python objects
+for each WebSocket function (pydantic-free), 26 to 34 ms and 0.9 MB for the REST function (its FastAPI app
 and pydantic models). It is re-running the layer's module bodies; compiling is paid once per process
 (``isolation``: each source file, and each method ``dataclasses`` writes, is compiled once; without
 that an Init cost 14.5 ms and 46 ms). Warm invocations pay nothing, and a burst makes only as many
