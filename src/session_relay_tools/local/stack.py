@@ -27,6 +27,7 @@ from session_relay_tools.local.draining import Draining
 from session_relay_tools.local.dynamodb import use_patient_dynamodb_client
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.limits import connect_rate, request_rate, stage_throttle
+from session_relay_tools.local.management_client import use_in_process_management
 from session_relay_tools.local.mappings import LocalMappings
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
@@ -129,6 +130,7 @@ class LocalStack:
             os.environ.setdefault(name, value)
         domain = f"{HOST}:{self.config.ws_port}"
         self.websocket = WebSocketGateway(host, domain, calls, throttle, connections, requests)
+        use_in_process_management(self.websocket, asyncio.get_running_loop())
         rest = RestGateway(host, integration_timeout_ms / 1000, requests)
         self._host = host
         self.mappings.start(host)
