@@ -19,6 +19,7 @@ DOES = {
     "manage": "manage webhooks",
 }
 UNKNOWN_ID = "0" * 32
+WEBHOOK = "/scripts/script-scoped/webhook"
 
 # Route -> (method, path, body, the scope it needs (None: any), its answer when allowed).
 # "{id}" stands for the caller's live session.
@@ -38,6 +39,14 @@ ROUTES = {
     "read_message": ("GET", f"/messages/{UNKNOWN_ID}", None, "read", 404),
     "read_batch": ("GET", f"/batches/{UNKNOWN_ID}", None, "read", 404),
     "key": ("GET", "/key", None, None, 200),
+    # Webhooks (PROTOCOL.md section 5): the caller's script has none until the PUT makes one.
+    "webhook_put": ("PUT", WEBHOOK, {"url": "https://hooks.example.com/in"}, "manage", 200),
+    "webhook_get": ("GET", WEBHOOK, None, "manage", 404),
+    "webhook_delete": ("DELETE", WEBHOOK, None, "manage", 404),
+    "webhook_rotate": ("POST", WEBHOOK + "/rotate-secret", None, "manage", 404),
+    "webhook_test": ("POST", WEBHOOK + "/test", None, "manage", 404),
+    "webhook_failures": ("GET", WEBHOOK + "/failures", None, "manage", 404),
+    "webhook_replay": ("POST", WEBHOOK + "/failures/replay", None, "manage", 404),
 }
 KEYS = {"only-" + scope: (scope,) for scope in ALL} | {"no-scope": (), "every-scope": ALL}
 
@@ -79,7 +88,7 @@ def test_each_route_allows_the_keys_with_its_scope_and_refuses_the_others(
     if needed is None or needed in scopes:
         assert answer.status_code == allowed_status, answer.text
         if allowed_status == 404:
-            assert answer.json()["error"] in ("message not found", "batch not found")
+            assert answer.json()["error"] in ("message not found", "batch not found", "webhook not found")
         if route.startswith("message"):
             assert [frame["type"] for frame in session.received] == ["message"]
         return
