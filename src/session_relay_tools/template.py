@@ -1,4 +1,5 @@
-"""Read ``template.yaml`` so local tables are created from the very definitions that deploy."""
+"""Read ``template.yaml`` so local tables (with their streams) and queues are created from the very
+definitions that deploy (the queues: ``local.mappings.queues``)."""
 
 import contextlib
 import sys
@@ -61,6 +62,10 @@ def table_definitions(path: Path = TEMPLATE_PATH) -> dict[str, dict[str, Any]]:
         }
         if "GlobalSecondaryIndexes" in props:
             arguments["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if "StreamSpecification" in props:
+            # CloudFormation's StreamSpecification names only the view type; the API also wants it enabled.
+            view = props["StreamSpecification"]["StreamViewType"]
+            arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
         definitions[logical_id] = arguments
     return definitions
 
@@ -96,14 +101,38 @@ def create_tables(
                 client.create_table(TableName=name, **arguments)
                 created.append(name)
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+            _enable_stream(client, name, arguments.get("StreamSpecification"))
             _apply_ttl(client, name, ttl_specifications(path)[logical_id], warn)
-            environment[TABLE_ENVIRONMENT[logical_id]] = name
+            if logical_id in TABLE_ENVIRONMENT:  # a table no handler reads by name needs no variable
+                environment[TABLE_ENVIRONMENT[logical_id]] = name
     except BaseException:
         for name in created:
             with contextlib.suppress(Exception):  # best effort: the first error is the one to see
                 client.delete_table(TableName=name)
         raise
     return environment
+
+
+def _enable_stream(client: Any, name: str, specification: dict[str, Any] | None) -> None:
+    """Turn on the template's stream on a table that exists without it (an external DynamoDB's)."""
+    if specification is None:
+        return
+    current = client.describe_table(TableName=name)["Table"].get("StreamSpecification") or {}
+    if current.get("StreamEnabled") and current.get("StreamViewType") == specification["StreamViewType"]:
+        return
+    if current.get("StreamEnabled"):  # another view type: a stream is replaced by disabling it first
+        client.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+    client.update_table(TableName=name, StreamSpecification=specification)
+
+
+def stream_arns(client: Any, tables: dict[str, str]) -> dict[str, str]:
+    """Table logical id -> its stream's ARN, for the tables (logical id -> name) that have one."""
+    arns = {}
+    for logical_id, name in tables.items():
+        arn = client.describe_table(TableName=name)["Table"].get("LatestStreamArn")
+        if arn:
+            arns[logical_id] = arn
+    return arns
 
 
 def _logical_id(reference: Any) -> str | None:

@@ -25,25 +25,16 @@ LOCAL_DYNAMODB_READ_TIMEOUT_S = 60
 EMBEDDED_DYNAMODB_IN_FLIGHT = 4
 
 
-class _Serialized:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        with self.lock:
-            return [b"".join(self.app(environ, start_response))]
-
-
 def serve(host: str, port: int) -> None:
-    """Serve moto's DynamoDB on ``host:port`` until SIGTERM/SIGINT (runs in the child)."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
+    """Serve moto's DynamoDB, DynamoDB Streams and SQS on ``host:port`` until SIGTERM/SIGINT (runs in
+    the child)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
+    from session_relay_tools.local.embedded_services import EmbeddedServices
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    # Only DynamoDB is served: its app directly, without moto's per-request service lookup by host
-    # (which stats dozens of module folders per request and more than doubles the latency).
-    app = _Serialized(create_backend_app("dynamodb"))
+    app = EmbeddedServices()
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     with contextlib.suppress(KeyboardInterrupt):

@@ -138,6 +138,10 @@ class FunctionHost:
             )
         return self.functions[logical_id]
 
+    def function(self, logical_id: str) -> Function:
+        """The template's function ``logical_id`` (loaded on first use), for ``invoke``."""
+        return self._function(logical_id)
+
     def _rest_function(self) -> Function:
         for resource in self.resources.values():
             if resource["Type"] == "AWS::Serverless::Api":

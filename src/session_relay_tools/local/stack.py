@@ -27,6 +27,7 @@ from session_relay_tools.local.draining import Draining
 from session_relay_tools.local.dynamodb import use_patient_dynamodb_client
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.limits import stage_throttle
+from session_relay_tools.local.mappings import LocalMappings
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
 from session_relay_tools.template import create_tables, load_template
@@ -114,6 +115,7 @@ class LocalStack:
         self._apps: list[Draining] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.websocket: WebSocketGateway | None = None
+        self.mappings: LocalMappings | None = None
 
     async def start(self) -> None:
         _environment_defaults()
@@ -138,6 +140,8 @@ class LocalStack:
             raise SystemExit(f"the tables could not be set up on {self.dynamodb_endpoint}: {exc}") from exc
         integration_timeout_ms = _integration_timeout_ms()
         os.environ.update(self.tables)
+        self.mappings = LocalMappings(self.dynamodb_endpoint, TABLE_PREFIX)  # queues here, mappings below
+        os.environ.update(self.mappings.prepare())
         os.environ.update(
             DYNAMODB_ENDPOINT_URL=self.dynamodb_endpoint,
             MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
@@ -157,6 +161,7 @@ class LocalStack:
         self.websocket = WebSocketGateway(host, f"{HOST}:{self.config.ws_port}", calls, throttle)
         rest = RestGateway(host, integration_timeout_ms / 1000)
         self._host = host
+        self.mappings.start(host)
         self._apps = [Draining(rest), Draining(self.websocket)]
         self._servers = [
             _Server(_config(self._apps[0], self.config.rest_port)),
@@ -197,6 +202,8 @@ class LocalStack:
             if task.get_coro().__qualname__.endswith("enforce_limits"):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.mappings is not None:
+            await self.mappings.stop()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None

@@ -1,0 +1,107 @@
+"""What the event source mapping tests share: an embedded server of their own (the local stack's: moto's
+DynamoDB, DynamoDB Streams and SQS on one free port, in a child process), the tests' template with a
+few resources added, and the mappings running on it."""
+
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+
+from local.conftest import HANDLERS, template_text
+from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
+from session_relay_tools.local.functions import FunctionHost
+from session_relay_tools.local.mappings import LocalMappings
+from session_relay_tools.template import create_tables
+
+REGION = "us-east-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def embedded_server() -> Iterator[str]:
+    """The local stack's embedded server on a free port (stopped by its own process); its endpoint URL."""
+    port = _free_port()
+    server = EmbeddedDynamoDB("127.0.0.1", port)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+class MappingStack:
+    """The tests' template plus ``resources`` (YAML under ``Resources:``, ``{handlers}`` for the handlers'
+    folder), its tables and queues made on ``endpoint``, its functions in a host of ``concurrency``;
+    ``wall_clock`` is the mappings' (the age of stream records)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        directory: Path,
+        resources: str,
+        concurrency: int = 50,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.endpoint = endpoint
+        self.prefix = f"t{uuid.uuid4().hex[:8]}-"  # one server serves a module's tests: names apart
+        path = directory / f"template-{self.prefix}yaml"
+        path.write_text(template_text() + resources.format(handlers=HANDLERS))
+        self.dynamodb = self.client("dynamodb")
+        self.sqs = self.client("sqs")
+        create_tables(self.dynamodb, self.prefix, path)
+        self.mappings = LocalMappings(endpoint, self.prefix, path, REGION, wall_clock)
+        self.environment = self.mappings.prepare()
+        self.host = FunctionHost(path, concurrency=concurrency)
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    def handler_module(self, function: str):
+        """The module the host loaded for ``function`` (its ``EVENTS`` and ``PEAK``)."""
+        return sys.modules[self.host.function(function).handler.__module__]
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.mappings.queues[logical_id].url
+
+    def table(self, logical_id: str) -> str:
+        return f"{self.prefix}{logical_id}"
+
+    def drain(self, logical_id: str) -> list[dict]:
+        """Every message now visible on the queue (received, so hidden for its visibility timeout)."""
+        found = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.queue_url(logical_id), MaxNumberOfMessages=10)
+            if not got.get("Messages"):
+                return found
+            found += got["Messages"]
+
+    def run(self, until: Callable[[], bool], timeout_s: float = 15, then_s: float = 0.0) -> bool:
+        """Run the mappings until ``until()`` holds (and ``then_s`` longer), at most ``timeout_s``;
+        whether it held."""
+
+        async def scenario() -> bool:
+            self.mappings.start(self.host)
+            try:
+                deadline = time.monotonic() + timeout_s
+                while not until() and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(then_s)
+                return until()
+            finally:
+                await self.mappings.stop()
+
+        return asyncio.run(scenario())
+
+    def close(self) -> None:
+        self.host.close()
