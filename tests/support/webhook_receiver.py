@@ -24,6 +24,7 @@ class Receiver:
     server: ThreadingHTTPServer
     deliveries: list[Delivery] = field(default_factory=list)
     answers: list[tuple[int, bytes]] = field(default_factory=list)
+    status: int = 200  # the answer when ``answers`` is empty
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -35,13 +36,29 @@ class Receiver:
             self.arrived.wait_for(lambda: len(self.deliveries) >= count, timeout_s)
             return list(self.deliveries)
 
+    def events(self) -> list[dict]:
+        """Every event received, in arrival order, each once (a redelivered id is dropped)."""
+        seen, found = set(), []
+        for delivery in list(self.deliveries):
+            for event in delivery.events:
+                if event["id"] not in seen:
+                    seen.add(event["id"])
+                    found.append(event)
+        return found
+
+    def wait_until(self, done, timeout_s: float = 20.0) -> list[dict]:
+        """The events once ``done(events)`` holds (or ``timeout_s`` passed)."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: done(self.events()), timeout_s)
+        return self.events()
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
-def start_receiver() -> Receiver:
-    """Start a receiver on 127.0.0.1 and a port the system picks (free by construction)."""
+def start_receiver(port: int = 0) -> Receiver:
+    """Start a receiver on 127.0.0.1 and ``port`` (0: one the system picks, free by construction)."""
     holder: dict[str, Receiver] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -50,7 +67,7 @@ def start_receiver() -> Receiver:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with receiver.arrived:
                 receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body))
-                status, answer = receiver.answers.pop(0) if receiver.answers else (200, b"{}")
+                status, answer = receiver.answers.pop(0) if receiver.answers else (receiver.status, b"{}")
                 receiver.arrived.notify_all()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -61,7 +78,7 @@ def start_receiver() -> Receiver:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     receiver = holder["receiver"] = Receiver(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver

@@ -147,6 +147,8 @@ class LocalStack:
             MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
             INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
             MAX_CALLS_IN_FLIGHT=_max_calls_in_flight(),
+            # Webhook URLs may be http://127.0.0.1:<port> here only (session_relay.service.webhooks_rules).
+            WEBHOOK_LOOPBACK_URLS="allowed",
         )
         use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self.config.dynamodb_endpoint is None)
         # Imported only now: the handlers read their settings from the environment set above.

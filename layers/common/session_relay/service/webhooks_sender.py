@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
 
 import json
 import math
+import os
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -29,8 +30,9 @@ from session_relay.store.webhooks import DeliveryError, WebhookRecord
 # 60+120+240+480+900x6 = 6,300 s (1 h 45 min) before it becomes a failure. The cap is far below SQS's
 # 12-hour maximum visibility timeout ("ChangeMessageVisibility",
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
-BACKOFF_FIRST_S = 60
-BACKOFF_MAX_S = 900
+# WEBHOOK_BACKOFF_FIRST_S / _MAX_S change them (end-to-end tests shorten them; nothing on AWS sets them).
+BACKOFF_FIRST_S = int(os.environ.get("WEBHOOK_BACKOFF_FIRST_S") or 60)
+BACKOFF_MAX_S = int(os.environ.get("WEBHOOK_BACKOFF_MAX_S") or 900)
 GROUP_WORKERS = 10  # a FIFO batch holds at most 10 messages
 
 
