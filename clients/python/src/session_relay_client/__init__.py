@@ -51,6 +51,13 @@ from session_relay_client.models import (
     SessionMessageResult,
     SessionPage,
 )
+from session_relay_client.webhooks import (
+    InvalidSignature,
+    Webhook,
+    WebhookFailures,
+    WebhookTest,
+    verify_webhook,
+)
 
 __all__ = [
     "DEFAULT_URL",
@@ -66,6 +73,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "GatewayTimeout",
+    "InvalidSignature",
     "KeyInfo",
     "MessageAccepted",
     "MessageOutcome",
@@ -89,4 +97,8 @@ __all__ = [
     "Unauthorized",
     "UnexpectedResponse",
     "ValidationError",
+    "Webhook",
+    "WebhookFailures",
+    "WebhookTest",
+    "verify_webhook",
 ]

@@ -23,12 +23,13 @@ from session_relay_client.models import (
     SessionFilter,
     SessionPage,
 )
+from session_relay_client.webhooks import AsyncWebhookMethods
 
 Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="AsyncSessionRelay")
 
 
-class AsyncSessionRelay:
+class AsyncSessionRelay(AsyncWebhookMethods):  # the webhook methods: webhooks.py
     """An asyncio client of the Session Relay REST API; see ``SessionRelay`` for the options.
 
     Use ``async with AsyncSessionRelay(...) as relay:``, or ``await relay.aclose()``.

@@ -23,12 +23,13 @@ from session_relay_client.models import (
     SessionFilter,
     SessionPage,
 )
+from session_relay_client.webhooks import WebhookMethods
 
 Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="SessionRelay")
 
 
-class SessionRelay:
+class SessionRelay(WebhookMethods):  # the webhook methods: webhooks.py
     """A client of the Session Relay REST API.
 
     ``url`` is the API's base URL (the stage URL on AWS); ``api_key`` the owner key (only

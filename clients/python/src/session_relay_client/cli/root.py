@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from session_relay_client.cli import admin, sessions
+from session_relay_client.cli import admin, sessions, webhook
 from session_relay_client.cli.output import GlobalOptions
 from session_relay_client.cli.plain_help import PlainHelpGroup
 
@@ -40,7 +40,7 @@ class _OwnersFirst(PlainHelpGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
-        order = ["sessions", "admin"]
+        order = ["sessions", "webhook", "admin"]
         return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
@@ -96,6 +96,7 @@ def build_app() -> typer.Typer:
         pretty_exceptions_show_locals=False,  # locals would include API keys
     )
     app.add_typer(sessions.app, name="sessions", rich_help_panel="Script owners")
+    app.add_typer(webhook.app, name="webhook", rich_help_panel="Script owners")
     app.add_typer(admin.app, name="admin", rich_help_panel="Operators")
     app.callback()(root)
     return app
