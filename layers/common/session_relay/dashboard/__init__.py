@@ -55,6 +55,7 @@ ASSETS = {
     "api.js": ("api.js", "text/javascript; charset=utf-8"),
     "table.js": ("table.js", "text/javascript; charset=utf-8"),
     "chart.js": ("chart.js", "text/javascript; charset=utf-8"),
+    "webhook.js": ("webhook.js", "text/javascript; charset=utf-8"),
 }
 
 router = APIRouter(include_in_schema=False)

@@ -53,7 +53,7 @@ export function checkKey(key) {
   if (!/^[\x21-\x7e]+$/.test(key)) throw new ApiError(0, "An API key is visible ASCII characters only.");
 }
 
-async function call(key, method, path, body) {
+export async function call(key, method, path, body) {
   checkKey(key);
   const headers = { Authorization: `Bearer ${key}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
