@@ -9,9 +9,11 @@ import json
 
 import pytest
 from session_relay.service import webhooks_queue
+from session_relay.service.webhooks_delivery import deliver
 from session_relay.service.webhooks_sender import backoff_s
 from session_relay.store.sessions import session_key
 from session_relay.store.table import serialize
+from session_relay.store.webhooks import WebhookRecord
 from support.functions import LambdaContext, import_function
 from support.webhook_queues import drop_queues, make_queues
 from support.webhook_receiver import start_receiver
@@ -304,3 +306,45 @@ def test_a_message_past_its_last_receive_goes_to_the_dead_letter_queue_and_is_li
     assert functions[1]({"Records": received(queues)}, LambdaContext()) == {"batchItemFailures": []}
     assert receiver.deliveries[-1].events[0]["id"] == failure["event"]["id"]
     assert webhooks_queue.queue_urls().queue == queues.queue
+
+
+def test_ten_embeds_of_the_longest_identities_fit_discords_6000_characters():
+    long = "x" * 128
+    data = {
+        "id": "f" * 32,
+        "user_key": long,
+        "script_id": long,
+        "roblox_id": 2**63 - 1,
+        "place_id": 2**63 - 1,
+        "job_id": long,
+        "created_at": 1,
+        "last_seen_at": 1,
+        "reason": "expired",
+    }
+    events = [
+        {
+            "id": f"evt_{n:032x}",
+            "type": "session.disconnected",
+            "created_at": 1,
+            "script_id": long,
+            "data": data,
+        }
+        for n in range(25)
+    ]
+    bodies = []
+
+    def post(url, body, headers):
+        bodies.append(json.loads(body))
+        return 204, b"", None
+
+    hook = WebhookRecord(
+        long, "https://discord.com/api/webhooks/1/x", ("session.disconnected",), "discord", "", 1
+    )
+    assert deliver(hook, events, post).delivered
+    assert [len(b["embeds"]) for b in bodies] == [10, 10, 5]
+
+    def characters(embed):
+        fields = sum(len(f["name"]) + len(f["value"]) for f in embed["fields"])
+        return len(embed["title"]) + len(embed["description"]) + len(embed["footer"]["text"]) + fields
+
+    assert max(sum(characters(e) for e in b["embeds"]) for b in bodies) <= 6000

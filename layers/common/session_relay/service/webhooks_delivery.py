@@ -18,7 +18,10 @@ from session_relay.webhook_signing import SIGNATURE_HEADER, signature_header
 
 TIMEOUT_S = 10.0
 USER_AGENT = "Session-Relay-Webhooks/1.0"
-# "Embed limits": a message carries at most 10 embeds, https://discord.com/developers/docs/resources/message
+# Execute Webhook takes at most 10 embeds a message (Discord's OpenAPI, ExecuteWebhookRequest.embeds
+# maxItems 10: https://discord.com/developers/docs/resources/webhook#execute-webhook), all of a
+# message's embeds 6,000 characters at most: one of ours is under 600 (identity fields are at most 128
+# characters each), so 10 fit.
 DISCORD_EMBEDS = 10
 # Discord's 429 names how long to wait in ``retry_after`` (seconds): waited here when short, else the
 # delivery is retried after it. https://discord.com/developers/docs/topics/rate-limits
