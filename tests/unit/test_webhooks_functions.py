@@ -10,6 +10,7 @@ import json
 import pytest
 from session_relay.service import webhooks_queue
 from session_relay.service.webhooks_delivery import deliver
+from session_relay.service.webhooks_events import publish_one
 from session_relay.service.webhooks_sender import backoff_s
 from session_relay.store.sessions import session_key
 from session_relay.store.table import serialize
@@ -348,3 +349,15 @@ def test_ten_embeds_of_the_longest_identities_fit_discords_6000_characters():
         return len(embed["title"]) + len(embed["description"]) + len(embed["footer"]["text"]) + fields
 
     assert max(sum(characters(e) for e in b["embeds"]) for b in bodies) <= 6000
+
+
+def test_a_broadcast_done_event_is_queued_once_and_only_when_wanted(client, make_owner, queues, relay_store):
+    wants, other = make_owner("script-wants"), make_owner("script-other")
+    hook(client, wants, "https://a.example.com/", events=["broadcast.done"])
+    hook(client, other, "https://b.example.com/", events=["session.connected"])
+    broadcast = {"id": "b1", "done": True}
+    assert publish_one(relay_store, "script-wants", "broadcast.done", broadcast, "b1")
+    assert publish_one(relay_store, "script-wants", "broadcast.done", broadcast, "b1")  # a retry
+    assert not publish_one(relay_store, "script-other", "broadcast.done", broadcast, "b1")
+    (message,) = queues.messages(queues.queue)
+    assert [(e["type"], e["data"]) for e in message["events"]] == [("broadcast.done", broadcast)]

@@ -89,3 +89,21 @@ def publish(store: Store, records: list[dict[str, Any]]) -> int:
             queue.enqueue(script_id, wanted[start : start + DELIVERY_MAX_EVENTS])
         queued += len(wanted)
     return queued
+
+
+def publish_one(store: Store, script_id: str, kind: str, data: dict[str, Any], source_id: str) -> bool:
+    """Queue one event that does not come from the stream (``broadcast.done``, by whatever finishes a
+    broadcast) for the script's webhook, if it subscribes to ``kind``; True when queued. ``source_id``
+    names what caused it, so a retry derives the same event id (and the queue drops the repeat)."""
+    hook = store.webhooks.get(script_id)
+    if hook is None or kind not in hook.events:
+        return False
+    event = {
+        "id": event_id(f"{kind}:{source_id}"),
+        "type": kind,
+        "created_at": now_ms(),
+        "script_id": script_id,
+        "data": data,
+    }
+    queue.enqueue(script_id, [event])
+    return True
