@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 
 import pytest
 from session_relay.store.webhooks import DeliveryError
@@ -277,3 +278,15 @@ def test_a_bad_failures_query_is_422(client, owner, failure, queues):
         ({"wait": "1"}, "wait: is not"),
     ):
         assert failure(client.get(path, headers=owner.headers, params=params), 422).startswith(start)
+
+
+@pytest.mark.parametrize("address", ["10.1.2.3", "127.0.0.1", "169.254.169.254", "::1", "fd00::1"])
+def test_a_host_name_that_resolves_inside_is_not_posted_to(client, owner, monkeypatch, address):
+    put(client, owner, {"url": "https://inside.example.com/hook"})
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    resolved = [(family, socket.SOCK_STREAM, 6, "", (address, 443))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: resolved)
+    answer = client.post(HOOK.format(owner.script_id) + "/test", headers=owner.headers).json()
+    assert answer["delivered"] is False
+    assert answer["status"] is None
+    assert answer["error"] == f"the host resolves to a non-public address ({address})"

@@ -4,15 +4,19 @@ delivery; anything else is an ``Outcome`` with the reason, which the caller retr
 function leaves the batch on its queue). Standard library only: no pydantic, no FastAPI.
 """
 
+import ipaddress
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from session_relay.clock import epoch_s
+from session_relay.service.webhooks_rules import loopback_allowed
 from session_relay.store.webhooks import WebhookRecord
 from session_relay.webhook_signing import SIGNATURE_HEADER, signature_header
 
@@ -52,8 +56,30 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 Post = Callable[[str, bytes, dict[str, str]], tuple[int | None, bytes, str | None]]
 
 
+def private_address(url: str) -> str | None:
+    """The address a webhook's host name resolves to when it is not a public one (loopback, private,
+    link-local, reserved), else None: a host name must not lead into the function's own network. Only
+    where loopback URLs are allowed (the local stack) is this not checked. (A name that resolves
+    differently a moment later is not caught; nothing on that network is reached without TLS anyway.)"""
+    if loopback_allowed():
+        return None
+    parts = urlsplit(url)
+    try:
+        found = socket.getaddrinfo(parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None  # the POST itself reports the name that does not resolve
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if not ip.is_global or ip.is_multicast:
+            return str(ip)
+    return None
+
+
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, bytes, str | None]:
     """POST with a 10 s timeout: (status or None, the first bytes of the answer, error or None)."""
+    inside = private_address(url)
+    if inside is not None:
+        return None, b"", f"the host resolves to a non-public address ({inside})"
     # The URL passed checked_url (https, or loopback http on the local stack): never file: or custom.
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
