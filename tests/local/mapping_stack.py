@@ -5,7 +5,6 @@ few resources added, and the mappings running on it."""
 import asyncio
 import contextlib
 import socket
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import boto3
 
+from local import mapping_records
 from local.conftest import HANDLERS, template_text
 from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
 from session_relay_tools.local.functions import FunctionHost
@@ -63,13 +63,14 @@ class MappingStack:
         self.mappings = LocalMappings(endpoint, self.prefix, path, REGION, wall_clock)
         self.environment = self.mappings.prepare()
         self.host = FunctionHost(path, concurrency=concurrency)
+        mapping_records.reset()
 
     def client(self, service: str):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
 
-    def handler_module(self, function: str):
-        """The module the host loaded for ``function`` (its ``EVENTS`` and ``PEAK``)."""
-        return sys.modules[self.host.function(function).handler.__module__]
+    def seen(self, function: str) -> mapping_records.Seen:
+        """What ``function``'s invocations saw (``events``, ``peak``)."""
+        return mapping_records.Seen(function)
 
     def queue_url(self, logical_id: str) -> str:
         return self.mappings.queues[logical_id].url

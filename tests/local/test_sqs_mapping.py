@@ -12,6 +12,7 @@ import time
 import pytest
 
 from local.mapping_stack import MappingStack, embedded_server
+from session_relay_tools.local.limits import MAX_PAYLOAD_BYTES, payload_size
 from session_relay_tools.local.mappings.declared import declared_mappings
 from session_relay_tools.local.mappings.scaling import Scaler
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed, failed_message_ids
@@ -89,11 +90,11 @@ def _bodies(event):
 def test_the_event_has_lambdas_sqs_shape_and_a_handled_batch_is_deleted(stack):
     running = stack()
     _send(running, {"n": 1}, MessageAttributes={"kind": {"DataType": "String", "StringValue": "test"}})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 1, then_s=0.3)
+    assert running.run(until=lambda: len(worker.events) == 1, then_s=0.3)
 
-    (record,) = worker.EVENTS[0]["Records"]
+    (record,) = worker.events[0]["Records"]
     assert set(record) == {
         "messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody",
         "md5OfMessageAttributes", "eventSource", "eventSourceARN", "awsRegion",
@@ -114,17 +115,17 @@ def test_the_event_has_lambdas_sqs_shape_and_a_handled_batch_is_deleted(stack):
 def test_a_batch_holds_at_most_batch_size_messages(stack):
     running = stack(batch_size=3)
     _send(running, *({"n": n} for n in range(7)))
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.EVENTS) == 7)
+    assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.events) == 7)
 
-    assert max(len(event["Records"]) for event in worker.EVENTS) == 3
-    assert sorted(n["n"] for event in worker.EVENTS for n in _bodies(event)) == list(range(7))
+    assert max(len(event["Records"]) for event in worker.events) == 3
+    assert sorted(n["n"] for event in worker.events for n in _bodies(event)) == list(range(7))
 
 
 def test_the_batching_window_gathers_messages_sent_apart_into_one_batch(stack):
     running = stack(batch_size=20, window=1, visibility=5)
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
     sent: list[float] = []
 
     def send_then_wait():
@@ -132,24 +133,24 @@ def test_the_batching_window_gathers_messages_sent_apart_into_one_batch(stack):
         if not sent or (len(sent) == 1 and time.monotonic() - sent[0] > 0.3):
             _send(running, *({"n": len(sent) * 5 + n} for n in range(5)))
             sent.append(time.monotonic())
-        return bool(worker.EVENTS)
+        return bool(worker.events)
 
     assert running.run(until=send_then_wait, then_s=0.2)
 
-    assert len(worker.EVENTS) == 1
-    assert len(worker.EVENTS[0]["Records"]) == 10
+    assert len(worker.events) == 1
+    assert len(worker.events[0]["Records"]) == 10
 
 
 def test_a_failing_batch_reappears_after_the_visibility_timeout_then_goes_to_the_dead_letter_queue(stack):
     running = stack(batch_size=3)
     _send(running, {"n": 1, "raise": True}, {"n": 2}, {"n": 3})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) >= 2, then_s=1.5)
+    assert running.run(until=lambda: len(worker.events) >= 2, then_s=1.5)
 
     # Received twice (maxReceiveCount 2), each time the whole batch, its receive count grown.
-    assert len(worker.EVENTS) == 2
-    for attempt, event in enumerate(worker.EVENTS, start=1):
+    assert len(worker.events) == 2
+    for attempt, event in enumerate(worker.events, start=1):
         assert sorted(ask["n"] for ask in _bodies(event)) == [1, 2, 3]
         assert {r["attributes"]["ApproximateReceiveCount"] for r in event["Records"]} == {str(attempt)}
     dead = running.drain("DeadLetters")
@@ -161,12 +162,12 @@ def test_partial_batch_failures_keep_only_the_named_messages(stack):
     report = "            FunctionResponseTypes: [ReportBatchItemFailures]\n"
     running = stack(batch_size=3, extra=report)
     _send(running, {"n": 1}, {"n": 2, "fail_item": True}, {"n": 3})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) >= 2, then_s=1.5)
+    assert running.run(until=lambda: len(worker.events) >= 2, then_s=1.5)
 
-    assert sorted(ask["n"] for ask in _bodies(worker.EVENTS[0])) == [1, 2, 3]
-    assert [ask["n"] for event in worker.EVENTS[1:] for ask in _bodies(event)] == [2]
+    assert sorted(ask["n"] for ask in _bodies(worker.events[0])) == [1, 2, 3]
+    assert [ask["n"] for event in worker.events[1:] for ask in _bodies(event)] == [2]
     assert [json.loads(m["Body"])["n"] for m in running.drain("DeadLetters")] == [2]
 
 
@@ -198,8 +199,8 @@ def test_fifo_groups_arrive_in_order_and_a_failed_message_holds_back_only_its_gr
         running.sqs.send_message(
             QueueUrl=url, MessageBody=json.dumps(ask), MessageGroupId=group, MessageDeduplicationId=ask["n"]
         )
-    worker = running.handler_module("Worker")
-    seen = lambda: [ask["n"] for event in worker.EVENTS for ask in _bodies(event)]  # noqa: E731
+    worker = running.seen("Worker")
+    seen = lambda: [ask["n"] for event in worker.events for ask in _bodies(event)]  # noqa: E731
 
     assert running.run(until=lambda: "a2" in seen())
 
@@ -208,7 +209,7 @@ def test_fifo_groups_arrive_in_order_and_a_failed_message_holds_back_only_its_gr
     assert order.count("a1") == 2  # maxReceiveCount 2, then the dead-letter queue
     assert order.index("a2") > len(order) - 1 - order[::-1].index("a1")  # a2 only after a1's last try
     assert [json.loads(m["Body"])["n"] for m in running.drain("DeadLetters")] == ["a1"]
-    record = worker.EVENTS[0]["Records"][0]
+    record = worker.events[0]["Records"][0]
     assert {"MessageGroupId", "SequenceNumber", "MessageDeduplicationId"} <= set(record["attributes"])
 
 
@@ -216,12 +217,12 @@ def test_a_delayed_message_is_delivered_only_after_its_delay(stack):
     running = stack(queue_extra="      DelaySeconds: 1\n")
     _send(running, {"n": 1})
     running.sqs.send_message(QueueUrl=running.queue_url("WorkQueue"), MessageBody='{"n": 2}', DelaySeconds=2)
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 2)
+    assert running.run(until=lambda: len(worker.events) == 2)
 
     delays = {}
-    for event in worker.EVENTS:
+    for event in worker.events:
         for record in event["Records"]:
             attributes = record["attributes"]
             delay_ms = int(attributes["ApproximateFirstReceiveTimestamp"]) - int(attributes["SentTimestamp"])
@@ -233,34 +234,34 @@ def test_a_delayed_message_is_delivered_only_after_its_delay(stack):
 def test_maximum_concurrency_bounds_the_invocations_in_flight(stack):
     running = stack(batch_size=1, extra="            ScalingConfig:\n              MaximumConcurrency: 2\n")
     _send(running, *({"n": n, "sleep_s": 0.2} for n in range(6)))
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 6, then_s=0.3)
+    assert running.run(until=lambda: len(worker.events) == 6, then_s=0.3)
 
-    assert worker.PEAK[0] == 2
+    assert worker.peak == 2
     assert running.drain("DeadLetters") == []
 
 
 def test_batches_the_concurrency_pool_throttles_are_retried_not_lost(stack):
     running = stack(batch_size=1, timeout=1, concurrency=1)
     _send(running, *({"n": n, "sleep_s": 0.05} for n in range(4)))
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 4, then_s=0.2)
+    assert running.run(until=lambda: len(worker.events) == 4, then_s=0.2)
 
-    assert worker.PEAK[0] == 1
-    assert sorted(ask["n"] for event in worker.EVENTS for ask in _bodies(event)) == [0, 1, 2, 3]
+    assert worker.peak == 1
+    assert sorted(ask["n"] for event in worker.events for ask in _bodies(event)) == [0, 1, 2, 3]
     assert running.drain("DeadLetters") == []
 
 
 def test_an_invocation_that_times_out_leaves_its_batch_on_the_queue(stack):
     running = stack(batch_size=2, timeout=1)
     _send(running, {"n": 1, "sleep_s": 1.3}, {"n": 2})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) >= 2, then_s=1.6)
+    assert running.run(until=lambda: len(worker.events) >= 2, then_s=1.6)
 
-    assert len(worker.EVENTS) == 2  # timed out twice: never deleted, then the dead-letter queue
+    assert len(worker.events) == 2  # timed out twice: never deleted, then the dead-letter queue
     assert sorted(json.loads(m["Body"])["n"] for m in running.drain("DeadLetters")) == [1, 2]
 
 
@@ -318,14 +319,14 @@ def test_each_invocation_prints_one_line(stack, capsys, monkeypatch):
     monkeypatch.setenv("SESSION_RELAY_LOG_FORMAT", "json")
     running = stack(batch_size=1)
     _send(running, {"n": 1}, {"n": 2, "raise": True})
-    worker = running.handler_module("Worker")
+    worker = running.seen("Worker")
 
-    assert running.run(until=lambda: len(worker.EVENTS) == 2, then_s=0.2)
+    assert running.run(until=lambda: len(worker.events) == 2, then_s=0.2)
 
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"api": "sqs"' in line]
     assert sorted(line["status"] for line in lines) == [200, 500]
     assert {line["route"] for line in lines} == {f"{running.prefix}WorkQueue -> Worker"}
-    assert {line["records"] for line in lines} == {"1 records"}
+    assert {line["records"] for line in lines} == {"1 record"}
 
 
 def test_concurrency_starts_at_five_batches_and_grows_by_300_a_minute_up_to_its_cap():
@@ -343,3 +344,67 @@ def test_concurrency_starts_at_five_batches_and_grows_by_300_a_minute_up_to_its_
     capped.busy()
     now[0] = 1200.0
     assert capped.allowed() == 2
+
+
+def test_a_server_error_is_reported_and_the_mapping_keeps_polling(stack, capsys):
+    running = stack()
+    deleted = []
+
+    def delete_the_queue_then_watch():
+        if not deleted:
+            running.sqs.delete_queue(QueueUrl=running.queue_url("WorkQueue"))
+            deleted.append(time.monotonic())
+        return time.monotonic() - deleted[0] > 1.5
+
+    assert running.run(until=lambda: delete_the_queue_then_watch() and running.mappings.running() == 1)
+
+    assert "warning: sqs mapping of " in capsys.readouterr().err
+
+
+RESOURCE_MAPPING = """  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {handlers}
+      Handler: mapping_app.sqs
+      Timeout: 1
+  WorkMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Worker
+      EventSourceArn: !GetAtt WorkQueue.Arn
+      BatchSize: 2
+  WorkQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 5
+"""
+
+
+def test_an_event_source_mapping_resource_is_run_as_sams_event_would_be(endpoint, tmp_path, monkeypatch):
+    for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
+        monkeypatch.setenv(name, value)
+    running = MappingStack(endpoint, tmp_path, RESOURCE_MAPPING)
+    try:
+        _send(running, *({"n": n} for n in range(3)))
+        worker = running.seen("Worker")
+
+        assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.events) == 3, then_s=0.2)
+
+        assert sorted(len(event["Records"]) for event in worker.events) == [1, 2]
+        assert running.drain("WorkQueue") == []
+    finally:
+        running.close()
+
+
+def test_a_batch_stops_short_of_lambdas_6_mb_payload(stack):
+    running = stack(batch_size=100, window=1, visibility=30)
+    filler = "x" * 250_000  # 26 of these are 6.5 MB: one batch of 100 would be over the limit
+    for n in range(26):
+        _send(running, {"n": n, "filler": filler})
+    worker = running.seen("Worker")
+
+    assert running.run(until=lambda: sum(len(e["Records"]) for e in worker.events) == 26, then_s=0.3)
+
+    assert [len(event["Records"]) for event in worker.events] == [25, 1]
+    assert all(payload_size(event) <= MAX_PAYLOAD_BYTES for event in worker.events)
+    assert sorted(ask["n"] for event in worker.events for ask in _bodies(event)) == list(range(26))

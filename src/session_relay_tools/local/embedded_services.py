@@ -40,6 +40,9 @@ class EmbeddedServices:
     def __init__(self) -> None:
         from moto.moto_server.werkzeug_app import create_backend_app
 
+        from session_relay_tools.local import moto_sqs
+
+        moto_sqs.install()  # a receive costs what it returns, not what the queue holds
         # Each service's own app, without moto's per-request lookup of the service by host name
         # (which stats dozens of module folders per request and more than doubles the latency).
         self.apps = {name: create_backend_app(name) for name in SERVICES}

@@ -2,34 +2,19 @@
 
 An SQS message's body is JSON: ``sleep_s`` (sleep that long), ``raise`` (fail the invocation),
 ``fail_item`` (name this message in ``batchItemFailures``). A stream record fails its invocation when its
-new image has a ``poison`` attribute. Every event received is kept in ``EVENTS``, in arrival order, and
-``PEAK`` holds the most invocations that ran at once.
+new image has a ``poison`` attribute, and is named in ``batchItemFailures`` when it has ``fail_item``.
+Every event received, and how many invocations ran at once, is recorded per function in
+``local.mapping_records``.
 """
 
 import json
-import threading
 import time
 
-EVENTS: list[dict] = []
-PEAK = [0]
-_running = [0]
-_lock = threading.Lock()
-
-
-def _enter(event: dict) -> None:
-    with _lock:
-        EVENTS.append(event)
-        _running[0] += 1
-        PEAK[0] = max(PEAK[0], _running[0])
-
-
-def _leave() -> None:
-    with _lock:
-        _running[0] -= 1
+from local import mapping_records
 
 
 def sqs(event, context):
-    _enter(event)
+    mapping_records.enter(context.function_name, event)
     try:
         asks = [json.loads(record["body"]) for record in event["Records"]]
         time.sleep(max((ask.get("sleep_s", 0) for ask in asks), default=0))
@@ -40,13 +25,19 @@ def sqs(event, context):
         ]
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
     finally:
-        _leave()
+        mapping_records.leave(context.function_name)
 
 
 def stream(event, context):
-    _enter(event)
+    mapping_records.enter(context.function_name, event)
     try:
         if any("poison" in record["dynamodb"].get("NewImage", {}) for record in event["Records"]):
             raise RuntimeError("a poison record")
+        failed = [
+            r["dynamodb"]["SequenceNumber"]
+            for r in event["Records"]
+            if "fail_item" in r["dynamodb"].get("NewImage", {})
+        ]
+        return {"batchItemFailures": [{"itemIdentifier": number} for number in failed]}
     finally:
-        _leave()
+        mapping_records.leave(context.function_name)

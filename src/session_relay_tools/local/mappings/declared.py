@@ -69,7 +69,8 @@ def attribute_target(value: Any, attribute: str) -> str:
 
 
 def declared_mappings(template: dict[str, Any]) -> tuple[list[SqsMapping], list[StreamMapping]]:
-    """Every enabled SQS and DynamoDB event of the template's functions, checked."""
+    """Every enabled SQS and DynamoDB event of the template's functions (SAM ``Events``, or an
+    ``AWS::Lambda::EventSourceMapping`` of its own), checked."""
     sqs, streams = [], []
     resources = template["Resources"]
     for function, resource in resources.items():
@@ -84,7 +85,27 @@ def declared_mappings(template: dict[str, Any]) -> tuple[list[SqsMapping], list[
                 sqs.append(_sqs_mapping(function, name, props, template, where))
             else:
                 streams.append(_stream_mapping(function, name, props, resources, where))
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            _add_resource_mapping(
+                name, resolved(resource.get("Properties") or {}, template), template, sqs, streams
+            )
     return sqs, streams
+
+
+def _add_resource_mapping(name: str, props: dict[str, Any], template: dict, sqs: list, streams: list) -> None:
+    """An ``AWS::Lambda::EventSourceMapping`` (``FunctionName: !Ref F``, ``EventSourceArn: !GetAtt Q.Arn``
+    or ``!GetAtt T.StreamArn``): the same properties as SAM's events, under the source's own name."""
+    if props.get("Enabled") is False:
+        return
+    function = attribute_target(props["FunctionName"], "Arn")
+    source = props["EventSourceArn"]
+    if isinstance(source, dict) and source.get("Fn::GetAtt", [None, None])[1] == "StreamArn":
+        streams.append(
+            _stream_mapping(function, name, {**props, "Stream": source}, template["Resources"], name)
+        )
+    else:
+        sqs.append(_sqs_mapping(function, name, {**props, "Queue": source}, template, name))
 
 
 def resolved(value: Any, template: dict[str, Any]) -> Any:
@@ -114,6 +135,7 @@ def queue_properties(template: dict[str, Any], queue: str) -> dict[str, Any]:
 
 
 def _sqs_mapping(function: str, name: str, props: dict[str, Any], template: dict, where: str) -> SqsMapping:
+    _refuse_unemulated(props, where)
     queue = attribute_target(props["Queue"], "Arn")
     queue_props = queue_properties(template, queue)
     fifo = bool(queue_props.get("FifoQueue"))
@@ -148,6 +170,7 @@ def _sqs_mapping(function: str, name: str, props: dict[str, Any], template: dict
 def _stream_mapping(
     function: str, name: str, props: dict[str, Any], resources: dict, where: str
 ) -> StreamMapping:
+    _refuse_unemulated(props, where)
     table = attribute_target(props["Stream"], "StreamArn")
     if "StreamSpecification" not in resources[table].get("Properties", {}):
         raise SystemExit(f"{where}: table {table} has no StreamSpecification")
@@ -187,6 +210,14 @@ def _on_failure(props: dict[str, Any], resources: dict, where: str) -> str | Non
     ).get("FifoQueue"):
         raise SystemExit(f"{where}: the on-failure destination must be a standard SQS queue")
     return queue
+
+
+def _refuse_unemulated(props: dict[str, Any], where: str) -> None:
+    """Settings that change what the function receives and the local stack does not apply: refused
+    rather than run differently from AWS."""
+    for name in ("FilterCriteria", "TumblingWindowInSeconds"):
+        if props.get(name):
+            raise SystemExit(f"{where}: {name} is not emulated by the local stack")
 
 
 def _within(where: str, name: str, value: float, low: float, high: float) -> None:

@@ -10,6 +10,7 @@ endpoint URL of a server speaking SQS and DynamoDB Streams (the embedded one, or
 import asyncio
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -81,6 +82,12 @@ class LocalMappings:
         sqs = self._client("sqs")
         self.pollers = [*self._sqs_pollers(host, sqs), *self._stream_pollers(host, sqs)]
         self._tasks = [asyncio.create_task(poller.run()) for poller in self.pollers]
+        for task in self._tasks:
+            task.add_done_callback(_report_end)
+
+    def running(self) -> int:
+        """How many pollers are running (one that ended on an error is not)."""
+        return sum(not task.done() for task in self._tasks)
 
     def _sqs_pollers(self, host: Any, sqs: Any) -> list[SqsPoller]:
         pollers = []
@@ -122,3 +129,13 @@ class LocalMappings:
         if self._io is not None:
             self._io.shutdown(wait=False, cancel_futures=True)
             self._io = None
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        error = task.exception()
+        print(
+            f"error: an event source mapping stopped: {type(error).__name__}: {error}",
+            file=sys.stderr,
+            flush=True,
+        )

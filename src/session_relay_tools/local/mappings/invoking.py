@@ -5,6 +5,7 @@ Each invocation prints one line in ``make dev``'s format (``logs.request``).
 """
 
 import asyncio
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from typing import Any
 
 from session_relay_tools.local import logs
 from session_relay_tools.local.limits import RequestTooLarge, Throttled
+
+SERVER_RETRY_S = 1.0  # how long a poller waits after its server failed a request, before trying again
 
 # The line's status, as the invocation ended.
 _STATUS = {"ok": 200, "error": 500, "timeout": 504, "throttled": 429}
@@ -42,7 +45,10 @@ class Target:
         started = time.monotonic()
         invocation = await self._invoke(event)
         detail = invocation.error or _answer_note(invocation.answer)
-        fields = {"route": f"{self.source} -> {self.name}", "records": f"{records} records"}
+        fields = {
+            "route": f"{self.source} -> {self.name}",
+            "records": f"{records} record{'' if records == 1 else 's'}",
+        }
         if detail:
             fields["detail"] = detail
         logs.request(self.kind, str(uuid.uuid4()), _STATUS[invocation.outcome], started, **fields)
@@ -68,3 +74,8 @@ def _answer_note(answer: Any) -> str:
     if isinstance(answer, dict) and answer.get("batchItemFailures"):
         return f"{len(answer['batchItemFailures'])} batch item failures reported"
     return ""
+
+
+def warn_server(kind: str, source: str, exc: BaseException) -> None:
+    """One line on stderr for a request of a mapping's poller that the server failed (the poller goes on)."""
+    print(f"warning: {kind} mapping of {source}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)

@@ -20,8 +20,9 @@ Semantics, from "Using Lambda with Amazon SQS" and its pages
   of it is in flight, so a failed message blocks its own group (and only it) until it is deleted or
   moved to the dead-letter queue, and a group's messages arrive in order.
 
-Receives do not long-poll the server (the embedded server may answer one request at a time): an empty
-receive waits ``idle_s`` before the next, which a message sent meanwhile waits at most.
+Receives do not long-poll the server (the embedded server answers one request at a time, and a long
+poll would hold it): an empty receive waits before the next, 50 ms doubling up to ``IDLE_S[1]`` while
+the queue stays empty, which a message sent meanwhile waits at most.
 """
 
 import asyncio
@@ -31,15 +32,18 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from session_relay_tools.local.limits import MAX_PAYLOAD_BYTES
 from session_relay_tools.local.mappings.declared import SqsMapping
-from session_relay_tools.local.mappings.invoking import Target
+from session_relay_tools.local.mappings.invoking import SERVER_RETRY_S, Target, warn_server
 from session_relay_tools.local.mappings.queues import Queue
 from session_relay_tools.local.mappings.scaling import Scaler
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed, failed_message_ids, sqs_record
 
 SQS_MAX_RECEIVE = 10  # ReceiveMessage's MaxNumberOfMessages
 THROTTLE_BACKOFF_S = (0.05, 1.0)  # first wait and ceiling between retries of a throttled batch
+IDLE_S = (0.05, 0.5)  # first wait and ceiling between receives that found nothing
 
 
 class SqsPoller:
@@ -53,12 +57,11 @@ class SqsPoller:
         client: Any,
         io: Executor,
         region: str,
-        idle_s: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.mapping, self.queue, self.target = mapping, queue, target
         self.client, self.io, self.region = client, io, region
-        self.idle_s = idle_s
+        self.idle_s = IDLE_S[0]
         self.clock = clock
         self.scaler = Scaler(mapping.max_concurrency, clock)
         self.in_flight = 0
@@ -76,11 +79,18 @@ class SqsPoller:
                 while self.in_flight >= self.scaler.allowed():
                     self._freed.clear()
                     await self._freed.wait()
-                messages, received_at = await self._gather()
+                try:
+                    messages, received_at = await self._gather()
+                except (BotoCoreError, ClientError) as exc:  # the server is away: try again
+                    warn_server(self.target.kind, self.target.source, exc)
+                    await asyncio.sleep(SERVER_RETRY_S)
+                    continue
                 if not messages:
                     self.scaler.idle()
                     await asyncio.sleep(self.idle_s)
+                    self.idle_s = min(self.idle_s * 2, IDLE_S[1])
                     continue
+                self.idle_s = IDLE_S[0]
                 self.scaler.busy()
                 self.in_flight += 1
                 task = asyncio.create_task(self._deliver(messages, received_at))
@@ -126,7 +136,7 @@ class SqsPoller:
             if not batch or self.clock() >= deadline:
                 break
             if not got:
-                await asyncio.sleep(min(self.idle_s, max(0.0, deadline - self.clock())))
+                await asyncio.sleep(min(IDLE_S[0], max(0.0, deadline - self.clock())))
         return batch, received_at
 
     async def _release(self, messages: list[dict[str, Any]]) -> None:
@@ -158,7 +168,10 @@ class SqsPoller:
             except WholeBatchFailed:
                 return
             done = [m for m in messages if m["MessageId"] not in failed]
-        await self._delete(done)
+        try:
+            await self._delete(done)
+        except (BotoCoreError, ClientError) as exc:  # not deleted: delivered again, as SQS may anyway
+            warn_server(self.target.kind, self.target.source, exc)
 
     async def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), SQS_MAX_RECEIVE):

@@ -26,9 +26,11 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from session_relay_tools.local.limits import MAX_PAYLOAD_BYTES
 from session_relay_tools.local.mappings.declared import StreamMapping
-from session_relay_tools.local.mappings.invoking import Target
+from session_relay_tools.local.mappings.invoking import SERVER_RETRY_S, Target, warn_server
 from session_relay_tools.local.mappings.queues import Queue
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed
 from session_relay_tools.local.mappings.stream_events import (
@@ -69,8 +71,17 @@ class StreamPoller:
             self.io, lambda: getattr(client, method)(**arguments)
         )
 
+    async def _patient_call(self, method: str, **arguments: Any) -> Any:
+        """A Streams call, asked again while the server fails it."""
+        while True:
+            try:
+                return await self._call(self.streams, method, **arguments)
+            except (BotoCoreError, ClientError) as exc:
+                warn_server(self.target.kind, self.target.source, exc)
+                await asyncio.sleep(SERVER_RETRY_S)
+
     async def run(self) -> None:
-        description = await self._call(self.streams, "describe_stream", StreamArn=self.stream_arn)
+        description = await self._patient_call("describe_stream", StreamArn=self.stream_arn)
         shards = [shard["ShardId"] for shard in description["StreamDescription"]["Shards"]]
         readers = [asyncio.create_task(self._read(shard)) for shard in shards]
         try:
@@ -80,8 +91,7 @@ class StreamPoller:
                 reader.cancel()
 
     async def _read(self, shard: str) -> None:
-        answer = await self._call(
-            self.streams,
+        answer = await self._patient_call(
             "get_shard_iterator",
             StreamArn=self.stream_arn,
             ShardId=shard,
@@ -92,8 +102,8 @@ class StreamPoller:
         first_at: float | None = None
         while iterator or buffered:
             if iterator and len(buffered) < self.mapping.batch_size:
-                page = await self._call(
-                    self.streams, "get_records", ShardIterator=iterator, Limit=GET_RECORDS_LIMIT
+                page = await self._patient_call(
+                    "get_records", ShardIterator=iterator, Limit=GET_RECORDS_LIMIT
                 )
                 iterator = page.get("NextShardIterator")
                 buffered += page.get("Records", [])
@@ -141,7 +151,10 @@ class StreamPoller:
             if not failing:
                 backoff_s = RETRY_BACKOFF_S[0]
                 continue
-            if self.mapping.bisect and len(failing) > 1:
+            # A function error splits the batch; a partial answer already split it at its checkpoint
+            # ("Configuring partial batch response with DynamoDB and Lambda",
+            # https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html).
+            if self.mapping.bisect and len(failing) > 1 and failing is batch:
                 half = len(failing) // 2
                 pending.extendleft([(failing[half:], 0, 0), (failing[:half], 0, 0)])
             elif self.mapping.max_retries == -1 or retries < self.mapping.max_retries:
@@ -152,7 +165,8 @@ class StreamPoller:
                 await self._discard(shard, failing, "RetryAttemptsExhausted", invokes)
 
     def _failing(self, batch: list[dict[str, Any]], invocation: Any) -> list[dict[str, Any]]:
-        """The records still to deliver after ``invocation`` (from the checkpoint on, or all of them)."""
+        """The records still to deliver after ``invocation``: ``batch`` itself when the invocation failed
+        as a whole, the records from the checkpoint on after a partial answer."""
         if invocation.outcome != "ok":
             return batch
         if not self.mapping.report_item_failures:
@@ -180,9 +194,12 @@ class StreamPoller:
         document = failure_record(
             records, shard, self.stream_arn, self.target.name, self.region, condition, invokes
         )
-        await self._call(
-            self.sqs, "send_message", QueueUrl=self.destination.url, MessageBody=json.dumps(document)
-        )
+        try:
+            await self._call(
+                self.sqs, "send_message", QueueUrl=self.destination.url, MessageBody=json.dumps(document)
+            )
+        except (BotoCoreError, ClientError) as exc:
+            warn_server(self.target.kind, self.target.source, exc)
 
 
 def _fitting(records: list[dict[str, Any]], stream_arn: str, region: str) -> list[dict[str, Any]]:
