@@ -164,3 +164,25 @@ def test_another_key_can_neither_read_nor_change_the_webhook(api, stack, hook, r
             assert stranger.request(method, path + tail, json=body).status_code == 404
             assert limited.request(method, path + tail, json=body).status_code == 403
     assert api.get(path).json()["webhook"]["url"] == receiver.url
+
+
+def test_a_wave_of_sessions_arrives_whole_in_order_per_session_and_at_most_100_a_delivery(
+    api, fleet, hook, receiver
+):
+    secret = hook(receiver.url)
+    clients = fleet.connect(30)
+    for client in clients:
+        fleet.close(client)
+    ids = [c.session_id for c in clients]
+
+    events = receiver.wait_until(lambda found: ended(found, ids), timeout_s=60)
+    assert ended(events, ids)
+    for delivery in receiver.deliveries:
+        verify(secret, delivery)
+        assert 1 <= len(delivery.events) <= 100
+    for session_id in ids:
+        kinds = [e["type"] for e in events if e["data"]["id"] == session_id]
+        assert kinds == ["session.connected", "session.disconnected"]
+    # Only this test's sessions (earlier tests' sessions may still be ending into the same webhook).
+    mine = [e for e in events if e["data"].get("id") in set(ids)]
+    assert len({e["id"] for e in mine}) == len(mine) == 60
