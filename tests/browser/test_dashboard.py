@@ -477,9 +477,11 @@ def test_the_page_loads_only_its_own_files_under_the_stage_path(visit, connect, 
         "dashboard/table.js",
         "dashboard/chart.js",
         "dashboard/broadcasts.js",
+        "dashboard/webhook.js",
         "key",
         "sessions",
         "broadcasts",
+        f"scripts/{visit.stack.script_id}/webhook",  # the Webhook section (none here: a 404)
     }
     assert all(request.split(" ", 1)[1].startswith(prefix) for request in visit.requests)
 

@@ -123,7 +123,8 @@ def test_every_function_logs_json_at_the_parameter_level_into_its_own_group(tran
         used.append(logging["LogGroup"]["Ref"])
         # Powertools follows Lambda's level (AWS_LAMBDA_LOG_LEVEL); a second level would disagree.
         assert "POWERTOOLS_LOG_LEVEL" not in properties["Environment"]["Variables"]
-    assert len(used) == len(set(used)) == 5  # four API functions and the broadcast worker
+    # Four API functions, the broadcast worker, and the owner events: events and webhooks.
+    assert len(used) == len(set(used)) == len(_function_ids(translated)) == 7
 
 
 def test_every_log_group_keeps_events_for_an_allowed_number_of_days(translated):
@@ -219,7 +220,7 @@ def test_every_function_gets_the_management_api_url_the_same_way(translated):
         translated["Resources"][name]["Properties"]["Environment"]["Variables"]["MANAGEMENT_API_URL"]
         for name in _function_ids(translated)
     ]
-    assert len(urls) == 5  # four API functions and the broadcast worker
+    assert len(urls) == 7  # four API functions, the broadcast worker, events and webhooks
     assert all(url == urls[0] for url in urls)
     assert "${WebSocketApi}.execute-api" in urls[0]["Fn::Sub"]
 

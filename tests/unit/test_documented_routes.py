@@ -7,7 +7,9 @@ from fastapi.routing import APIRoute
 from session_relay.api import bodies
 from session_relay.api.main import DOCUMENTED, _routes, app
 from session_relay.api.responses import _ERRORS
+from session_relay.api.routers import webhooks
 
+WEBHOOK = "/scripts/{script_id}/webhook"
 # Operation -> (the 200 answer's schema, every status it documents, the request body's schema).
 OPERATIONS = {
     ("get", "/health"): ("Success", {200}, None),  # it ignores the query string: no 422
@@ -50,6 +52,13 @@ OPERATIONS = {
         None,
     ),
     ("post", "/broadcasts/{broadcast_id}/cancel"): ("Success", {200, 400, 401, 403, 404, 422, 503}, None),
+    ("put", WEBHOOK): ("WebhookAnswer", {200, 400, 401, 403, 404, 413, 422, 503}, "WebhookRequest"),
+    ("get", WEBHOOK): ("WebhookAnswer", {200, 401, 403, 404, 422, 503}, None),
+    ("delete", WEBHOOK): ("Success", {200, 401, 403, 404, 422, 503}, None),
+    ("post", WEBHOOK + "/rotate-secret"): ("WebhookAnswer", {200, 401, 403, 404, 422, 503}, None),
+    ("post", WEBHOOK + "/test"): ("TestAnswer", {200, 401, 403, 404, 422, 503}, None),
+    ("get", WEBHOOK + "/failures"): ("FailuresAnswer", {200, 401, 403, 404, 422, 503}, None),
+    ("post", WEBHOOK + "/failures/replay"): ("ReplayAnswer", {200, 401, 403, 404, 422, 503}, None),
 }
 # Operation -> the scope its key needs (PROTOCOL.md section 1, "Extension: scopes"); "any": any key.
 SCOPES = {
@@ -69,6 +78,7 @@ SCOPES = {
     ("get", "/broadcasts/{broadcast_id}"): "read",
     ("get", "/broadcasts/{broadcast_id}/responses"): "read",
     ("post", "/broadcasts/{broadcast_id}/cancel"): "message or disconnect",
+    **{(method, path): "manage" for method, path in OPERATIONS if path.startswith("/scripts/")},
 }
 
 
@@ -120,7 +130,7 @@ def test_each_operation_documents_its_answers_and_body(document, method, path):
         assert body["required"] is True
         schema = body["content"]["application/json"]["schema"]
         assert schema["title"] == body_model
-        assert {"key", "session_ids", "filter"} & set(schema["properties"])
+        assert {"key", "session_ids", "filter", "url"} & set(schema["properties"])
 
 
 def test_every_reference_in_the_document_resolves(document):
@@ -162,7 +172,7 @@ def test_each_operation_names_the_scope_it_needs(document, method, path):
         assert "403" in operation["description"]
 
 
-@pytest.mark.parametrize("model", ["MessageRequest", "BulkRequest", "BulkMessageRequest"])
+@pytest.mark.parametrize("model", ["MessageRequest", "BulkRequest", "BulkMessageRequest", "WebhookRequest"])
 def test_each_request_body_has_examples_the_api_accepts(document, model):
     [schema] = [
         operation["requestBody"]["content"]["application/json"]["schema"]
@@ -174,4 +184,4 @@ def test_each_request_body_has_examples_the_api_accepts(document, model):
 
     assert schema["examples"]
     for example in schema["examples"]:
-        getattr(bodies, model).model_validate(example)
+        getattr(webhooks if model == "WebhookRequest" else bodies, model).model_validate(example)

@@ -21,6 +21,7 @@ DOES = {
     "manage": "manage webhooks",
 }
 UNKNOWN_ID = "0" * 32
+WEBHOOK = "/scripts/script-scoped/webhook"
 
 # Route -> (method, path, body, the scope it needs (None: any), its answer when allowed).
 # "{id}" stands for the caller's live session.
@@ -45,6 +46,14 @@ ROUTES = {
     "broadcasts": ("GET", "/broadcasts", None, "read", 200),
     "read_broadcast": ("GET", f"/broadcasts/{UNKNOWN_ID}", None, "read", 404),
     "broadcast_responses": ("GET", f"/broadcasts/{UNKNOWN_ID}/responses", None, "read", 404),
+    # Webhooks (PROTOCOL.md section 5): the caller's script has none until the PUT makes one.
+    "webhook_put": ("PUT", WEBHOOK, {"url": "https://hooks.example.com/in"}, "manage", 200),
+    "webhook_get": ("GET", WEBHOOK, None, "manage", 404),
+    "webhook_delete": ("DELETE", WEBHOOK, None, "manage", 404),
+    "webhook_rotate": ("POST", WEBHOOK + "/rotate-secret", None, "manage", 404),
+    "webhook_test": ("POST", WEBHOOK + "/test", None, "manage", 404),
+    "webhook_failures": ("GET", WEBHOOK + "/failures", None, "manage", 404),
+    "webhook_replay": ("POST", WEBHOOK + "/failures/replay", None, "manage", 404),
 }
 KEYS = {"only-" + scope: (scope,) for scope in ALL} | {"no-scope": (), "every-scope": ALL}
 
@@ -94,7 +103,12 @@ def test_each_route_allows_the_keys_with_its_scope_and_refuses_the_others(
     if needed is None or needed in scopes:
         assert answer.status_code == allowed_status, answer.text
         if allowed_status == 404:
-            assert answer.json()["error"] in ("message not found", "batch not found", "broadcast not found")
+            assert answer.json()["error"] in (
+                "message not found",
+                "batch not found",
+                "broadcast not found",
+                "webhook not found",
+            )
         if route.startswith("message"):
             assert [frame["type"] for frame in session.received] == ["message"]
         return

@@ -103,21 +103,7 @@ class LocalStack:
             calls.install()  # before any client exists: every client then reports its calls
         if self.config.dynamodb_endpoint is None:
             self._start_moto()
-        client = boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
-        try:
-            self.tables = create_tables(client, TABLE_PREFIX)
-        except (BotoCoreError, ClientError) as exc:  # the tables this start made are deleted again
-            raise SystemExit(f"the tables could not be set up on {self.dynamodb_endpoint}: {exc}") from exc
-        integration_timeout_ms = _integration_timeout_ms()
-        os.environ.update(self.tables)
-        self.mappings = LocalMappings(self.dynamodb_endpoint, TABLE_PREFIX)  # queues here, mappings below
-        os.environ.update(self.mappings.prepare())
-        os.environ.update(
-            DYNAMODB_ENDPOINT_URL=self.dynamodb_endpoint,
-            MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
-            INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
-            MAX_CALLS_IN_FLIGHT=_max_calls_in_flight(),
-        )
+        integration_timeout_ms = self._prepare_resources()
         use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self._moto)
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
@@ -135,6 +121,31 @@ class LocalStack:
         self._host = host
         self.mappings.start(host)
         self._apps = [Draining(rest), Draining(self.websocket)]
+        await self._serve()
+
+    def _prepare_resources(self) -> int:
+        """The template's tables and queues on the database, and the handlers' environment; the
+        integration timeout (ms)."""
+        client = boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
+        try:
+            self.tables = create_tables(client, TABLE_PREFIX)
+        except (BotoCoreError, ClientError) as exc:  # the tables this start made are deleted again
+            raise SystemExit(f"the tables could not be set up on {self.dynamodb_endpoint}: {exc}") from exc
+        integration_timeout_ms = _integration_timeout_ms()
+        os.environ.update(self.tables)
+        self.mappings = LocalMappings(self.dynamodb_endpoint, TABLE_PREFIX)  # queues here, mappings below
+        os.environ.update(self.mappings.prepare())
+        os.environ.update(
+            DYNAMODB_ENDPOINT_URL=self.dynamodb_endpoint,
+            MANAGEMENT_API_URL=f"http://{HOST}:{self.config.ws_port}/{STAGE}",
+            INTEGRATION_TIMEOUT_MS=str(integration_timeout_ms),
+            MAX_CALLS_IN_FLIGHT=_max_calls_in_flight(),
+            # Webhook URLs may be http://127.0.0.1:<port> here only (session_relay.service.webhooks_rules).
+            WEBHOOK_LOOPBACK_URLS="allowed",
+        )
+        return integration_timeout_ms
+
+    async def _serve(self) -> None:
         self._servers = [
             _Server(_config(self._apps[0], self.config.rest_port)),
             _Server(_config(self._apps[1], self.config.ws_port, websocket=True)),

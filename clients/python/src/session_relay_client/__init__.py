@@ -52,6 +52,13 @@ from session_relay_client.models import (
     SessionMessageResult,
     SessionPage,
 )
+from session_relay_client.webhooks import (
+    InvalidSignature,
+    Webhook,
+    WebhookFailures,
+    WebhookTest,
+    verify_webhook,
+)
 
 __all__ = [
     "DEFAULT_URL",
@@ -70,6 +77,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "GatewayTimeout",
+    "InvalidSignature",
     "KeyInfo",
     "MessageAccepted",
     "MessageOutcome",
@@ -94,4 +102,8 @@ __all__ = [
     "Unauthorized",
     "UnexpectedResponse",
     "ValidationError",
+    "Webhook",
+    "WebhookFailures",
+    "WebhookTest",
+    "verify_webhook",
 ]

@@ -24,12 +24,13 @@ from session_relay_client.models import (
     SessionFilter,
     SessionPage,
 )
+from session_relay_client.webhooks import AsyncWebhookMethods
 
 Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="AsyncSessionRelay")
 
 
-class AsyncSessionRelay(AsyncBroadcasts):
+class AsyncSessionRelay(AsyncBroadcasts, AsyncWebhookMethods):  # broadcasts.py, webhooks.py
     """An asyncio client of the Session Relay REST API; see ``SessionRelay`` for the options.
 
     Use ``async with AsyncSessionRelay(...) as relay:``, or ``await relay.aclose()``.

@@ -24,12 +24,13 @@ from session_relay_client.models import (
     SessionFilter,
     SessionPage,
 )
+from session_relay_client.webhooks import WebhookMethods
 
 Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="SessionRelay")
 
 
-class SessionRelay(Broadcasts):
+class SessionRelay(Broadcasts, WebhookMethods):  # broadcasts.py, webhooks.py
     """A client of the Session Relay REST API.
 
     ``url`` is the API's base URL (the stage URL on AWS); ``api_key`` the owner key (only

@@ -56,6 +56,7 @@ ASSETS = {
     "table.js": ("table.js", "text/javascript; charset=utf-8"),
     "chart.js": ("chart.js", "text/javascript; charset=utf-8"),
     "broadcasts.js": ("broadcasts.js", "text/javascript; charset=utf-8"),
+    "webhook.js": ("webhook.js", "text/javascript; charset=utf-8"),
 }
 
 router = APIRouter(include_in_schema=False)

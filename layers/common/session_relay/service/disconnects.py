@@ -44,12 +44,13 @@ class Disconnects:
             records = found.found()
             return Disconnected(self.sessions(records) if records else [], found.paging)
 
-    def sessions(self, records: list[SessionRecord]) -> list[str]:
+    def sessions(self, records: list[SessionRecord], reason: str = "owner") -> list[str]:
         """Disconnect these sessions; the ids of those now closed and gone, in the given order.
-        Raises ``ServiceUnavailable`` only when nothing was changed."""
+        ``reason`` is what their ``session.disconnected`` events say. Raises ``ServiceUnavailable``
+        only when nothing was changed."""
         if not records:
             return []
-        self.store.sessions.hide(records)  # raises: nothing was changed
+        self.store.sessions.hide(records, reason)  # raises: nothing was changed
         closed = run_all(self._close, records, self.settings.post_workers)
         done = [record for record, ok in zip(records, closed, strict=True) if ok]
         kept = [record for record, ok in zip(records, closed, strict=True) if not ok]

@@ -7,6 +7,7 @@ conditions, page and batch loops):
 - ``messages``: messages and replies, keyed by connection (table ``connections``);
 - ``auth``:     scripts and owner API keys (table ``auth``);
 - ``leases``:   calls in flight per API key, as leases that expire (table ``connections``);
+- ``webhooks``: owner webhooks and their delivery errors (table ``auth``);
 - ``outcomes``: records of messages answered later, owned by the key that sent them (``outcomes``).
 
 Every item carries ``expires_at`` (epoch seconds, the table's TTL attribute); reads treat an
@@ -32,6 +33,7 @@ from session_relay.store.sessions import (
     listing_key,
 )
 from session_relay.store.table import Table
+from session_relay.store.webhooks import Webhooks
 
 __all__ = [
     "SESSION_MAX_S",
@@ -58,6 +60,7 @@ class Store:
         self.sessions = Sessions(Table(client, settings.sessions_table), connections)
         self.messages = Messages(connections, settings.message_ttl_s)
         self.auth = Auth(Table(client, settings.auth_table))
+        self.webhooks = Webhooks(Table(client, settings.auth_table))  # webhooks live in the auth table
         self.leases = Leases(connections)
         # Only the REST API reads this one (messages answered later).
         self.outcomes = Outcomes(Table(client, settings.outcomes_table or ""))

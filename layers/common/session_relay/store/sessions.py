@@ -23,6 +23,9 @@ from session_relay.store.table import Table, batch_write
 # then at the latest.
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
 SESSION_MAX_S = 2 * 60 * 60 + 60
+# Why a session ended ("owner", "banned", "flood"), written just before its delete: the change stream's
+# REMOVE record carries it to the owner events (service/webhooks_events.py).
+ENDED_REASON = "ended_reason"
 
 # Listing sorts newest first, then by id ascending: the sort key stores the inverted creation time.
 _LISTING_MAX_MS = 10**15 - 1
@@ -164,21 +167,36 @@ class Sessions:
             requests.append(self.table.delete_request(session_key(session_id)))
         batch_write(self.table.client, requests)
 
-    def hide(self, records: list[SessionRecord]) -> None:
-        """Mark sessions expired (one batch write): every read treats them as gone from now on."""
-        self._put(records, hidden=True)
+    def hide(self, records: list[SessionRecord], reason: str | None = None) -> None:
+        """Mark sessions expired (one batch write): every read treats them as gone from now on. A
+        ``reason`` is kept as ``ended_reason``, so the delete's stream record says why (owner events)."""
+        self._put(records, hidden=True, reason=reason)
 
     def unhide(self, records: list[SessionRecord]) -> None:
         """Undo ``hide`` for sessions that stay connected."""
         self._put(records, hidden=False)
 
-    def _put(self, records: list[SessionRecord], hidden: bool) -> None:
+    def _put(self, records: list[SessionRecord], hidden: bool, reason: str | None = None) -> None:
         requests = []
         for record in records:
             session = record.session
             expires = 0 if hidden else session_expiry_s(session.created_at)
-            requests.append(self.table.put_request(session_item(session, record.connection_id, expires)))
+            item = session_item(session, record.connection_id, expires)
+            if reason is not None:
+                item[ENDED_REASON] = reason
+            requests.append(self.table.put_request(item))
         batch_write(self.table.client, requests)
+
+    def mark_ended(self, session_id: str, reason: str) -> None:
+        """Note why a session is about to end (``ended_reason``), written just before whatever closes
+        or deletes it; nothing when the session is gone already."""
+        self.table.conditional(
+            "update_item",
+            session_key(session_id),
+            "attribute_exists(id)",
+            update=f"SET {ENDED_REASON} = :reason",
+            values={":reason": reason},
+        )
 
     def page(
         self,

@@ -173,11 +173,22 @@ class FrameHandler:
         count("ConnectionsFlooding")
         logger.warning("connection closed for flooding", extra={"connection_id": self.connection_id})
         self._send({"type": "disconnect", "reason": FLOOD_REASON})
+        self._mark_flooded()
         try:
             self.gateway.close(self.connection_id)
         except ServiceUnavailable:  # the connection's next frame tries the close again
             logger.warning("could not close a flooding connection")
             rate.retry_close(self.connection_id)
+
+    def _mark_flooded(self) -> None:
+        """Mark the session ``ended_reason = "flood"`` before the close (its owner's
+        ``session.disconnected`` says why); only ever on a flood, never on an admitted frame."""
+        try:
+            session_id = self.store.sessions.session_id_for_connection(self.connection_id)
+            if session_id is not None:
+                self.store.sessions.mark_ended(session_id, "flood")
+        except ServiceUnavailable:  # the close matters more than its reason: the event says "client"
+            logger.warning("could not mark a flooding session")
 
     def _error(self, message: str) -> None:
         self._send({"type": "error", "error": message})

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from session_relay_client.cli import admin, broadcasts, sessions
+from session_relay_client.cli import admin, broadcasts, sessions, webhook
 from session_relay_client.cli.output import GlobalOptions
 from session_relay_client.cli.plain_help import PlainHelpGroup
 
@@ -40,7 +40,7 @@ class _OwnersFirst(PlainHelpGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
-        order = ["sessions", "broadcasts", "admin"]
+        order = ["sessions", "broadcasts", "webhook", "admin"]
         return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
@@ -97,6 +97,7 @@ def build_app() -> typer.Typer:
     )
     app.add_typer(sessions.app, name="sessions", rich_help_panel="Script owners")
     app.add_typer(broadcasts.app, name="broadcasts", rich_help_panel="Script owners")
+    app.add_typer(webhook.app, name="webhook", rich_help_panel="Script owners")
     app.add_typer(admin.app, name="admin", rich_help_panel="Operators")
     app.callback()(root)
     return app

@@ -13,6 +13,7 @@ import {
 } from "./api.js";
 import { drawCounts } from "./chart.js";
 import { SessionTable, outcomeOf } from "./table.js";
+import { startWebhookSection } from "./webhook.js";
 
 const KEY_ITEM = "session-relay.api-key"; // in sessionStorage: kept for this tab only
 const REFRESH_EVERY_MS = 5000;
@@ -411,3 +412,4 @@ if (saved) {
   $("api-key").value = saved;
   if (takeTypedKey(false)) reload();
 }
+startWebhookSection();

@@ -1,0 +1,51 @@
+"""The dashboard's "Webhook" section (PROTOCOL.md sections 4 and 5) in a real Chromium on the local stack:
+the key's script's webhook (URL, events, last delivery, failures count), "Send test" and "Replay failures"."""
+
+import pytest
+from playwright.sync_api import expect
+from support.webhook_receiver import start_receiver
+
+
+@pytest.fixture
+def receiver():
+    started = start_receiver()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def webhook(local_stack, receiver):
+    path = f"/scripts/{local_stack.script_id}/webhook"
+    with local_stack.client() as api:
+        answer = api.put(
+            path, json={"url": receiver.url, "events": ["session.connected", "session.disconnected"]}
+        )
+        assert answer.status_code == 200, answer.text
+        yield answer.json()["webhook"]
+        api.delete(path)
+
+
+def test_the_section_shows_the_webhook_sends_a_test_and_replays(visit, local_stack, webhook, receiver):
+    page = visit.open(local_stack.api_key)
+    section = page.get_by_role("region", name="Webhook")
+    expect(page.get_by_label("Webhook of")).to_have_value(local_stack.script_id)
+    expect(section.locator("#webhook-url")).to_have_text(receiver.url)
+    expect(section.locator("#webhook-events")).to_have_text("session.connected, session.disconnected")
+    expect(section.locator("#webhook-last")).to_have_text("none yet")
+    expect(section.locator("#webhook-failures")).to_have_text("0")
+
+    section.get_by_role("button", name="Send test").click()
+    expect(section.locator("#webhook-status")).to_contain_text("Test delivered (HTTP 200")
+    assert [d.events[0]["type"] for d in receiver.deliveries] == ["webhook.test"]
+    expect(section.locator("#webhook-last")).to_contain_text("200 at ")
+
+    section.get_by_role("button", name="Replay failures").click()
+    expect(section.locator("#webhook-status")).to_have_text("0 events sent again.")
+
+
+def test_a_script_without_a_webhook_says_so_and_offers_no_actions(visit, local_stack):
+    page = visit.open(local_stack.api_key)
+    section = page.get_by_role("region", name="Webhook")
+    expect(section.locator("#webhook-status")).to_have_text(f"No webhook for {local_stack.script_id}.")
+    expect(section.get_by_role("button", name="Send test")).to_be_disabled()
+    expect(section.get_by_role("button", name="Replay failures")).to_be_disabled()
