@@ -36,6 +36,20 @@ end)
 """
 
 
+# True once the server's last count of declared functions matches the registered ones (or there is
+# nothing to wait for: closed, not connected).
+DECLARED = """
+if session == nil or session.closed or not session.connected then
+	return true
+end
+local registered = 0
+for _ in session._functions do
+	registered += 1
+end
+return session.declared_count == registered
+"""
+
+
 @dataclass
 class Relay:
     """A harnessed Luau client connected to the local stack, and the REST API that commands it."""
@@ -67,7 +81,14 @@ class Relay:
         return self.harness.logs()
 
     def exec(self, source: str, **values: Any) -> None:
+        """Run Luau in the client's VM; then, while connected, wait until the server has confirmed the
+        declaration of every function registered (a message sent before that may be answered
+        "function doesnt exist" by the server: the declaration is a frame on its way)."""
         self.harness.exec(source, **values)
+        self.harness.wait_until(
+            lambda: self.harness.eval(DECLARED),
+            what=f"the server to confirm the declared functions; logs: {self.logs()[-5:]}",
+        )
 
     def rest(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A REST call made in a worker thread while the Luau loop keeps running."""
