@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from session_relay import FRAME_LIMIT_BYTES
 from session_relay.clock import now_ms
-from session_relay.contract import REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
+from session_relay.contract import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
 from session_relay.errors import PayloadTooLarge, ServiceUnavailable
 from session_relay.gateway import Gateway
 from session_relay.observability import count, logger
@@ -32,6 +32,7 @@ MAX_POLL_S = 0.25
 
 NO_RESPONSE = Outcome(processed=False, reason=REASON_NO_RESPONSE)
 NOT_FOUND = Outcome(processed=False, reason=REASON_NOT_FOUND)
+NO_FUNCTION = Outcome(processed=False, reason=REASON_NO_FUNCTION)
 
 Pair = tuple[str, str]
 """Where a message went: (connection id, message id)."""
@@ -48,6 +49,7 @@ class MessageFrames:
     text around its own id (ids all have one length, so the size is checked once: 413 when too big)."""
 
     def __init__(self, key: str, data: Any) -> None:
+        self.key = key
         self._head = '{"type":"message","id":"'
         self._tail = f'","key":{dump_json(key)},"data":{dump_json(data)}}}'
         size = len(self._head.encode()) + len(new_message_id()) + len(self._tail.encode())
@@ -62,12 +64,15 @@ class MessageFrames:
 
 @dataclass(frozen=True, slots=True)
 class Posted:
-    """What ``send`` did: the messages now out (by where they went, to their session id), and the
-    sessions found gone (410) or not reached (the gateway failed; their messages were withdrawn)."""
+    """What ``send`` did: the messages now out (by where they went, to their session id), the sessions
+    found gone (410) or not reached (the gateway failed; their messages were withdrawn), and those sent
+    no frame because they declared their functions without the message's key (answered "function
+    doesnt exist" at once, their messages stored so)."""
 
     out: dict[Pair, str] = field(default_factory=dict)
     gone: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
+    undeclared: tuple[str, ...] = ()
 
 
 class DeliveryCore:
@@ -101,30 +106,44 @@ class DeliveryCore:
 
         ``single`` (a call to one session) uses single-item requests and forgets a dead connection
         whole; a bulk call uses batch requests whatever its size."""
-        self.record(targets, deadline_ms, single=single)
+        self.record(targets, deadline_ms, frames, single=single)
         return self.post(targets, frames, single=single)
 
     def record(
-        self, targets: list[tuple[SessionRecord, str]], deadline_ms: int, *, single: bool = False
+        self,
+        targets: list[tuple[SessionRecord, str]],
+        deadline_ms: int,
+        frames: MessageFrames,
+        *,
+        single: bool = False,
     ) -> None:
         """Record each (session, message id) as pending until ``deadline_ms`` (epoch ms), before its
-        frame is posted so a fast reply always finds it."""
+        frame is posted so a fast reply always finds it. A session that declared its functions without
+        ``frames.key`` gets its message recorded answered "function doesnt exist" (PROTOCOL.md,
+        declared functions): ``post`` sends it no frame, and every reader finds that outcome."""
         if not targets:
             return
+        decided = {mid: NO_FUNCTION for record, mid in targets if not record.session.declares(frames.key)}
         if single:
-            self.store.messages.put(*targets[0], deadline_ms)
+            self.store.messages.put(*targets[0], deadline_ms, decided.get(targets[0][1]))
         else:
-            self.store.messages.put_many(targets, deadline_ms)
-        count("MessagesSent", len(targets))
+            self.store.messages.put_many(targets, deadline_ms, decided)
+        count("MessagesSent", len(targets) - len(decided))
+        if decided:
+            count("MessagesUndeclared", len(decided))
 
     def post(
         self, targets: list[tuple[SessionRecord, str]], frames: MessageFrames, *, single: bool = False
     ) -> Posted:
-        """Post every recorded message's frame concurrently. From the first frame on nothing raises:
-        what fails is reported in ``Posted`` (and a message not delivered is withdrawn, or left to its
-        stored deadline if even that fails)."""
+        """Post every recorded message's frame concurrently (none to a session that declared its
+        functions without the key). From the first frame on nothing raises: what fails is reported in
+        ``Posted`` (and a message not delivered is withdrawn, or left to its stored deadline if even
+        that fails)."""
+        key = frames.key
+        undeclared = tuple(record.session.id for record, _ in targets if not record.session.declares(key))
+        targets = [(record, mid) for record, mid in targets if record.session.declares(key)]
         if not targets:
-            return Posted()
+            return Posted(undeclared=undeclared)
         results = run_all(self._post, [(record, frames.frame(mid)) for record, mid in targets], self.workers)
         dead = [target for target, result in zip(targets, results, strict=True) if result is False]
         failed = [target for target, result in zip(targets, results, strict=True) if result is None]
@@ -136,7 +155,8 @@ class DeliveryCore:
             except ServiceUnavailable:  # left pending: the deadline decides them the same way
                 logger.warning("undelivered messages not withdrawn", extra={"count": len(failed)})
         out = {(r.connection_id, m): r.session.id for (r, m), ok in zip(targets, results, strict=True) if ok}
-        return Posted(out, tuple(r.session.id for r, _ in dead), tuple(r.session.id for r, _ in failed))
+        gone, not_reached = tuple(r.session.id for r, _ in dead), tuple(r.session.id for r, _ in failed)
+        return Posted(out, gone, not_reached, undeclared)
 
     def _post(self, item: tuple[SessionRecord, str]) -> bool | None:
         """True delivered, False gone (410), None the gateway failed."""

@@ -20,16 +20,10 @@ from session_relay.aws import dynamodb_client
 from session_relay.settings import Settings, get_settings
 from session_relay.store.auth import ApiKeyRecord, Auth, ScriptRecord
 from session_relay.store.leases import Leases
+from session_relay.store.listing import decode_cursor, encode_cursor, listing_key
 from session_relay.store.messages import Messages, RecordedReply
 from session_relay.store.outcomes import OutcomeRecord, Outcomes, Target
-from session_relay.store.sessions import (
-    SESSION_MAX_S,
-    SessionRecord,
-    Sessions,
-    decode_cursor,
-    encode_cursor,
-    listing_key,
-)
+from session_relay.store.sessions import SESSION_MAX_S, SessionRecord, Sessions
 from session_relay.store.table import Table
 
 __all__ = [

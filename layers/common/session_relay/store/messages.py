@@ -46,8 +46,10 @@ class Messages:
         self.table = connections
         self.message_ttl_s = message_ttl_s
 
-    def _item(self, record: SessionRecord, message_id: str, deadline_ms: int) -> dict[str, Any]:
-        return {
+    def _item(
+        self, record: SessionRecord, message_id: str, deadline_ms: int, outcome: Outcome | None = None
+    ) -> dict[str, Any]:
+        item = {
             **message_key(record.connection_id, message_id),
             "session_id": record.session.id,
             # The session's last_seen_at when sent: the reply's handler skips refreshing a recent one.
@@ -57,14 +59,27 @@ class Messages:
             # Kept as long as a record of a message answered later may point to it.
             "expires_at": max(clock.now_s() + self.message_ttl_s, outcome_expiry_s(deadline_ms)),
         }
+        if outcome is not None:  # decided without a frame: stored answered, read back like any reply
+            item.update({"status": ANSWERED, "reply": dump_json(outcome.as_contract())})
+        return item
 
-    def put(self, record: SessionRecord, message_id: str, deadline_ms: int) -> None:
-        """Record a pending message before it is posted, so a fast reply always finds it."""
-        self.table.put(self._item(record, message_id, deadline_ms))
+    def put(
+        self, record: SessionRecord, message_id: str, deadline_ms: int, outcome: Outcome | None = None
+    ) -> None:
+        """Record a pending message before it is posted, so a fast reply always finds it (or, with
+        ``outcome``, a message decided without being sent)."""
+        self.table.put(self._item(record, message_id, deadline_ms, outcome))
 
-    def put_many(self, sent: list[tuple[SessionRecord, str]], deadline_ms: int) -> None:
-        """Record many pending messages (BatchWriteItem, 25 a call)."""
-        requests = [self.table.put_request(self._item(r, m, deadline_ms)) for r, m in sent]
+    def put_many(
+        self,
+        sent: list[tuple[SessionRecord, str]],
+        deadline_ms: int,
+        decided: dict[str, Outcome] | None = None,
+    ) -> None:
+        """Record many pending messages (BatchWriteItem, 25 a call); those in ``decided`` (by message id)
+        are stored with that outcome instead."""
+        decided = decided or {}
+        requests = [self.table.put_request(self._item(r, m, deadline_ms, decided.get(m))) for r, m in sent]
         batch_write(self.table.client, requests)
 
     def read_many(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Outcome | None]:

@@ -1,4 +1,4 @@
-"""Client frames on the ``$default`` route: hello, ping and reply; anything else gets an
+"""Client frames on the ``$default`` route: hello, ping, functions and reply; anything else gets an
 ``error`` frame. Answers to the client go out through the Management API of the event's own stage.
 """
 
@@ -14,6 +14,7 @@ from session_relay.errors import ReplyRejected, ServiceUnavailable
 from session_relay.gateway import Gateway
 from session_relay.observability import count, logger
 from session_relay.store import Store, get_store
+from session_relay.websocket.declarations import declare
 from session_relay.websocket.events import WebSocketEvent
 from session_relay.websocket.floods import ADMIT, EMPTY, FLOOD_REASON, FrameRate, frame_rate
 from session_relay.websocket.handshake import answer
@@ -93,9 +94,11 @@ class FrameHandler:
             self._ping()
         elif action == "reply":
             self._refused_reply(document)
+        elif action == "functions":
+            self._send(declare(self.store, self._session_id(), document))
         else:
             self._touch()
-            self._error("unknown action: expected hello, ping or reply")
+            self._error("unknown action: expected hello, ping, functions or reply")
 
     def _document(self) -> dict[str, Any] | str:
         """The frame's JSON object, or why it is not one (the text of the ``error`` frame)."""
@@ -115,14 +118,17 @@ class FrameHandler:
             return "frame must be a JSON object with an action"
         return document
 
-    def _touch(self) -> Any:
+    def _session_id(self) -> str | None:
         session_id = _sessions_by_connection.get(self.connection_id)
         if session_id is None:
             session_id = self.store.sessions.session_id_for_connection(self.connection_id)
-            if session_id is None:
-                return None
-            _sessions_by_connection.put(self.connection_id, session_id)
-        return self.store.sessions.touch(session_id)
+            if session_id is not None:
+                _sessions_by_connection.put(self.connection_id, session_id)
+        return session_id
+
+    def _touch(self) -> Any:
+        session_id = self._session_id()
+        return None if session_id is None else self.store.sessions.touch(session_id)
 
     def _hello(self) -> None:
         session = self._touch()
