@@ -13,6 +13,7 @@ subclasses carrying ``status`` and ``error`` (the API's sentence).
 """
 
 from session_relay_client.aio import AsyncSessionRelay
+from session_relay_client.bans import Ban, BanPage, BanResult
 from session_relay_client.calls import DEFAULT_URL, UNSET
 from session_relay_client.client import SessionRelay
 from session_relay_client.contract import MAX_BULK_IDS
@@ -58,6 +59,9 @@ __all__ = [
     "UNSET",
     "AsyncSessionRelay",
     "BadRequest",
+    "Ban",
+    "BanPage",
+    "BanResult",
     "BatchAccepted",
     "BatchEntry",
     "BatchOutcome",

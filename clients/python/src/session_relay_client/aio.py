@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import httpx
 
 from session_relay_client import calls, later
+from session_relay_client.bans import AsyncBanMethods
 from session_relay_client.calls import DEFAULT_URL, UNSET, Call, T, Timeouts
 from session_relay_client.errors import SessionRelayError
 from session_relay_client.models import (
@@ -28,7 +29,7 @@ Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="AsyncSessionRelay")
 
 
-class AsyncSessionRelay:
+class AsyncSessionRelay(AsyncBanMethods):
     """An asyncio client of the Session Relay REST API; see ``SessionRelay`` for the options.
 
     Use ``async with AsyncSessionRelay(...) as relay:``, or ``await relay.aclose()``.
@@ -106,6 +107,7 @@ class AsyncSessionRelay:
         roblox_id: int | None = None,
         place_id: int | None = None,
         job_id: str | None = None,
+        function: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> SessionPage:
@@ -116,6 +118,7 @@ class AsyncSessionRelay:
             "roblox_id": roblox_id,
             "place_id": place_id,
             "job_id": job_id,
+            "function": function,
         }
         return await self._run(calls.list_sessions(filters, limit, cursor))
 
@@ -127,6 +130,7 @@ class AsyncSessionRelay:
         roblox_id: int | None = None,
         place_id: int | None = None,
         job_id: str | None = None,
+        function: str | None = None,
         page_size: int | None = None,
     ) -> AsyncIterator[Session]:
         """Every matching session, page after page (``page_size`` ids a request, 1..1000)."""
@@ -136,6 +140,7 @@ class AsyncSessionRelay:
             "roblox_id": roblox_id,
             "place_id": place_id,
             "job_id": job_id,
+            "function": function,
         }
         cursor = None
         while True:
