@@ -4,7 +4,7 @@ and the scope each needs."""
 
 import pytest
 from fastapi.routing import APIRoute
-from session_relay.api import bodies
+from session_relay.api import ban_bodies, bodies
 from session_relay.api.main import DOCUMENTED, _routes, app
 from session_relay.api.responses import _ERRORS
 
@@ -32,6 +32,9 @@ OPERATIONS = {
     ),
     ("get", "/messages/{message_id}"): ("MessageOutcome", {200, 401, 403, 404, 422, 429, 503}, None),
     ("get", "/batches/{batch_id}"): ("BatchOutcome", {200, 401, 403, 404, 422, 429, 503}, None),
+    ("post", "/bans"): ("BanCreated", {201, 400, 401, 403, 404, 409, 413, 422, 503}, "BanRequest"),
+    ("get", "/bans"): ("BanPage", {200, 401, 403, 422, 503}, None),
+    ("delete", "/bans/{ban_id}"): ("Success", {200, 401, 403, 404, 422, 503}, None),
 }
 # Operation -> the scope its key needs (PROTOCOL.md section 1, "Extension: scopes"); "any": any key.
 SCOPES = {
@@ -45,6 +48,9 @@ SCOPES = {
     ("post", "/sessions/{session_id}/message"): "message",
     ("get", "/messages/{message_id}"): "read",
     ("get", "/batches/{batch_id}"): "read",
+    ("post", "/bans"): "disconnect",
+    ("get", "/bans"): "read",
+    ("delete", "/bans/{ban_id}"): "disconnect",
 }
 
 
@@ -82,9 +88,10 @@ def test_each_operation_documents_its_answers_and_body(document, method, path):
     operation = document["paths"][path][method]
 
     assert {int(status) for status in operation["responses"]} == statuses
-    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    success = "201" if 201 in statuses else "200"
+    ok = operation["responses"][success]["content"]["application/json"]["schema"]
     assert ok == {"$ref": f"#/components/schemas/{answer_model}"}
-    for status in statuses - {200, 202}:
+    for status in statuses - {200, 201, 202}:
         failure = operation["responses"][str(status)]
         assert failure["description"] == _ERRORS[status]
         assert failure["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Failure"}
@@ -95,7 +102,7 @@ def test_each_operation_documents_its_answers_and_body(document, method, path):
         assert body["required"] is True
         schema = body["content"]["application/json"]["schema"]
         assert schema["title"] == body_model
-        assert "key" in schema["properties"] or "session_ids" in schema["properties"]
+        assert {"key", "session_ids", "script_id"} & set(schema["properties"])
 
 
 def test_every_reference_in_the_document_resolves(document):
@@ -137,7 +144,7 @@ def test_each_operation_names_the_scope_it_needs(document, method, path):
         assert "403" in operation["description"]
 
 
-@pytest.mark.parametrize("model", ["MessageRequest", "BulkRequest", "BulkMessageRequest"])
+@pytest.mark.parametrize("model", ["MessageRequest", "BulkRequest", "BulkMessageRequest", "BanRequest"])
 def test_each_request_body_has_examples_the_api_accepts(document, model):
     [schema] = [
         operation["requestBody"]["content"]["application/json"]["schema"]
@@ -149,4 +156,4 @@ def test_each_request_body_has_examples_the_api_accepts(document, model):
 
     assert schema["examples"]
     for example in schema["examples"]:
-        getattr(bodies, model).model_validate(example)
+        getattr(ban_bodies if model == "BanRequest" else bodies, model).model_validate(example)

@@ -38,6 +38,9 @@ ROUTES = {
     "read_message": ("GET", f"/messages/{UNKNOWN_ID}", None, "read", 404),
     "read_batch": ("GET", f"/batches/{UNKNOWN_ID}", None, "read", 404),
     "key": ("GET", "/key", None, None, 200),
+    "ban": ("POST", "/bans", {"script_id": "script-scoped", "user_key": "banned-user"}, "disconnect", 201),
+    "list_bans": ("GET", "/bans", None, "read", 200),
+    "lift_ban": ("DELETE", f"/bans/ban_{UNKNOWN_ID}", None, "disconnect", 404),
 }
 KEYS = {"only-" + scope: (scope,) for scope in ALL} | {"no-scope": (), "every-scope": ALL}
 
@@ -53,7 +56,7 @@ def call(client, owner, route: str, session_id: str):
     method, path, body, _, _ = ROUTES[route]
     if body is not None:
         body = json.loads(json.dumps(body).replace("{id}", session_id))
-    retry = {"Idempotency-Key": f"matrix-{route}"} if route.startswith("message") else {}
+    retry = {"Idempotency-Key": f"matrix-{route}"} if route.startswith("message") or route == "ban" else {}
     headers = {**owner.headers, **retry}
     return client.request(method, path.replace("{id}", session_id), headers=headers, json_body=body)
 
@@ -79,7 +82,7 @@ def test_each_route_allows_the_keys_with_its_scope_and_refuses_the_others(
     if needed is None or needed in scopes:
         assert answer.status_code == allowed_status, answer.text
         if allowed_status == 404:
-            assert answer.json()["error"] in ("message not found", "batch not found")
+            assert answer.json()["error"] in ("message not found", "batch not found", "ban not found")
         if route.startswith("message"):
             assert [frame["type"] for frame in session.received] == ["message"]
         return

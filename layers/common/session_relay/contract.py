@@ -163,6 +163,8 @@ EXPECTED = {
     "roblox_id": _POSITIVE_ID,
     "place_id": _POSITIVE_ID,
     "function": _SHORT_TEXT,
+    "reason": "must be a string of 1 to 200 characters",
+    "expires_in": "must be a whole number of seconds from 60 to 31536000",
     "limit": f"must be a decimal integer from 1 to {MAX_BULK_IDS}",
     "cursor": "must be a next_cursor this API returned",
 }

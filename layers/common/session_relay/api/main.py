@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from session_relay.api.bodies import describe_errors
 from session_relay.api.documented import document
 from session_relay.api.responses import failure
-from session_relay.api.routers import docs, health, key, outcomes, sessions
+from session_relay.api.routers import bans, docs, health, key, outcomes, sessions
 from session_relay.dashboard import router as dashboard_router
 from session_relay.errors import RelayError
 from session_relay.observability import logger
@@ -28,7 +28,7 @@ INFO = {
     "description": "Look up, message and disconnect live Roblox executor sessions.",
 }
 # In the document, in this order; each a DocumentedRouter (session_relay.api.documented).
-DOCUMENTED = (health.router, key.router, sessions.router, outcomes.router)
+DOCUMENTED = (health.router, key.router, sessions.router, outcomes.router, bans.router)
 
 app = FastAPI(
     **INFO,

@@ -103,6 +103,29 @@ class KeyAnswer(Success):
     key: KeyDescription
 
 
+class BanObject(BaseModel):
+    """A ban: ``user_key`` or ``roblox_id`` (exactly one), times in epoch ms, ``expires_at`` null for a
+    ban until lifted, ``reason`` null when none was given."""
+
+    id: str
+    script_id: str
+    user_key: str | None = None
+    roblox_id: int | None = None
+    reason: str | None
+    created_at: int
+    expires_at: int | None
+
+
+class BanCreated(Success):
+    ban: BanObject
+    disconnected: list[str]
+
+
+class BanPage(Success):
+    bans: list[BanObject]
+    next_cursor: str | None
+
+
 class Failure(BaseModel):
     success: Literal[False] = False
     error: str
@@ -112,7 +135,7 @@ _ERRORS = {
     400: "The body is not valid JSON",
     401: "No API key, or an invalid one",
     403: "The API key's scopes do not allow this call (the sentence names the scope it needs)",
-    404: "No such session, message or batch (or not one of the caller's)",
+    404: "No such session, message, batch, script or ban (or not one of the caller's)",
     409: "A call with this Idempotency-Key is still running",
     413: "The body, or the frame it would make, is too large",
     422: "A field fails validation, or a query parameter the route does not take",

@@ -4,6 +4,7 @@ from functools import lru_cache
 
 from session_relay.gateway import Gateway, gateway_for
 from session_relay.service.access import Authenticator
+from session_relay.service.bans import Bans
 from session_relay.service.disconnects import Disconnects
 from session_relay.service.messaging import Messaging
 from session_relay.service.sessions import Sessions
@@ -38,5 +39,10 @@ def get_messaging() -> Messaging:
     return Messaging(get_store(), _gateway(), get_settings())
 
 
-CACHED = (get_authenticator, get_sessions, get_disconnects, get_messaging)
+@lru_cache(maxsize=1)
+def get_bans() -> Bans:
+    return Bans(get_store(), get_disconnects())
+
+
+CACHED = (get_authenticator, get_sessions, get_disconnects, get_messaging, get_bans)
 """Every cached service, for tests that change the environment between cases."""
