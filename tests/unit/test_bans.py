@@ -8,7 +8,6 @@ import time
 
 import pytest
 from session_relay import clock as product_clock
-from session_relay.store import sessions as sessions_store
 from session_relay.websocket import events as websocket_events
 from session_relay.websocket import handshake
 from support.events import connect_event, new_connection_id
@@ -230,23 +229,3 @@ def test_a_retried_ban_with_an_idempotency_key_gets_the_first_answer(client, own
     assert first.json() == again.json()
     assert first.json()["disconnected"] == [session.session_id]
     assert len(client.get("/bans", headers=owner.headers).json()["bans"]) == 1
-
-
-def test_why_a_session_ended_is_written_before_its_delete(client, owner, connect, monkeypatch):
-    """The change stream's old image tells a ban's and an owner's disconnect apart (``ended_reason``)."""
-    banned, disconnected = connect(owner.script_id, user_key="cheater"), connect(owner.script_id)
-    written = []
-    original = sessions_store.Sessions.delete
-
-    def delete(self, records):
-        records = list(records)
-        for record in records:
-            item = self.table.get({"id": record.session.id})
-            written.append((record.session.id, item.get("ended_reason")))
-        return original(self, records)
-
-    monkeypatch.setattr(sessions_store.Sessions, "delete", delete)
-    ban(client, owner, user_key="cheater")
-    client.post(f"/sessions/{disconnected.session_id}/disconnect", headers=owner.headers)
-
-    assert written == [(banned.session_id, "banned"), (disconnected.session_id, "owner")]

@@ -21,6 +21,8 @@ from session_relay.websocket.handshake import answer
 from session_relay.wire import parse_json
 
 MAX_MESSAGE_ID_LENGTH = 64
+# Why a session closed for flooding ended, as its item records it before the close.
+FLOOD_ENDED = "flood"
 # A reply refreshes last_seen_at only when the value the message was sent with is older than this:
 # under steady messaging a reply then costs one DynamoDB write, and last_seen_at lags by at most this.
 LAST_SEEN_RESOLUTION_MS = 60_000
@@ -180,12 +182,23 @@ class FrameHandler:
     def _close_for_flooding(self, rate: FrameRate) -> None:
         count("ConnectionsFlooding")
         logger.warning("connection closed for flooding", extra={"connection_id": self.connection_id})
+        self._mark_ended(FLOOD_ENDED)
         self._send({"type": "disconnect", "reason": FLOOD_REASON})
         try:
             self.gateway.close(self.connection_id)
         except ServiceUnavailable:  # the connection's next frame tries the close again
             logger.warning("could not close a flooding connection")
             rate.retry_close(self.connection_id)
+
+    def _mark_ended(self, reason: str) -> None:
+        """Write why the session ends on its item before the close (the change stream reads it from the
+        delete's old image); best effort: the close matters more."""
+        session_id = self._session_id()
+        try:
+            if session_id is not None:
+                self.store.sessions.mark_ended(session_id, reason)
+        except ServiceUnavailable:
+            logger.warning("why the session ended was not recorded", extra={"reason": reason})
 
     def _error(self, message: str) -> None:
         self._send({"type": "error", "error": message})
