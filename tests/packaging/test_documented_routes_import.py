@@ -39,4 +39,4 @@ def test_importing_the_app_renders_no_schema():
     templated = sum("{" in path for _, path in OPERATIONS)
     assert at_import == {"fields": templated, "schemas": 0}
     assert after_document["fields"] > at_import["fields"] + len(OPERATIONS)
-    assert after_document["schemas"] == 3  # the three request bodies
+    assert after_document["schemas"] == 4  # the four request bodies (three message and disconnect, one ban)
