@@ -262,3 +262,14 @@ def test_an_idempotent_bulk_call_answers_undeclared_sessions_alike(client, owner
     entry = {"session_id": refusing.session_id, "processed": False, "reason": REASON_NO_FUNCTION}
     assert first["responses"] == again["responses"] == [entry]
     assert refusing.received_of_type("message") == []
+
+
+def test_the_document_shows_functions_as_an_optional_list_of_names(client):
+    session = client.get("/openapi.json").json()["components"]["schemas"]["Session"]
+    assert "functions" not in session["required"]
+    assert session["properties"]["functions"]["type"] == "array"
+    assert session["properties"]["functions"]["items"] == {"type": "string"}
+    listing = client.get("/openapi.json").json()["paths"]["/sessions"]["get"]["parameters"]
+    assert {"name": "function", "in": "query", "required": False} in [
+        {key: p[key] for key in ("name", "in", "required")} for p in listing
+    ]

@@ -1,11 +1,9 @@
 """Answer shapes (for OpenAPI) and the ways an answer is built: a service's result, success or failure."""
 
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-
-from session_relay.contract import Session
+from pydantic import BaseModel, Field
 
 
 class Result(Protocol):
@@ -32,6 +30,32 @@ def failure(status: int, message: str, headers: dict[str, str] | None = None) ->
 
 class Success(BaseModel):
     success: bool = True
+
+
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    # Left out of a session that never declared, never null: documented as the plain list.
+    schema.update(next(v for v in schema.pop("anyOf", []) if v.get("type") != "null"))
+    schema.pop("default", None)
+
+
+class Session(BaseModel):
+    """A live session, as the contract shows it (times in epoch ms)."""
+
+    id: str
+    user_key: str
+    script_id: str
+    roblox_id: int
+    place_id: int
+    job_id: str
+    created_at: int
+    last_seen_at: int
+    functions: Annotated[
+        list[str] | None,
+        Field(
+            description="The functions the client declared, sorted; absent for a session that never declared",
+            json_schema_extra=_absent_not_null,
+        ),
+    ] = None
 
 
 class SessionAnswer(Success):
