@@ -144,6 +144,8 @@ def test_bans_are_listed_newest_first_in_pages(client, owner, make_owner):
     assert seen == list(reversed(given))
     only = client.get("/bans", headers=owner.headers, params={"script_id": "script-none"}).json()
     assert only == {"success": True, "bans": [], "next_cursor": None}
+    mine = client.get("/bans", headers=owner.headers, params={"script_id": owner.script_id}).json()
+    assert mine["bans"] == list(reversed(given))
 
 
 def test_another_keys_ban_and_an_unknown_id_are_byte_identical_404s(client, owner, make_owner):

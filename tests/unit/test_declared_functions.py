@@ -4,6 +4,7 @@ filters listings and bulk calls; a message whose key the session did not declare
 "function doesnt exist" at once, and no frame is sent."""
 
 import pytest
+from session_relay import clock as product_clock
 from session_relay.contract import REASON_NO_FUNCTION
 from support.tables import scan
 
@@ -273,3 +274,14 @@ def test_the_document_shows_functions_as_an_optional_list_of_names(client):
     assert {"name": "function", "in": "query", "required": False} in [
         {key: p[key] for key in ("name", "in", "required")} for p in listing
     ]
+
+
+def test_a_declaration_is_a_frame_that_moves_last_seen_at(client, owner, connect, monkeypatch):
+    session = connect(owner.script_id)
+    before = shown(client, owner, session)["last_seen_at"]
+    later = (before + 5_000) / 1000
+    monkeypatch.setattr(product_clock, "epoch_s", lambda: later)
+
+    declare(session, ["a"])
+
+    assert shown(client, owner, session)["last_seen_at"] == before + 5_000
