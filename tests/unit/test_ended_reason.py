@@ -41,6 +41,7 @@ def test_a_flood_close_writes_its_reason_before_the_close(owner, connect, relay_
 
 def test_a_session_whose_close_fails_is_kept_without_a_reason(client, owner, connect, gateway, relay_store):
     session = connect(owner.script_id)
+    session.send_frame({"action": "functions", "names": ["kept"]})
     gateway.failing_close.add(session.connection_id)
 
     answer = client.post(f"/sessions/{session.session_id}/disconnect", headers=owner.headers)
@@ -48,3 +49,5 @@ def test_a_session_whose_close_fails_is_kept_without_a_reason(client, owner, con
     assert answer.status_code == 503
     assert "ended_reason" not in relay_store.sessions.table.get({"id": session.session_id})
     assert relay_store.sessions.get(session.session_id) is not None
+    # Restored as it was, its declaration included.
+    assert relay_store.sessions.get(session.session_id).session.functions == ("kept",)
