@@ -8,6 +8,8 @@ import time
 
 import pytest
 from session_relay import clock as product_clock
+from session_relay.errors import ServiceUnavailable
+from session_relay.store import sessions as sessions_store
 from session_relay.websocket import events as websocket_events
 from session_relay.websocket import handshake
 from support.events import connect_event, new_connection_id
@@ -231,3 +233,19 @@ def test_a_retried_ban_with_an_idempotency_key_gets_the_first_answer(client, own
     assert first.json() == again.json()
     assert first.json()["disconnected"] == [session.session_id]
     assert len(client.get("/bans", headers=owner.headers).json()["bans"]) == 1
+
+
+def test_a_ban_whose_sessions_could_not_be_closed_is_a_503_that_changes_nothing(
+    client, owner, connect, monkeypatch, failure
+):
+    session = connect(owner.script_id, user_key="cheater")
+
+    def unavailable(*_args, **_kwargs):
+        raise ServiceUnavailable("the session store is unavailable, try again shortly")
+
+    monkeypatch.setattr(sessions_store.Sessions, "hide", unavailable)
+    failure(ban(client, owner, user_key="cheater"), 503)
+
+    assert client.get("/bans", headers=owner.headers).json()["bans"] == []
+    assert handshake_status(owner.script_id, user_key="cheater")["statusCode"] == 200
+    assert session.received == []

@@ -6,12 +6,13 @@ is the key's that gave it: any other key, an unknown or an expired id reads as t
 import re
 import secrets
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from session_relay.clock import now_ms
 from session_relay.contract import MAX_BULK_IDS
-from session_relay.errors import NotFound
+from session_relay.errors import NotFound, ServiceUnavailable
 from session_relay.service.access import Principal
 from session_relay.service.disconnects import BANNED, Disconnects
 from session_relay.service.idempotency import idempotency_key, run_once
@@ -109,7 +110,12 @@ class Bans:
             expires_at=expires,
         )
         self.store.bans.put(ban)
-        closed = self.disconnects.sessions(self._live(ban), reason=BANNED)
+        try:
+            closed = self.disconnects.sessions(self._live(ban), reason=BANNED)
+        except ServiceUnavailable:  # nothing was closed: take the ban back, so a 503 changed nothing
+            with suppress(ServiceUnavailable):
+                self.store.bans.delete(ban)
+            raise
         return {"success": True, "ban": ban.as_contract(), "disconnected": closed}
 
     def _live(self, ban: Ban) -> list[SessionRecord]:
