@@ -6,6 +6,7 @@ from tests.template.conftest import of_type
 GSI = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html"
 TTL = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ttl-expired-items.html"
 BATCH_GET = "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html"
+ROUTES = "https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html"
 
 
 def _index(table, name):
@@ -74,3 +75,10 @@ def test_the_handshake_may_batch_get_the_auth_table_and_write_nothing_there(tran
     allowed = _actions(role, "AuthTable")
     assert "dynamodb:BatchGetItem" in allowed
     assert not allowed & {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+
+def test_the_functions_action_reaches_default_with_no_route_of_its_own(translated):
+    # ROUTES: a frame whose action matches no route key goes to $default, which handles functions.
+    routes = {r["Properties"]["RouteKey"] for r in of_type(translated, "AWS::ApiGatewayV2::Route").values()}
+    assert "$default" in routes
+    assert "functions" not in routes
