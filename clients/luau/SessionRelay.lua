@@ -409,7 +409,7 @@ local function declaration(functions)
 		end
 		table.insert(encoded, text)
 	end
-	return '{"action":"functions","names":[' .. table.concat(encoded, ",") .. "]}", #names
+	return '{"action":"functions","names":[' .. table.concat(encoded, ",") .. "]}", #names, names
 end
 
 --[[
@@ -1003,11 +1003,12 @@ end
 	the server has answered {"type":"functions"} (or DECLARE_ANSWER_S passed without an answer).
 ]]
 function Session:_declare(conn)
-	local frame = declaration(self._functions)
+	local frame, _, names = declaration(self._functions)
 	local targets = if conn ~= nil then { conn } else self:_connections()
 	for _, target in ipairs(targets) do
 		if target.hello and not target.declaring and target.declared ~= frame and target:send(frame) then
 			target.declared = frame
+			target.declared_names = names
 			target.declaring = task.delay(DECLARE_ANSWER_S, function()
 				target.declaring = nil
 				self:_declare(target)
@@ -1019,6 +1020,7 @@ end
 -- The server confirmed a declaration on conn: the next one, if the set changed since, may go.
 function Session:_declared(conn, count)
 	self.declared_count = count
+	self.declared_functions = conn.declared_names
 	cancel(conn.declaring)
 	conn.declaring = nil
 	self:_declare(conn)

@@ -36,17 +36,27 @@ end)
 """
 
 
-# True once the server's last count of declared functions matches the registered ones (or there is
+# True once the functions the server last confirmed as declared are the registered ones (or there is
 # nothing to wait for: closed, not connected).
 DECLARED = """
 if session == nil or session.closed or not session.connected then
 	return true
 end
-local registered = 0
-for _ in session._functions do
-	registered += 1
+local registered = {}
+for name in session._functions do
+	table.insert(registered, name)
 end
-return session.declared_count == registered
+table.sort(registered)
+local confirmed = session.declared_functions
+if confirmed == nil or #confirmed ~= #registered then
+	return false
+end
+for index, name in registered do
+	if confirmed[index] ~= name then
+		return false
+	end
+end
+return true
 """
 
 
@@ -85,6 +95,9 @@ class Relay:
         declaration of every function registered (a message sent before that may be answered
         "function doesnt exist" by the server: the declaration is a frame on its way)."""
         self.harness.exec(source, **values)
+        self.wait_declared()
+
+    def wait_declared(self) -> None:
         self.harness.wait_until(
             lambda: self.harness.eval(DECLARED),
             what=f"the server to confirm the declared functions; logs: {self.logs()[-5:]}",
@@ -164,6 +177,7 @@ def connect_relay(local_stack, api, luau) -> Callable[..., Relay]:
         )
         if wait:
             relay.wait_connected()
+            relay.wait_declared()
         return relay
 
     return connect

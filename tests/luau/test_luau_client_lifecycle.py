@@ -29,6 +29,7 @@ def test_functions_are_declared_sorted_right_after_each_handshake(luau):
     assert [frame["action"] for frame in sent(harness, 1)] == ["hello", "functions"]
     assert sent(harness, 1, "functions") == [{"action": "functions", "names": ["alpha", "mid", "zeta"]}]
     assert harness.eval("return session.declared_count") == 3
+    assert harness.eval("return session.declared_functions") == ["alpha", "mid", "zeta"]
     # A dropped connection is replaced (after backoff) and the new one declares again.
     harness.eval("FAKE.sockets[1].drop()")
     harness.advance(1.0)
