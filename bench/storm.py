@@ -24,14 +24,15 @@ from typing import Any
 
 import httpx
 
+from bench import storm_report
 from bench.packaging import ROOT
+from bench.storm_report import write_section
 from session_relay_tools.local.process import start_stack, stop_stack
 from session_relay_tools.luau.executor import LuauExecutor
 
 CLIENT_PATH = ROOT / "clients" / "luau" / "SessionRelay.lua"
 # The client as it was before rotation windows: every connection replaced at 6,900 s.
-FIXED_AGE_COMMIT = "c4392fd"
-SECTION_START, SECTION_END = "<!-- storm -->", "<!-- /storm -->"
+FIXED_AGE_COMMIT = storm_report.FIXED_AGE_COMMIT
 
 # A transport in Luau standing in for API Gateway (no server): answers hello, ping and declarations,
 # and counts connects per second of the executor's clock.
@@ -134,16 +135,51 @@ def rotation_peak(fleet: int, client_path: Path, vms: int = 10) -> dict[str, Any
             vm.close()
 
 
-def run_real(vms: list[LuauExecutor], until: Any, timeout_s: float) -> float:
-    """Pump every VM until ``until()`` is true; returns the seconds it took (raises on timeout)."""
+def run_real(vms: list[LuauExecutor], until: Any, timeout_s: float, each_second: Any = None) -> float:
+    """Pump every VM until ``until()`` is true, calling ``each_second(n)`` once a second; returns the
+    seconds it took (raises on timeout)."""
     started = time.monotonic()
+    second = 0
     while not until():
         for vm in vms:
             vm.pump()
-        if time.monotonic() - started > timeout_s:
+        elapsed = time.monotonic() - started
+        if elapsed > timeout_s:
             raise TimeoutError(f"not done within {timeout_s} s")
+        if each_second is not None and elapsed >= second:
+            each_second(second)
+            second += 1
         time.sleep(0.002)
     return time.monotonic() - started
+
+
+def progress(what: str, vms: list[LuauExecutor]) -> Any:
+    def report(second: int) -> None:
+        if second % 10 == 0:
+            connected = sum(1 for session_id in session_ids(vms) if session_id)
+            print(f"  {what}: {connected} connected after {second} s", flush=True)
+
+    return report
+
+
+def joining(vms: list[LuauExecutor], stack: Any, per_vm: int, rate: int) -> tuple[Any, Any]:
+    """Players join over time, the rate's worth a second: ``(join(second), done())``."""
+    joined = [0] * len(vms)
+    report = progress("joining", vms)
+
+    def join(second: int) -> None:
+        for number, vm in enumerate(vms):
+            first = number * per_vm + joined[number] + 1
+            last = min(number * per_vm + per_vm, first + max(rate // len(vms), 1) - 1)
+            if first <= last:
+                vm.exec(CONNECT_MANY, FIRST=first, LAST=last, URL=stack.ws_url, SCRIPT_ID=stack.script_id)
+                joined[number] += last - first + 1
+        report(second)
+
+    def done() -> bool:
+        return sum(joined) == per_vm * len(vms) and all(session_ids(vms))
+
+    return join, done
 
 
 IDS = "local ids = {} for _, s in SESSIONS do table.insert(ids, s.id or false) end return ids"
@@ -176,16 +212,8 @@ def drop_storm(clients: int, rate: int, vms: int = 4) -> dict[str, Any]:
     machines = [LuauExecutor(client_path=CLIENT_PATH) for _ in range(vms)]
     try:
         per_vm = clients // vms
-        for number, vm in enumerate(machines):
-            first = number * per_vm + 1
-            vm.exec(
-                CONNECT_MANY,
-                FIRST=first,
-                LAST=first + per_vm - 1,
-                URL=stack.ws_url,
-                SCRIPT_ID=stack.script_id,
-            )
-        connect_s = run_real(machines, lambda: all(session_ids(machines)), 600)
+        join, joined = joining(machines, stack, per_vm, rate)
+        connect_s = run_real(machines, joined, 900, join)
         before = set(session_ids(machines))
         refused_before = sum(record.state == "failed" for vm in machines for record in vm.sockets.values())
         for vm in machines:  # the network drops every connection at once
@@ -196,7 +224,7 @@ def drop_storm(clients: int, rate: int, vms: int = 4) -> dict[str, Any]:
             now = session_ids(machines)
             return all(now) and not (set(now) & before)
 
-        back_s = run_real(machines, all_back, 900)
+        back_s = run_real(machines, all_back, 1200, progress("reconnecting", machines))
         refused = sum(record.state == "failed" for vm in machines for record in vm.sockets.values())
         gave_up = sum(
             vm.eval("local n = 0 for _, s in SESSIONS do if s.closed then n += 1 end end return n")
@@ -228,52 +256,6 @@ def measure(clients: int, rate: int, fleet: int) -> dict[str, Any]:
         "rotation_fixed_age": fixed,
         "drop": drop_storm(clients, rate),
     }
-
-
-def section(results: dict[str, Any]) -> str:
-    """The storm section of docs/benchmarks.md, between its markers."""
-    window, fixed, drop = results["rotation_window"], results["rotation_fixed_age"], results["drop"]
-    return "\n".join(
-        [
-            SECTION_START,
-            "## Reconnect storms (`python -m bench.storm`)",
-            "",
-            f"Rotations before the 2-hour cap: {window['clients']:,} Luau clients that connected in the same",
-            "second, in virtual time through the rotation window (no server: a transport in Luau answers).",
-            "",
-            "| client | rotations between | seconds with rotations | most rotations in one second |",
-            "|---|---|---|---|",
-            f"| fixed age (6,900 s, the client of {FIXED_AGE_COMMIT}) | {fixed['first_s']:,} s and "
-            f"{fixed['last_s']:,} s | {fixed['seconds_with_rotations']} | {fixed['peak_per_second']:,} |",
-            f"| window (100 to 115 minutes) | {window['first_s']:,} s and {window['last_s']:,} s | "
-            f"{window['seconds_with_rotations']} | {window['peak_per_second']:,} |",
-            "",
-            f"A drop: {drop['clients']:,} Luau clients (real sockets) on the local stack admitting "
-            f"{drop['rate_per_s']} new connections a second (`SESSION_RELAY_CONNECT_RATE`), every",
-            "connection closed at once; each client reconnects with full-jitter backoff, refused `429`",
-            "beyond the rate.",
-            "",
-            "| all back after | the rate's floor (clients / rate) | handshakes refused 429 | gave up "
-            "| sessions listed | users with two sessions |",
-            "|---|---|---|---|---|---|",
-            f"| {drop['reconnect_s']} s | {drop['floor_s']} s | {drop['refused_429']:,} | {drop['gave_up']} "
-            f"| {drop['sessions_listed']:,} | {drop['users_with_two_sessions']} |",
-            "",
-            f"(The fleet's first connects, through the same rate, took {drop['first_connect_s']} s.)",
-            SECTION_END,
-        ]
-    )
-
-
-def write_section(results: dict[str, Any], path: Path) -> None:
-    """Put the storm section into ``path`` (replacing the one there, else at the end)."""
-    text = path.read_text() if path.exists() else ""
-    if SECTION_START in text and SECTION_END in text:
-        head, rest = text.split(SECTION_START, 1)
-        text = head + section(results) + rest.split(SECTION_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section(results) + "\n"
-    path.write_text(text)
 
 
 def main() -> None:
