@@ -38,10 +38,11 @@ FIXED_AGE_COMMIT = storm_report.FIXED_AGE_COMMIT
 # and counts connects per second of the executor's clock.
 FAKE_GATEWAY = """
 CONNECTS = {}
+START = NOW()
 local count = 0
 function FAKE_CONNECT(url)
 	count += 1
-	local second = math.floor(NOW())
+	local second = math.floor(NOW() - START)
 	CONNECTS[second] = (CONNECTS[second] or 0) + 1
 	local handlers, socket = {}, { open = true }
 	socket.OnMessage = { Connect = function(_, fn) table.insert(handlers, fn) end }
@@ -114,13 +115,12 @@ def rotation_peak(fleet: int, client_path: Path, vms: int = 10) -> dict[str, Any
         for vm in machines:
             vm.set_globals(NOW=vm._fn(vm.now))
             vm.exec(FAKE_GATEWAY)
-            start = int(vm.now())
             vm.exec(CONNECT_MANY, FIRST=1, LAST=per_vm, URL="wss://fake", SCRIPT_ID="storm")
-            vm.advance(5990 - (vm.now() - start))
+            vm.advance(5990 - (vm.now() - vm.eval("return START")))
             for _ in range(920):  # to 6,910 s after the handshakes, a second at a time
                 vm.advance(1)
             for second, count in (vm.eval("return CONNECTS") or {}).items():
-                per_second[int(second) - start] += count
+                per_second[int(second)] += count  # seconds since the VM's clients connected
         rotations = {second: count for second, count in per_second.items() if second >= 60}
         assert sum(rotations.values()) == per_vm * vms, "every client rotates exactly once"
         return {
