@@ -182,6 +182,7 @@ def joining(vms: list[LuauExecutor], stack: Any, per_vm: int, rate: int) -> tupl
     return join, done
 
 
+SETTLE_S = 5
 IDS = "local ids = {} for _, s in SESSIONS do table.insert(ids, s.id or false) end return ids"
 GAVE_UP = "local n = 0 for _, s in SESSIONS do if s.closed then n += 1 end end return n"
 
@@ -205,6 +206,23 @@ def listed_user_keys(stack: Any) -> Counter[str]:
                 return keys
 
 
+def aftermath(vms: list[LuauExecutor], stack: Any, refused_before: int) -> dict[str, Any]:
+    """After the fleet is back: refusals, clients that gave up or hold two connections, and what the
+    server lists (a session whose $disconnect Lambda refused stays listed: API Gateway does not retry)."""
+    refused = sum(record.state == "failed" for vm in vms for record in vm.sockets.values())
+    open_per_vm = [len(vm.open_sockets()) for vm in vms]
+    keys = listed_user_keys(stack)
+    clients = sum(len(vm.eval(IDS)) for vm in vms)
+    return {
+        "refused_429": refused - refused_before,
+        "gave_up": sum(vm.eval(GAVE_UP) for vm in vms),
+        "connections_open": sum(open_per_vm),
+        "sessions_listed": sum(keys.values()),
+        "stale_sessions_listed": sum(keys.values()) - clients,
+        "disconnects_lost": sum("$disconnect not invoked" in line for line in stack.output),
+    }
+
+
 def drop_storm(clients: int, rate: int, vms: int = 4) -> dict[str, Any]:
     """``clients`` Luau clients on the local stack admitting ``rate`` handshakes a second: connected,
     then every connection closed at once; how the fleet comes back."""
@@ -225,22 +243,14 @@ def drop_storm(clients: int, rate: int, vms: int = 4) -> dict[str, Any]:
             return all(now) and not (set(now) & before)
 
         back_s = run_real(machines, all_back, 1200, progress("reconnecting", machines))
-        refused = sum(record.state == "failed" for vm in machines for record in vm.sockets.values())
-        gave_up = sum(
-            vm.eval("local n = 0 for _, s in SESSIONS do if s.closed then n += 1 end end return n")
-            for vm in machines
-        )
-        keys = listed_user_keys(stack)
+        time.sleep(SETTLE_S)  # $disconnects still on their way land before the listing
         return {
             "clients": per_vm * vms,
             "rate_per_s": rate,
             "first_connect_s": round(connect_s, 1),
             "reconnect_s": round(back_s, 1),
             "floor_s": round(per_vm * vms / rate, 1),
-            "refused_429": refused - refused_before,
-            "gave_up": gave_up,
-            "sessions_listed": sum(keys.values()),
-            "users_with_two_sessions": sum(1 for count in keys.values() if count > 1),
+            **aftermath(machines, stack, refused_before),
         }
     finally:
         for vm in machines:

@@ -26,18 +26,25 @@ def section(results: dict[str, Any]) -> str:
             f"| window (100 to 115 minutes) | {window['first_s']:,} s and {window['last_s']:,} s | "
             f"{window['seconds_with_rotations']} | {window['peak_per_second']:,} |",
             "",
-            f"A drop: {drop['clients']:,} Luau clients (real sockets) on the local stack admitting "
-            f"{drop['rate_per_s']} new connections a second (`SESSION_RELAY_CONNECT_RATE`), every",
+            f"A drop: {drop['clients']:,} Luau clients (real sockets) that joined the local stack at a rate",
+            f"of {drop['rate_per_s']} new connections a second (`SESSION_RELAY_CONNECT_RATE`; joining took "
+            f"{drop['first_connect_s']} s), then every",
             "connection closed at once; each client reconnects with full-jitter backoff, refused `429`",
             "beyond the rate.",
             "",
             "| all back after | the rate's floor (clients / rate) | handshakes refused 429 | gave up "
-            "| sessions listed | users with two sessions |",
-            "|---|---|---|---|---|---|",
+            "| connections open | sessions listed | of them stale | `$disconnect`s lost |",
+            "|---|---|---|---|---|---|---|---|",
             f"| {drop['reconnect_s']} s | {drop['floor_s']} s | {drop['refused_429']:,} | {drop['gave_up']} "
-            f"| {drop['sessions_listed']:,} | {drop['users_with_two_sessions']} |",
+            f"| {drop['connections_open']:,} | {drop['sessions_listed']:,} "
+            f"| {drop['stale_sessions_listed']:,} | {drop['disconnects_lost']:,} |",
             "",
-            f"(The fleet's first connects, through the same rate, took {drop['first_connect_s']} s.)",
+            "No client holds two connections (connections open = clients). A stale session is the record of",
+            "a closed connection whose `$disconnect` was refused by Lambda (throttled: the drop's",
+            "`$disconnect`s and the first retries arrive together): API Gateway does not retry it, so the",
+            "session stays listed until the connection's 2-hour cap (or until a message to it meets the",
+            "gone connection). The time above the floor is the stack digesting the drop's `$disconnect`s",
+            "and the first retries, which full jitter spreads over the backoff window, not over the rate.",
             SECTION_END,
         ]
     )

@@ -64,5 +64,5 @@ def test_the_section_is_appended_once_then_replaced(tmp_path):
     text = page.read_text()
     assert text.startswith("# Benchmarks\n\nother sections\n")
     assert text.count(SECTION_START) == text.count(SECTION_END) == 1
-    assert "| 9.9 s | 2.0 s | 12 | 0 | 40 | 0 |" in text
+    assert "| 9.9 s | 2.0 s | 12 | 0 | 40 | 41 | 1 | 1 |" in text
     assert "| 3.5 s |" not in text
