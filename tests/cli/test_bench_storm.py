@@ -32,8 +32,10 @@ RESULTS = {
         "floor_s": 2.0,
         "refused_429": 12,
         "gave_up": 0,
-        "sessions_listed": 40,
-        "users_with_two_sessions": 0,
+        "connections_open": 40,
+        "sessions_listed": 41,
+        "stale_sessions_listed": 1,
+        "disconnects_lost": 1,
     },
 }
 
