@@ -73,7 +73,7 @@ def main() -> None:
         "sizes": memory.sizing(footprint, results["rest_cpu"]["cpu_ms"]),
     }
     print("reconnect storms (Luau clients)...", flush=True)
-    results["storm"] = storm.measure(*((200, 50, 200) if quick else (2000, 100, 2000)))
+    results["storm"] = storm.measure(*((200, 20, 200) if quick else (2000, 20, 2000)))
     print("package sizes (sam build)...", flush=True)
     results["package_mb"] = package_sizes()
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")

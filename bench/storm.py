@@ -10,7 +10,7 @@
    clients / rate (the least the rate allows), how many handshakes were refused, whether any client
    gave up, and whether any user ended up with two sessions.
 
-    python -m bench.storm [--clients 2000] [--rate 100] [--fleet 2000]   (updates docs/benchmarks.md)
+    python -m bench.storm [--clients 2000] [--rate 20] [--fleet 2000]   (updates docs/benchmarks.md)
 """
 
 import argparse
@@ -273,7 +273,7 @@ def measure(clients: int, rate: int, fleet: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Reconnect storms of the Luau client.")
     parser.add_argument("--clients", type=int, default=2000, help="clients dropped at once (default 2000)")
-    parser.add_argument("--rate", type=int, default=100, help="SESSION_RELAY_CONNECT_RATE (default 100)")
+    parser.add_argument("--rate", type=int, default=20, help="SESSION_RELAY_CONNECT_RATE (default 20)")
     parser.add_argument("--fleet", type=int, default=2000, help="clients rotating (default 2000)")
     args = parser.parse_args()
     results = measure(args.clients, args.rate, args.fleet)

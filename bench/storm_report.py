@@ -32,8 +32,8 @@ def section(results: dict[str, Any]) -> str:
             "connection closed at once; each client reconnects with full-jitter backoff, refused `429`",
             "beyond the rate.",
             "",
-            "| all back after | the rate's floor (clients / rate) | handshakes refused 429 | gave up "
-            "| connections open | sessions listed | of them stale | `$disconnect`s lost |",
+            "| all back after | the rate's floor (clients / rate) | handshakes refused (429, 5xx, none) "
+            "| gave up | connections open | sessions listed | of them stale | `$disconnect`s lost |",
             "|---|---|---|---|---|---|---|---|",
             f"| {drop['reconnect_s']} s | {drop['floor_s']} s | {drop['refused_429']:,} | {drop['gave_up']} "
             f"| {drop['connections_open']:,} | {drop['sessions_listed']:,} "
