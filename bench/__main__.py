@@ -11,7 +11,7 @@ import platform
 import time
 from typing import Any
 
-from bench import broadcasts, coldstart, cost, memory, pace_main, peer, throughput
+from bench import broadcasts, coldstart, cost, memory, pace_main, peer, storm, throughput
 from bench.floor import bulk_floor
 from bench.packaging import ROOT, package_sizes
 from bench.report import write_report
@@ -70,10 +70,13 @@ def main() -> None:
         "footprint_mb": footprint,
         "sizes": memory.sizing(footprint, results["rest_cpu"]["cpu_ms"]),
     }
+    print("reconnect storms (Luau clients)...", flush=True)
+    results["storm"] = storm.measure(*((200, 20, 200) if quick else (2000, 20, 2000)))
     print("package sizes (sam build)...", flush=True)
     results["package_mb"] = package_sizes()
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_report(results, ROOT / "docs" / "benchmarks.md")
+    storm.write_section(results["storm"], ROOT / "docs" / "benchmarks.md")
     cost.write_cost(results, ROOT / "docs" / "cost.md")
     print(json.dumps(results, indent=2))
 

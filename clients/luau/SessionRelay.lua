@@ -22,7 +22,15 @@ local FRAME_LIMIT_BYTES = 32768 -- API Gateway closes a connection that sends a 
 local MAX_SAFE_INTEGER = 2 ^ 53 -- at and beyond this, a double no longer holds every integer exactly
 local MAX_DEPTH = 200 -- deeper replies are refused rather than risk a stack overflow anywhere
 local MAX_FIELD_LENGTH = 128
-local API_GATEWAY_MAX_AGE_S = 7200 -- API Gateway ends every connection after 2 hours
+-- API Gateway ends every connection after 2 hours: "Connection duration for WebSocket API: 2 hours" in
+-- "Quotas for configuring and running a WebSocket in API Gateway",
+-- https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+local API_GATEWAY_MAX_AGE_S = 7200
+-- The last rotation moment leaves this long before the cap for the new connection's connect and hello.
+local ROTATE_MARGIN_S = 120
+local MIN_ROTATE_WINDOW_S = 600 -- PROTOCOL.md: a window at least 10 minutes wide
+local MAX_DECLARED_FUNCTIONS = 256 -- PROTOCOL.md section 2: 0..256 declared names
+local DECLARE_ANSWER_S = 10 -- a declaration the server has not answered by then no longer holds the next
 local MAX_PING_INTERVAL_S = 540 -- PROTOCOL.md: ping at most 540 s after the last ping or the open
 local RETIRE_GRACE_S = 5 -- a replaced connection stays this long after its last reply
 
@@ -48,7 +56,15 @@ local DEFAULTS = {
 	reconnect = true, -- reconnect after an unexpected close
 	backoff_initial = 1, -- first reconnect delay ceiling (seconds); doubles per failed attempt
 	backoff_max = 60, -- largest reconnect delay ceiling (seconds)
-	max_connection_age = 6900, -- reconnect proactively after this long (API Gateway's cap is 7200)
+	-- a fresh session is opened at a random moment between rotate_after and rotate_after + rotate_window
+	-- seconds after the handshake (API Gateway's cap is 7200), so a fleet that started together does not
+	-- reconnect together
+	rotate_after = 6000,
+	rotate_window = 900,
+	-- registrations within this many seconds go to the server as one declaration; 0: those made before
+	-- the scheduler's next resumption cycle (task.defer), so a loop of register calls costs one frame
+	declare_delay = 0,
+	declare_functions = true, -- declare the registered functions to the server (PROTOCOL.md section 2)
 	drain_timeout = 65, -- how long a replaced connection may finish running functions (seconds)
 	debug = false, -- true (print) or a function(text) receiving log lines
 }
@@ -378,6 +394,24 @@ local function reasonFrame(id, reason)
 	return '{"action":"reply","id":' .. idText .. ',"processed":false,"reason":' .. reasonText .. "}"
 end
 
+-- The frame declaring the registered functions (PROTOCOL.md section 2): their names, sorted.
+local function declaration(functions)
+	local names = {}
+	for name in pairs(functions) do
+		table.insert(names, name)
+	end
+	table.sort(names)
+	local encoded = {}
+	for _, name in ipairs(names) do
+		local ok, text = encodeValue(name)
+		if not ok then
+			return nil
+		end
+		table.insert(encoded, text)
+	end
+	return '{"action":"functions","names":[' .. table.concat(encoded, ",") .. "]}", #names, names
+end
+
 --[[
 	The reply frame for a function that returned value: "processed":true with the response (null for
 	nil), or — when value cannot be sent as JSON or the frame would pass 32 KB — the
@@ -674,6 +708,7 @@ function Connection:finish(reason)
 	cancel(self.rotate_timer)
 	cancel(self.drain_timer)
 	cancel(self.idle_timer)
+	cancel(self.declaring)
 	self.changed:Fire()
 	self.client:_connectionEnded(self, reason)
 end
@@ -711,6 +746,8 @@ function Connection:receive(message)
 			self.hello = true
 			self.changed:Fire()
 		end
+	elseif kind == "functions" then
+		self.client:_declared(self, frame.count)
 	elseif kind == "pong" then
 		self.pongs = (self.pongs or 0) + 1
 	elseif kind == "disconnect" then
@@ -739,16 +776,27 @@ local function resolveOptions(options)
 		if value == nil then
 			value = default
 		end
-		if type(default) == "number" and (type(value) ~= "number" or value ~= value or value <= 0) then
-			fail(name .. " must be a positive number of seconds")
+		local least = if name == "declare_delay" then 0 else nil
+		if
+			type(default) == "number"
+			and (type(value) ~= "number" or value ~= value or value < (least or 0) or (least == nil and value == 0))
+		then
+			fail(name .. " must be a " .. (if least then "non-negative" else "positive") .. " number of seconds")
 		end
 		config[name] = value
 	end
 	if config.ping_interval > MAX_PING_INTERVAL_S then
 		fail("ping_interval must be at most " .. MAX_PING_INTERVAL_S .. " seconds")
 	end
-	if config.max_connection_age >= API_GATEWAY_MAX_AGE_S then
-		fail("max_connection_age must be below " .. API_GATEWAY_MAX_AGE_S .. " seconds (API Gateway's cap)")
+	if config.rotate_window < MIN_ROTATE_WINDOW_S then
+		fail("rotate_window must be at least " .. MIN_ROTATE_WINDOW_S .. " seconds")
+	end
+	if config.rotate_after + config.rotate_window > API_GATEWAY_MAX_AGE_S - ROTATE_MARGIN_S then
+		fail(
+			"rotate_after + rotate_window must be at most "
+				.. (API_GATEWAY_MAX_AGE_S - ROTATE_MARGIN_S)
+				.. " seconds (API Gateway's 2-hour cap, less time to open the next connection)"
+		)
 	end
 	if config.backoff_max < config.backoff_initial then
 		fail("backoff_max must be at least backoff_initial")
@@ -769,11 +817,42 @@ local function resolveOptions(options)
 	return config
 end
 
--- Seconds to wait before reconnect attempt number `attempt` (1, 2, …): a random point in the upper
--- half of min(backoff_max, backoff_initial * 2^(attempt-1)), so a fleet never reconnects in step.
+-- Roblox's Random is seeded apart in every VM; math.random may start from the same seed in each, and a
+-- fleet drawing the same numbers would reconnect in step.
+local randomSource = nil
+local function uniform()
+	if randomSource == nil then
+		local ok, made = pcall(function()
+			return Random.new()
+		end)
+		randomSource = if ok and made ~= nil then made else false
+	end
+	if randomSource then
+		return randomSource:NextNumber()
+	end
+	return math.random()
+end
+
+-- Seconds to wait before reconnect attempt number `attempt` (1, 2, …): full jitter, a uniform point
+-- of [0, min(backoff_max, backoff_initial * 2^(attempt-1))], so a fleet never reconnects in step.
 local function backoffDelay(attempt, initial, maximum)
 	local ceiling = math.min(maximum, initial * 2 ^ math.max(attempt - 1, 0))
-	return ceiling / 2 + math.random() * ceiling / 2
+	return uniform() * ceiling
+end
+
+-- Seconds after the handshake at which a connection is replaced: a uniform moment of the window.
+local function rotateDelay(after, window)
+	return after + uniform() * window
+end
+
+-- The HTTP status of a refused handshake, read from the executor's error text ("HTTP 403",
+-- "status 429", "… 503 …"), or nil when it names none.
+local function refusedStatus(err)
+	local text = textOf(err)
+	local status = string.match(text, "HTTP[/%d%.]*%s+(%d%d%d)%f[%D]")
+		or string.match(text, "[Ss]tatus[%s:=]+(%d%d%d)%f[%D]")
+		or string.match(text, "%f[%w]([45]%d%d)%f[%W]")
+	return if status ~= nil then tonumber(status) else nil
 end
 
 --[[
@@ -832,7 +911,23 @@ function Session:register(key, fn)
 	if type(fn) ~= "function" then
 		error("SessionRelay: register expects a function for key " .. key, 2)
 	end
+	local added = self._functions[key] == nil
 	self._functions[key] = fn
+	if added and self._options.declare_functions then
+		local frame, count = declaration(self._functions)
+		if frame == nil or count > MAX_DECLARED_FUNCTIONS or #frame > FRAME_LIMIT_BYTES then
+			self._functions[key] = nil
+			error(
+				"SessionRelay: register cannot declare more than "
+					.. MAX_DECLARED_FUNCTIONS
+					.. " functions, nor names that fill more than one frame ("
+					.. FRAME_LIMIT_BYTES
+					.. " bytes)",
+				2
+			)
+		end
+		self:_declareSoon()
+	end
 	return self
 end
 
@@ -840,6 +935,9 @@ end
 function Session:unregister(key)
 	local existed = self._functions[key] ~= nil
 	self._functions[key] = nil
+	if existed then
+		self:_declareSoon()
+	end
 	return existed
 end
 
@@ -884,6 +982,50 @@ function Session:_log(text)
 	end
 end
 
+-- Declares the registered functions once declare_delay has passed, so a burst of register and
+-- unregister calls costs one frame (none when the set ends up as it was declared).
+function Session:_declareSoon()
+	if not self._options.declare_functions or self._declare_timer ~= nil or self._finished then
+		return
+	end
+	local function declare()
+		self._declare_timer = nil
+		self:_declare()
+	end
+	local delay = self._options.declare_delay
+	self._declare_timer = if delay > 0 then task.delay(delay, declare) else task.defer(declare)
+end
+
+--[[
+	Sends the declaration on conn, or on every connection past its hello whose last one differs. One
+	declaration at a time is on its way on a connection: the server runs each frame in its own
+	function invocation, so two sent together could be stored in the wrong order. The next goes when
+	the server has answered {"type":"functions"} (or DECLARE_ANSWER_S passed without an answer).
+]]
+function Session:_declare(conn)
+	local frame, _, names = declaration(self._functions)
+	local targets = if conn ~= nil then { conn } else self:_connections()
+	for _, target in ipairs(targets) do
+		if target.hello and not target.declaring and target.declared ~= frame and target:send(frame) then
+			target.declared = frame
+			target.declared_names = names
+			target.declaring = task.delay(DECLARE_ANSWER_S, function()
+				target.declaring = nil
+				self:_declare(target)
+			end)
+		end
+	end
+end
+
+-- The server confirmed a declaration on conn: the next one, if the set changed since, may go.
+function Session:_declared(conn, count)
+	self.declared_count = count
+	self.declared_functions = conn.declared_names
+	cancel(conn.declaring)
+	conn.declaring = nil
+	self:_declare(conn)
+end
+
 function Session:_connections()
 	local list = {}
 	for conn in pairs(self._open) do
@@ -925,9 +1067,15 @@ function Session:_run()
 			elseif conn ~= nil then
 				self:_adopt(conn)
 			elseif not self._finished then
-				self._attempt += 1
 				self.last_error = err
 				self:_log("could not connect: " .. textOf(err))
+				if refusedStatus(err) == 403 then
+					-- an unknown or disabled script, or a banned user: trying again changes nothing
+					self:_log("the server refused this session (403): not reconnecting")
+					self:_finish()
+				else
+					self._attempt += 1
+				end
 			end
 		end
 	end
@@ -982,6 +1130,9 @@ function Session:_openConnection()
 		waitFor(conn.changed, options.hello_timeout)
 	end
 	if conn.open and conn.hello then
+		if options.declare_functions then
+			self:_declare(conn)
+		end
 		return conn
 	end
 	local reason = if conn.open then "no hello from the server" else conn.end_reason
@@ -997,7 +1148,9 @@ function Session:_adopt(conn)
 	self.session_id = conn.id
 	self.session = conn.info
 	self.connected = true
-	conn.rotate_timer = task.delay(self._options.max_connection_age, function()
+	local options = self._options
+	conn.rotate_at = rotateDelay(options.rotate_after, options.rotate_window)
+	conn.rotate_timer = task.delay(conn.rotate_at, function()
 		conn.rotate_timer = nil
 		conn.rotate_due = true
 		self:_log("connection is nearly 2 hours old: opening a new session")
@@ -1115,6 +1268,9 @@ SessionRelay._internal = {
 	errored_frame = erroredFrame,
 	reason_frame = reasonFrame,
 	backoff_delay = backoffDelay,
+	rotate_delay = rotateDelay,
+	refused_status = refusedStatus,
+	declaration = declaration,
 	query_string = queryString,
 	url_encode = urlEncode,
 	sanitize_utf8 = sanitizeUtf8,

@@ -6,6 +6,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from session_relay_tools.simulate import DEMO_FUNCTIONS
+
 
 def test_health_needs_no_key(local_stack):
     with local_stack.client(api_key="") as anonymous:
@@ -27,7 +29,9 @@ def test_get_session_returns_the_contract_object(api, local_stack, fleet):
         "job_id",
         "created_at",
         "last_seen_at",
+        "functions",  # the simulated client declares its functions after its hello
     }
+    assert session["functions"] == sorted(DEMO_FUNCTIONS)
     assert session["id"] == client.session_id
     assert session["script_id"] == local_stack.script_id
     assert session["roblox_id"] == client.identity["roblox_id"]

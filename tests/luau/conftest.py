@@ -36,6 +36,30 @@ end)
 """
 
 
+# True once the functions the server last confirmed as declared are the registered ones (or there is
+# nothing to wait for: closed, not connected).
+DECLARED = """
+if session == nil or session.closed or not session.connected then
+	return true
+end
+local registered = {}
+for name in session._functions do
+	table.insert(registered, name)
+end
+table.sort(registered)
+local confirmed = session.declared_functions
+if confirmed == nil or #confirmed ~= #registered then
+	return false
+end
+for index, name in registered do
+	if confirmed[index] ~= name then
+		return false
+	end
+end
+return true
+"""
+
+
 @dataclass
 class Relay:
     """A harnessed Luau client connected to the local stack, and the REST API that commands it."""
@@ -67,7 +91,17 @@ class Relay:
         return self.harness.logs()
 
     def exec(self, source: str, **values: Any) -> None:
+        """Run Luau in the client's VM; then, while connected, wait until the server has confirmed the
+        declaration of every function registered (a message sent before that may be answered
+        "function doesnt exist" by the server: the declaration is a frame on its way)."""
         self.harness.exec(source, **values)
+        self.wait_declared()
+
+    def wait_declared(self) -> None:
+        self.harness.wait_until(
+            lambda: self.harness.eval(DECLARED),
+            what=f"the server to confirm the declared functions; logs: {self.logs()[-5:]}",
+        )
 
     def rest(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A REST call made in a worker thread while the Luau loop keeps running."""
@@ -143,6 +177,7 @@ def connect_relay(local_stack, api, luau) -> Callable[..., Relay]:
         )
         if wait:
             relay.wait_connected()
+            relay.wait_declared()
         return relay
 
     return connect

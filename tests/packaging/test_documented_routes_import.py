@@ -39,4 +39,4 @@ def test_importing_the_app_renders_no_schema():
     templated = sum("{" in path for _, path in OPERATIONS)
     assert at_import == {"fields": templated, "schemas": 0}
     assert after_document["fields"] > at_import["fields"] + len(OPERATIONS)
-    assert after_document["schemas"] == 6  # three message bodies, two broadcast ones, the webhook
+    assert after_document["schemas"] == 7  # three message bodies, two broadcast ones, the webhook, the ban

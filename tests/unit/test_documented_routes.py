@@ -4,7 +4,7 @@ and the scope each needs."""
 
 import pytest
 from fastapi.routing import APIRoute
-from session_relay.api import bodies
+from session_relay.api import ban_bodies, bodies
 from session_relay.api.main import DOCUMENTED, _routes, app
 from session_relay.api.responses import _ERRORS
 from session_relay.api.routers import webhooks
@@ -59,6 +59,9 @@ OPERATIONS = {
     ("post", WEBHOOK + "/test"): ("TestAnswer", {200, 401, 403, 404, 422, 503}, None),
     ("get", WEBHOOK + "/failures"): ("FailuresAnswer", {200, 401, 403, 404, 422, 503}, None),
     ("post", WEBHOOK + "/failures/replay"): ("ReplayAnswer", {200, 401, 403, 404, 422, 503}, None),
+    ("post", "/bans"): ("BanCreated", {201, 400, 401, 403, 404, 409, 413, 422, 503}, "BanRequest"),
+    ("get", "/bans"): ("BanPage", {200, 401, 403, 422, 503}, None),
+    ("delete", "/bans/{ban_id}"): ("Success", {200, 401, 403, 404, 422, 503}, None),
 }
 # Operation -> the scope its key needs (PROTOCOL.md section 1, "Extension: scopes"); "any": any key.
 SCOPES = {
@@ -79,6 +82,9 @@ SCOPES = {
     ("get", "/broadcasts/{broadcast_id}/responses"): "read",
     ("post", "/broadcasts/{broadcast_id}/cancel"): "message or disconnect",
     **{(method, path): "manage" for method, path in OPERATIONS if path.startswith("/scripts/")},
+    ("post", "/bans"): "disconnect",
+    ("get", "/bans"): "read",
+    ("delete", "/bans/{ban_id}"): "disconnect",
 }
 
 
@@ -116,10 +122,10 @@ def test_each_operation_documents_its_answers_and_body(document, method, path):
     operation = document["paths"][path][method]
 
     assert {int(status) for status in operation["responses"]} == statuses
-    success = "200" if 200 in statuses else "202"  # a broadcast starts: 202 is its only success
+    success = next(code for code in ("200", "201", "202") if int(code) in statuses)
     ok = operation["responses"][success]["content"]["application/json"]["schema"]
     assert ok == {"$ref": f"#/components/schemas/{answer_model}"}
-    for status in statuses - {200, 202}:
+    for status in statuses - {200, 201, 202}:
         failure = operation["responses"][str(status)]
         assert failure["description"] == _ERRORS[status]
         assert failure["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Failure"}
@@ -130,7 +136,7 @@ def test_each_operation_documents_its_answers_and_body(document, method, path):
         assert body["required"] is True
         schema = body["content"]["application/json"]["schema"]
         assert schema["title"] == body_model
-        assert {"key", "session_ids", "filter", "url"} & set(schema["properties"])
+        assert {"key", "session_ids", "filter", "url", "script_id"} & set(schema["properties"])
 
 
 def test_every_reference_in_the_document_resolves(document):
@@ -172,7 +178,9 @@ def test_each_operation_names_the_scope_it_needs(document, method, path):
         assert "403" in operation["description"]
 
 
-@pytest.mark.parametrize("model", ["MessageRequest", "BulkRequest", "BulkMessageRequest", "WebhookRequest"])
+@pytest.mark.parametrize(
+    "model", ["MessageRequest", "BulkRequest", "BulkMessageRequest", "WebhookRequest", "BanRequest"]
+)
 def test_each_request_body_has_examples_the_api_accepts(document, model):
     [schema] = [
         operation["requestBody"]["content"]["application/json"]["schema"]
@@ -184,4 +192,5 @@ def test_each_request_body_has_examples_the_api_accepts(document, model):
 
     assert schema["examples"]
     for example in schema["examples"]:
-        getattr(webhooks if model == "WebhookRequest" else bodies, model).model_validate(example)
+        module = {"WebhookRequest": webhooks, "BanRequest": ban_bodies}.get(model, bodies)
+        getattr(module, model).model_validate(example)

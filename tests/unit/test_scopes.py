@@ -54,6 +54,9 @@ ROUTES = {
     "webhook_test": ("POST", WEBHOOK + "/test", None, "manage", 404),
     "webhook_failures": ("GET", WEBHOOK + "/failures", None, "manage", 404),
     "webhook_replay": ("POST", WEBHOOK + "/failures/replay", None, "manage", 404),
+    "ban": ("POST", "/bans", {"script_id": "script-scoped", "user_key": "banned-user"}, "disconnect", 201),
+    "list_bans": ("GET", "/bans", None, "read", 200),
+    "lift_ban": ("DELETE", f"/bans/ban_{UNKNOWN_ID}", None, "disconnect", 404),
 }
 KEYS = {"only-" + scope: (scope,) for scope in ALL} | {"no-scope": (), "every-scope": ALL}
 
@@ -77,7 +80,7 @@ def call(client, owner, route: str, session_id: str):
     method, path, body, _, _ = ROUTES[route]
     if body is not None:
         body = json.loads(json.dumps(body).replace("{id}", session_id))
-    retry = {"Idempotency-Key": f"matrix-{route}"} if route.startswith("message") else {}
+    retry = {"Idempotency-Key": f"matrix-{route}"} if route.startswith("message") or route == "ban" else {}
     headers = {**owner.headers, **retry}
     return client.request(method, path.replace("{id}", session_id), headers=headers, json_body=body)
 
@@ -108,6 +111,7 @@ def test_each_route_allows_the_keys_with_its_scope_and_refuses_the_others(
                 "batch not found",
                 "broadcast not found",
                 "webhook not found",
+                "ban not found",
             )
         if route.startswith("message"):
             assert [frame["type"] for frame in session.received] == ["message"]

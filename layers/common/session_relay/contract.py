@@ -38,9 +38,21 @@ class Session:
     job_id: str
     created_at: int
     last_seen_at: int
+    # The functions the client declared (sorted), or None for a client that never declared.
+    functions: tuple[str, ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        shown = asdict(self)
+        if self.functions is None:
+            del shown["functions"]
+        else:
+            shown["functions"] = list(self.functions)
+        return shown
+
+    def declares(self, key: str) -> bool:
+        """False only for a session that declared its functions without ``key`` (PROTOCOL.md, declared
+        functions): a message to it is answered "function doesnt exist" and no frame is sent."""
+        return self.functions is None or key in self.functions
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +162,9 @@ EXPECTED = {
     "job_id": _SHORT_TEXT,
     "roblox_id": _POSITIVE_ID,
     "place_id": _POSITIVE_ID,
+    "function": _SHORT_TEXT,
+    "reason": "must be a string of 1 to 200 characters",
+    "expires_in": "must be a whole number of seconds from 60 to 31536000",
     "limit": f"must be a decimal integer from 1 to {MAX_BULK_IDS}",
     "cursor": "must be a next_cursor this API returned",
 }

@@ -60,6 +60,9 @@ def run_client(executor: "LuauExecutor", stop: list[bool]) -> int:
             noticed = True
             why = executor.eval("return session.last_error") or "no answer yet"
             print(f"not connected yet ({why}); the client keeps trying", flush=True)
+    if not stop and executor.eval("return connections") == 0:  # refused for good (a 403)
+        why = executor.eval("return session.last_error") or "closed"
+        print(f"not connected ({why}); the client does not retry", flush=True)
     executor.exec("session:close()", name="stop")
     executor.wait_until(lambda: not executor.open_sockets(), CLOSE_WAIT_S, what="the close")
     connected_once = executor.eval("return connections") > 0

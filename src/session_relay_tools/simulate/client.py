@@ -2,7 +2,8 @@
 
 ``echo`` returns ``data``, ``sleep`` waits ``data`` seconds and returns it, ``error`` raises with
 ``data`` as the message, ``invalid`` returns NaN (which cannot be sent as JSON); any other key is
-answered ``function doesnt exist``.
+answered ``function doesnt exist``. Each client declares the functions it answers (PROTOCOL.md
+section 2, ``functions``) right after its ``hello``.
 """
 
 import asyncio
@@ -62,7 +63,10 @@ def reply_for(message_id: str, function: Function | None, result: Any, error: Ex
 
 
 class SimulatedClient:
-    """One executor session. ``run()`` until ``stop()``; ``session_id`` is set after hello."""
+    """One executor session. ``run()`` until ``stop()``; ``session_id`` is set after hello.
+
+    ``hello`` is set once the server has answered both the hello and the declaration of the
+    functions (so a message sent then finds them declared), or once the connection ended."""
 
     def __init__(
         self,
@@ -70,11 +74,15 @@ class SimulatedClient:
         identity: dict[str, Any],
         functions: dict[str, Function] | None = None,
         ping_interval_s: float = PING_INTERVAL_S,
+        declare: bool = True,
     ) -> None:
         self.url = f"{url.rstrip('/')}?{urlencode(identity)}"
         self.identity = identity
         self.functions = DEMO_FUNCTIONS if functions is None else functions
         self.ping_interval_s = ping_interval_s
+        self.declare = declare
+        self.declared: int | None = None  # the count the server confirmed
+        self._declaration_answered = not declare
         self.session: dict[str, Any] | None = None
         self.hello = asyncio.Event()
         self.closed = asyncio.Event()
@@ -96,6 +104,9 @@ class SimulatedClient:
             async with websockets.connect(self.url, max_size=None, ping_interval=None) as socket:
                 self._socket = socket
                 await socket.send(json.dumps({"action": "hello"}))
+                if self.declare:
+                    names = sorted(self.functions)
+                    await socket.send(json.dumps({"action": "functions", "names": names}))
                 pinger = asyncio.create_task(self._ping(socket))
                 try:
                     async for text in socket:
@@ -119,16 +130,29 @@ class SimulatedClient:
 
     async def _on_frame(self, socket: Any, frame: dict[str, Any]) -> None:
         self.received.append(frame)
-        if frame.get("type") == "hello":
-            self.session = frame["session"]
-            self.hello.set()
-        elif frame.get("type") == "message":
+        kind = frame.get("type")
+        if kind == "message":
             answer = asyncio.create_task(self._answer(socket, frame))
             self._answers.add(answer)
             answer.add_done_callback(self._answers.discard)
-        elif frame.get("type") == "disconnect":
+        elif kind == "disconnect":
             self.disconnect_reason = str(frame.get("reason") or "")
             await socket.close()
+        else:
+            self._on_handshake_frame(kind, frame)
+
+    def _on_handshake_frame(self, kind: Any, frame: dict[str, Any]) -> None:
+        """The hello, the declaration's answer, or an error frame (a server that does not know the
+        ``functions`` action answers the declaration with one: nothing more to wait for)."""
+        if kind == "hello":
+            self.session = frame["session"]
+        elif kind == "functions":
+            self.declared = frame.get("count")
+            self._declaration_answered = True
+        elif kind == "error":
+            self._declaration_answered = True
+        if self.session is not None and self._declaration_answered:
+            self.hello.set()
 
     async def _answer(self, socket: Any, frame: dict[str, Any]) -> None:
         function = self.functions.get(frame.get("key"))

@@ -144,7 +144,7 @@ def simulate(
         ),
     ] = PING_INTERVAL_S,
 ) -> None:
-    """Connect simulated executor sessions that answer the demo functions echo, sleep, error, invalid.
+    """Connect simulated sessions that declare and answer the demo functions echo, sleep, error, invalid.
 
     Each session stays until it is disconnected (through the API, or its connection drops) or Ctrl-C.
 

@@ -13,6 +13,7 @@ subclasses carrying ``status`` and ``error`` (the API's sentence).
 """
 
 from session_relay_client.aio import AsyncSessionRelay
+from session_relay_client.bans import Ban, BanPage, BanResult
 from session_relay_client.broadcasts import Broadcast, BroadcastCounts, BroadcastPage, ResponsesPage
 from session_relay_client.calls import DEFAULT_URL, UNSET
 from session_relay_client.client import SessionRelay
@@ -66,6 +67,9 @@ __all__ = [
     "UNSET",
     "AsyncSessionRelay",
     "BadRequest",
+    "Ban",
+    "BanPage",
+    "BanResult",
     "BatchAccepted",
     "BatchEntry",
     "BatchOutcome",

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import httpx
 
 from session_relay_client import calls, later
+from session_relay_client.bans import AsyncBanMethods
 from session_relay_client.broadcasts import AsyncBroadcasts
 from session_relay_client.calls import DEFAULT_URL, UNSET, Call, T, Timeouts
 from session_relay_client.errors import SessionRelayError
@@ -30,7 +31,7 @@ Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="AsyncSessionRelay")
 
 
-class AsyncSessionRelay(AsyncBroadcasts, AsyncWebhookMethods):  # broadcasts.py, webhooks.py
+class AsyncSessionRelay(AsyncBroadcasts, AsyncWebhookMethods, AsyncBanMethods):  # broadcasts, webhooks, bans
     """An asyncio client of the Session Relay REST API; see ``SessionRelay`` for the options.
 
     Use ``async with AsyncSessionRelay(...) as relay:``, or ``await relay.aclose()``.
@@ -108,6 +109,7 @@ class AsyncSessionRelay(AsyncBroadcasts, AsyncWebhookMethods):  # broadcasts.py,
         roblox_id: int | None = None,
         place_id: int | None = None,
         job_id: str | None = None,
+        function: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> SessionPage:
@@ -118,6 +120,7 @@ class AsyncSessionRelay(AsyncBroadcasts, AsyncWebhookMethods):  # broadcasts.py,
             "roblox_id": roblox_id,
             "place_id": place_id,
             "job_id": job_id,
+            "function": function,
         }
         return await self._run(calls.list_sessions(filters, limit, cursor))
 
@@ -129,6 +132,7 @@ class AsyncSessionRelay(AsyncBroadcasts, AsyncWebhookMethods):  # broadcasts.py,
         roblox_id: int | None = None,
         place_id: int | None = None,
         job_id: str | None = None,
+        function: str | None = None,
         page_size: int | None = None,
     ) -> AsyncIterator[Session]:
         """Every matching session, page after page (``page_size`` ids a request, 1..1000)."""
@@ -138,6 +142,7 @@ class AsyncSessionRelay(AsyncBroadcasts, AsyncWebhookMethods):  # broadcasts.py,
             "roblox_id": roblox_id,
             "place_id": place_id,
             "job_id": job_id,
+            "function": function,
         }
         cursor = None
         while True:

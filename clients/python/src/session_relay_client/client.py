@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import httpx
 
 from session_relay_client import calls, later
+from session_relay_client.bans import BanMethods
 from session_relay_client.broadcasts import Broadcasts
 from session_relay_client.calls import DEFAULT_URL, UNSET, Call, T, Timeouts
 from session_relay_client.errors import SessionRelayError
@@ -30,7 +31,7 @@ Progress = Callable[[int], None]
 _Relay = TypeVar("_Relay", bound="SessionRelay")
 
 
-class SessionRelay(Broadcasts, WebhookMethods):  # broadcasts.py, webhooks.py
+class SessionRelay(Broadcasts, WebhookMethods, BanMethods):  # broadcasts.py, webhooks.py, bans.py
     """A client of the Session Relay REST API.
 
     ``url`` is the API's base URL (the stage URL on AWS); ``api_key`` the owner key (only
@@ -117,10 +118,12 @@ class SessionRelay(Broadcasts, WebhookMethods):  # broadcasts.py, webhooks.py
         roblox_id: int | None = None,
         place_id: int | None = None,
         job_id: str | None = None,
+        function: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> SessionPage:
-        """One page of the caller's live sessions, newest first, filtered by the given fields.
+        """One page of the caller's live sessions, newest first, filtered by the given fields
+        (``function``: the sessions that declared a function of that name).
 
         ``limit`` is 1..1000 (the API's default is 100); pass the page's ``next_cursor`` as
         ``cursor`` for the next page.
@@ -131,6 +134,7 @@ class SessionRelay(Broadcasts, WebhookMethods):  # broadcasts.py, webhooks.py
             "roblox_id": roblox_id,
             "place_id": place_id,
             "job_id": job_id,
+            "function": function,
         }
         return self._run(calls.list_sessions(filters, limit, cursor))
 
@@ -142,6 +146,7 @@ class SessionRelay(Broadcasts, WebhookMethods):  # broadcasts.py, webhooks.py
         roblox_id: int | None = None,
         place_id: int | None = None,
         job_id: str | None = None,
+        function: str | None = None,
         page_size: int | None = None,
     ) -> Iterator[Session]:
         """Every matching session, page after page (``page_size`` ids a request, 1..1000)."""
@@ -151,6 +156,7 @@ class SessionRelay(Broadcasts, WebhookMethods):  # broadcasts.py, webhooks.py
             "roblox_id": roblox_id,
             "place_id": place_id,
             "job_id": job_id,
+            "function": function,
         }
         cursor = None
         while True:

@@ -37,6 +37,8 @@ class Session(BaseModel):
     job_id: str
     created_at: int
     last_seen_at: int
+    functions: list[str] | None = None
+    """The names the client declared it has registered, sorted; None if it never declared."""
 
 
 class KeyInfo(BaseModel):
@@ -58,6 +60,8 @@ class SessionFilter(BaseModel):
     roblox_id: int | None = None
     place_id: int | None = None
     job_id: str | None = None
+    function: str | None = None
+    """Only the sessions that declared a function of this name."""
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

@@ -102,6 +102,7 @@ class ListQuery(BaseModel):
     script_id: str | None = None
     user_key: str | None = None
     job_id: str | None = None
+    function: Annotated[str, Field(min_length=1, max_length=MAX_FIELD_LENGTH)] | None = None
     roblox_id: Annotated[int, Field(gt=0, le=MAX_ID_64)] | None = None
     place_id: Annotated[int, Field(gt=0, le=MAX_ID_64)] | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_BULK_IDS)] = 100
@@ -158,6 +159,8 @@ class SessionFilter(_Body):
     roblox_id: OptionalId = None
     place_id: OptionalId = None
     job_id: OptionalText = None
+    # Sessions that declared this function (PROTOCOL.md, declared functions).
+    function: OptionalText = None
 
     _no_nulls = field_validator("*", mode="before")(_not_null_field)
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from session_relay.api.bodies import describe_errors
 from session_relay.api.documented import document
 from session_relay.api.responses import failure
-from session_relay.api.routers import broadcasts, docs, health, key, outcomes, sessions, webhooks
+from session_relay.api.routers import bans, broadcasts, docs, health, key, outcomes, sessions, webhooks
 from session_relay.dashboard import router as dashboard_router
 from session_relay.errors import RelayError
 from session_relay.observability import logger
@@ -35,6 +35,7 @@ DOCUMENTED = (
     outcomes.router,
     broadcasts.router,
     webhooks.router,
+    bans.router,
 )
 
 app = FastAPI(

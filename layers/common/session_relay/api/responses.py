@@ -1,11 +1,9 @@
 """Answer shapes (for OpenAPI) and the ways an answer is built: a service's result, success or failure."""
 
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-
-from session_relay.contract import Session
+from pydantic import BaseModel, Field
 
 
 class Result(Protocol):
@@ -32,6 +30,32 @@ def failure(status: int, message: str, headers: dict[str, str] | None = None) ->
 
 class Success(BaseModel):
     success: bool = True
+
+
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    # Left out of a session that never declared, never null: documented as the plain list.
+    schema.update(next(v for v in schema.pop("anyOf", []) if v.get("type") != "null"))
+    schema.pop("default", None)
+
+
+class Session(BaseModel):
+    """A live session, as the contract shows it (times in epoch ms)."""
+
+    id: str
+    user_key: str
+    script_id: str
+    roblox_id: int
+    place_id: int
+    job_id: str
+    created_at: int
+    last_seen_at: int
+    functions: Annotated[
+        list[str] | None,
+        Field(
+            description="The functions the client declared, sorted; absent for a session that never declared",
+            json_schema_extra=_absent_not_null,
+        ),
+    ] = None
 
 
 class SessionAnswer(Success):
@@ -103,6 +127,29 @@ class KeyAnswer(Success):
     key: KeyDescription
 
 
+class BanObject(BaseModel):
+    """A ban: ``user_key`` or ``roblox_id`` (exactly one), times in epoch ms, ``expires_at`` null for a
+    ban until lifted, ``reason`` null when none was given."""
+
+    id: str
+    script_id: str
+    user_key: str | None = None
+    roblox_id: int | None = None
+    reason: str | None
+    created_at: int
+    expires_at: int | None
+
+
+class BanCreated(Success):
+    ban: BanObject
+    disconnected: list[str]
+
+
+class BanPage(Success):
+    bans: list[BanObject]
+    next_cursor: str | None
+
+
 class Failure(BaseModel):
     success: Literal[False] = False
     error: str
@@ -112,7 +159,7 @@ _ERRORS = {
     400: "The body is not valid JSON",
     401: "No API key, or an invalid one",
     403: "The API key's scopes do not allow this call (the sentence names the scope it needs)",
-    404: "No such session, message or batch (or not one of the caller's)",
+    404: "No such session, message, batch, script or ban (or not one of the caller's)",
     409: "A call with this Idempotency-Key is still running",
     413: "The body, or the frame it would make, is too large",
     422: "A field fails validation, or a query parameter the route does not take",

@@ -16,7 +16,14 @@ from session_relay.clock import now_ms
 from session_relay.contract import REASON_NOT_FOUND, Outcome
 from session_relay.service.access import Principal, owned_sessions
 from session_relay.service.broadcasts_views import counter_of
-from session_relay.service.delivery import NO_RESPONSE, NOT_FOUND, DeliveryCore, MessageFrames, new_message_id
+from session_relay.service.delivery import (
+    NO_FUNCTION,
+    NO_RESPONSE,
+    NOT_FOUND,
+    DeliveryCore,
+    MessageFrames,
+    new_message_id,
+)
 from session_relay.service.disconnects import Disconnects
 from session_relay.service.pool import run_all
 from session_relay.settings import Settings
@@ -184,14 +191,16 @@ class ChunkSender:
             else:
                 result.decide(session.session.id, NO_RESPONSE)
         targets = [(session, fields["m"]) for session, fields in fresh]
-        shards = self.core.record(targets, deadline_ms, batch=f"{record.id}#{new_message_id()[:8]}")
-        posted = self.core.post(targets, frames)
+        shards = self.core.record(targets, deadline_ms, frames, batch=f"{record.id}#{new_message_id()[:8]}")
+        posted = self.core.post(targets, frames, deadline_ms=deadline_ms)
         for (connection_id, message_id), session_id in posted.out.items():
             shard = shards[(connection_id, message_id)]
             result.out[session_id] = [connection_id, message_id, deadline_ms, shard]
             result.add("sent")
         for session_id in posted.gone:
             result.decide(session_id, NOT_FOUND)
+        for session_id in posted.undeclared:  # declared its functions without the key: no frame
+            result.decide(session_id, NO_FUNCTION)
         if posted.failed:  # not delivered (its message withdrawn): posted again by a later attempt
             self.store.broadcasts.unguard(record.id, list(posted.failed))
             result.again.extend(posted.failed)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from aws_lambda_powertools.metrics import MetricUnit
 
 from session_relay.clock import now_ms
-from session_relay.contract import REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
+from session_relay.contract import REASON_NO_FUNCTION, REASON_NO_RESPONSE, REASON_NOT_FOUND, Outcome
 from session_relay.errors import ServiceUnavailable
 from session_relay.gateway import DEFAULT_BUDGET_S, Gateway
 from session_relay.observability import count, logger
@@ -33,6 +33,7 @@ SHARD_SIZE = 250
 
 NO_RESPONSE = Outcome(processed=False, reason=REASON_NO_RESPONSE)
 NOT_FOUND = Outcome(processed=False, reason=REASON_NOT_FOUND)
+NO_FUNCTION = Outcome(processed=False, reason=REASON_NO_FUNCTION)
 
 Pair = tuple[str, str]
 """Where a message went: (connection id, message id)."""
@@ -40,13 +41,16 @@ Pair = tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class Posted:
-    """What ``send`` did: the messages now out (by where they went, to their session id), and the
-    sessions found gone (410) or not reached (the gateway failed; their messages were withdrawn)."""
+    """What ``send`` did: the messages now out (by where they went, to their session id), the sessions
+    found gone (410) or not reached (the gateway failed; their messages were withdrawn), and those sent
+    no frame because they declared their functions without the message's key (answered "function
+    doesnt exist" at once, their messages stored so)."""
 
     out: dict[Pair, str] = field(default_factory=dict)
     gone: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     shards: dict[Pair, str] = field(default_factory=dict)
+    undeclared: tuple[str, ...] = ()
 
 
 class DeliveryCore:
@@ -80,31 +84,38 @@ class DeliveryCore:
 
         ``single`` (a call to one session) uses single-item requests and forgets a dead connection
         whole; a bulk call uses batch requests whatever its size."""
-        shards = self.record(targets, deadline_ms, single=single)
+        shards = self.record(targets, deadline_ms, frames, single=single)
         posted = self.post(targets, frames, single=single, deadline_ms=deadline_ms)
-        return Posted(posted.out, posted.gone, posted.failed, shards)
+        return Posted(posted.out, posted.gone, posted.failed, shards, posted.undeclared)
 
     def record(
         self,
         targets: list[tuple[SessionRecord, str]],
         deadline_ms: int,
+        frames: MessageFrames,
         *,
         single: bool = False,
         batch: str | None = None,
     ) -> dict[Pair, str]:
         """Record each (session, message id) as pending until ``deadline_ms`` (epoch ms), before its
         frame is posted so a fast reply always finds it. Many messages are recorded in shards of
-        ``batch`` (a fresh id by default), returned by where each message went, for ``collect``."""
+        ``batch`` (a fresh id by default), returned by where each message went, for ``collect``.
+        A session that declared its functions without ``frames.key`` gets its message recorded
+        answered "function doesnt exist" (PROTOCOL.md, declared functions): ``post`` sends it no
+        frame, and every reader finds that outcome."""
         if not targets:
             return {}
+        decided = {mid: NO_FUNCTION for record, mid in targets if not record.session.declares(frames.key)}
+        if decided:
+            count("MessagesUndeclared", len(decided))
         if single:
-            self.store.messages.put(*targets[0], deadline_ms)
-            count("MessagesSent")
+            self.store.messages.put(*targets[0], deadline_ms, outcome=decided.get(targets[0][1]))
+            count("MessagesSent", 1 - len(decided))
             return {}
         batch = batch or new_message_id()
         shards = [f"{batch}#{index // SHARD_SIZE}" for index in range(len(targets))]
-        self.store.messages.put_many(targets, deadline_ms, shards)
-        count("MessagesSent", len(targets))
+        self.store.messages.put_many(targets, deadline_ms, shards, decided)
+        count("MessagesSent", len(targets) - len(decided))
         return {(r.connection_id, m): shard for (r, m), shard in zip(targets, shards, strict=True)}
 
     def post(
@@ -115,14 +126,18 @@ class DeliveryCore:
         single: bool = False,
         deadline_ms: int | None = None,
     ) -> Posted:
-        """Post every recorded message's frame concurrently. From the first frame on nothing raises:
-        what fails is reported in ``Posted`` (and a message not delivered is withdrawn, or left to its
-        stored deadline if even that fails). A throttled post is retried until ``deadline_ms`` (epoch ms,
-        the messages' stored deadline: no reply can be recorded after it) at the latest, and for no more
-        than the gateway's ``DEFAULT_BUDGET_S`` from now in any case: a call answered at once ("wait":
-        false) has a deadline far past its own answer, which must come before the integration timeout."""
+        """Post every recorded message's frame concurrently (none to a session that declared its
+        functions without the key). From the first frame on nothing raises: what fails is reported in
+        ``Posted`` (and a message not delivered is withdrawn, or left to its stored deadline if even
+        that fails). A throttled post is retried until ``deadline_ms`` (epoch ms, the messages' stored
+        deadline: no reply can be recorded after it) at the latest, and for no more than the gateway's
+        ``DEFAULT_BUDGET_S`` from now in any case: a call answered at once ("wait": false) has a
+        deadline far past its own answer, which must come before the integration timeout."""
+        key = frames.key
+        undeclared = tuple(record.session.id for record, _ in targets if not record.session.declares(key))
+        targets = [(record, mid) for record, mid in targets if record.session.declares(key)]
         if not targets:
-            return Posted()
+            return Posted(undeclared=undeclared)
         post_by_ms = now_ms() + int(DEFAULT_BUDGET_S * 1000)
         if deadline_ms is not None:
             post_by_ms = min(post_by_ms, deadline_ms)
@@ -138,7 +153,8 @@ class DeliveryCore:
             except ServiceUnavailable:  # left pending: the deadline decides them the same way
                 logger.warning("undelivered messages not withdrawn", extra={"count": len(failed)})
         out = {(r.connection_id, m): r.session.id for (r, m), ok in zip(targets, results, strict=True) if ok}
-        return Posted(out, tuple(r.session.id for r, _ in dead), tuple(r.session.id for r, _ in failed))
+        gone, not_reached = tuple(r.session.id for r, _ in dead), tuple(r.session.id for r, _ in failed)
+        return Posted(out, gone, not_reached, undeclared)
 
     def _post(self, item: tuple[SessionRecord, str, int | None]) -> bool | None:
         """True delivered, False gone (410), None the gateway failed."""

@@ -18,7 +18,9 @@ from session_relay.settings import Settings
 from session_relay.store import SessionRecord, Store
 
 NOT_CLOSED = "the WebSocket gateway is unavailable; the session was not disconnected"
-DISCONNECT_FRAME = {"type": "disconnect", "reason": "disconnected by the script owner"}
+# Why a session ends (stored on its item for the change stream) -> the reason its client is told.
+OWNER, BANNED = "owner", "banned"
+DISCONNECT_REASONS = {OWNER: "disconnected by the script owner", BANNED: "banned"}
 
 
 class Disconnects:
@@ -44,14 +46,15 @@ class Disconnects:
             records = found.found()
             return Disconnected(self.sessions(records) if records else [], found.paging)
 
-    def sessions(self, records: list[SessionRecord], reason: str = "owner") -> list[str]:
-        """Disconnect these sessions; the ids of those now closed and gone, in the given order.
-        ``reason`` is what their ``session.disconnected`` events say. Raises ``ServiceUnavailable``
-        only when nothing was changed."""
+    def sessions(self, records: list[SessionRecord], reason: str = OWNER) -> list[str]:
+        """Disconnect these sessions (``reason``: ``owner`` or ``banned``, stored on each item and told to
+        its client); the ids of those now closed and gone, in the given order. Raises
+        ``ServiceUnavailable`` only when nothing was changed."""
         if not records:
             return []
         self.store.sessions.hide(records, reason)  # raises: nothing was changed
-        closed = run_all(self._close, records, self.settings.post_workers)
+        frame = {"type": "disconnect", "reason": DISCONNECT_REASONS[reason]}
+        closed = run_all(lambda record: self._close(record, frame), records, self.settings.post_workers)
         done = [record for record, ok in zip(records, closed, strict=True) if ok]
         kept = [record for record, ok in zip(records, closed, strict=True) if not ok]
         if kept:
@@ -67,9 +70,9 @@ class Disconnects:
         count("SessionsDisconnected", len(done))
         return [record.session.id for record in done]
 
-    def _close(self, record: SessionRecord) -> bool:
+    def _close(self, record: SessionRecord, frame: dict[str, str]) -> bool:
         with suppress(ServiceUnavailable):  # the frame is best effort; the close is what counts
-            self.gateway.post(record.connection_id, DISCONNECT_FRAME)
+            self.gateway.post(record.connection_id, frame)
         try:
             self.gateway.close(record.connection_id)
         except ServiceUnavailable:

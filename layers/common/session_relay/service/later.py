@@ -78,7 +78,7 @@ class Later:
         paging = targets.paging.fields() if targets.paging else None
         batch = OutcomeRecord(owner, deadline_ms, entries, paging)
         sent = [(records[t.session_id], t.message_id) for t in entries if t.message_id is not None]
-        self.core.record(sent, deadline_ms)
+        self.core.record(sent, deadline_ms, frames)
         # An idempotent call's batch id is the same for a later call with the same key and body once the
         # retry window has passed: an earlier call's record from before that window is replaced.
         replaces_before_ms = now_ms() - RETRY_WINDOW_S * 1000 if batch_id else None

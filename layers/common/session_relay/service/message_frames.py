@@ -19,6 +19,7 @@ class MessageFrames:
     text around its own id (ids all have one length, so the size is checked once: 413 when too big)."""
 
     def __init__(self, key: str, data: Any) -> None:
+        self.key = key
         self._head = '{"type":"message","id":"'
         self._tail = f'","key":{dump_json(key)},"data":{dump_json(data)}}}'
         size = len(self._head.encode()) + len(new_message_id()) + len(self._tail.encode())

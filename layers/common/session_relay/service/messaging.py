@@ -25,7 +25,14 @@ from session_relay.service.access import (
 )
 from session_relay.service.calls import Call, deadline, in_flight
 from session_relay.service.deadlines import Deadline
-from session_relay.service.delivery import NO_RESPONSE, NOT_FOUND, DeliveryCore, MessageFrames, new_message_id
+from session_relay.service.delivery import (
+    NO_FUNCTION,
+    NO_RESPONSE,
+    NOT_FOUND,
+    DeliveryCore,
+    MessageFrames,
+    new_message_id,
+)
 from session_relay.service.idempotency import derived_id, idempotency_key, run_once
 from session_relay.service.later import Entry, Later, fitted
 from session_relay.service.results import (
@@ -155,6 +162,8 @@ class Messaging:
         message_id, started = new_message_id(), self.core.clock()
         wait_end = until.wait_end(1)
         posted = self.core.send([(record, message_id)], frames, until.stored_deadline_ms(1), single=True)
+        if posted.undeclared:
+            return NO_FUNCTION
         if posted.failed:
             raise ServiceUnavailable("the WebSocket gateway is unavailable, try again")
         if posted.gone:
@@ -172,6 +181,7 @@ class Messaging:
         wait_end = until.wait_end(len(sent))
         posted = self.core.send(sent, frames, until.stored_deadline_ms(len(sent)))
         outcomes = self.core.collect(posted.out, wait_end, shards=posted.shards) if posted.out else {}
+        outcomes.update(dict.fromkeys(posted.undeclared, NO_FUNCTION))
         count("MessagesProcessed", sum(outcome.processed for outcome in outcomes.values()))
         return [
             Entry(sid, NOT_FOUND if sid not in found.records else outcomes.get(sid, NO_RESPONSE))

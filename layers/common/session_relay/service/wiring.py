@@ -4,6 +4,7 @@ from functools import lru_cache
 
 from session_relay.gateway import Gateway, gateway_for
 from session_relay.service.access import Authenticator
+from session_relay.service.bans import Bans
 from session_relay.service.broadcasts import Broadcasts
 from session_relay.service.broadcasts_chunks import ChunkSender
 from session_relay.service.broadcasts_queue import get_queue
@@ -57,6 +58,10 @@ def get_worker() -> Worker:
     return Worker(store, sender, settings, get_queue())
 
 
+def get_bans() -> Bans:
+    return Bans(get_store(), get_disconnects())
+
+
 CACHED = (
     get_authenticator,
     get_sessions,
@@ -65,5 +70,6 @@ CACHED = (
     get_broadcasts,
     get_worker,
     get_queue,
+    get_bans,
 )
 """Every cached service, for tests that change the environment between cases."""

@@ -5,7 +5,8 @@ each a plain class over ``table.Table`` (the one table helper: items as plain di
 conditions, page and batch loops):
 - ``sessions``: sessions, connection mappings, listing and cursors (tables ``sessions``, ``connections``);
 - ``messages``: messages and replies, keyed by connection (table ``connections``);
-- ``auth``:     scripts and owner API keys (table ``auth``);
+- ``auth``:     scripts and owner API keys, and what a handshake reads (table ``auth``);
+- ``bans``:     bans of a script's user keys and Roblox ids, listed by the key that gave them (``auth``);
 - ``leases``:   calls in flight per API key, as leases that expire (table ``connections``);
 - ``webhooks``: owner webhooks and their delivery errors (table ``auth``);
 - ``outcomes``: records of messages answered later, owned by the key that sent them (``outcomes``).
@@ -20,24 +21,20 @@ from typing import Any
 from session_relay.aws import dynamodb_client
 from session_relay.settings import Settings, get_settings
 from session_relay.store.auth import ApiKeyRecord, Auth, ScriptRecord
+from session_relay.store.bans import Ban, Bans
 from session_relay.store.broadcasts import Broadcasts
 from session_relay.store.leases import Leases
+from session_relay.store.listing import decode_cursor, encode_cursor, listing_key
 from session_relay.store.messages import Messages, RecordedReply
 from session_relay.store.outcomes import OutcomeRecord, Outcomes, Target
-from session_relay.store.sessions import (
-    SESSION_MAX_S,
-    SessionRecord,
-    Sessions,
-    decode_cursor,
-    encode_cursor,
-    listing_key,
-)
+from session_relay.store.sessions import SESSION_MAX_S, SessionRecord, Sessions
 from session_relay.store.table import Table
 from session_relay.store.webhooks import Webhooks
 
 __all__ = [
     "SESSION_MAX_S",
     "ApiKeyRecord",
+    "Ban",
     "OutcomeRecord",
     "RecordedReply",
     "ScriptRecord",
@@ -61,6 +58,7 @@ class Store:
         self.messages = Messages(connections, settings.message_ttl_s)
         self.auth = Auth(Table(client, settings.auth_table))
         self.webhooks = Webhooks(Table(client, settings.auth_table))  # webhooks live in the auth table
+        self.bans = Bans(Table(client, settings.auth_table))
         self.leases = Leases(connections)
         # Only the REST API reads this one (messages answered later).
         self.outcomes = Outcomes(Table(client, settings.outcomes_table or ""))

@@ -5,6 +5,9 @@ its scopes)."""
 from dataclasses import dataclass
 from typing import Any
 
+from session_relay import clock
+from session_relay.contract import Identity
+from session_relay.store.bans import ban_key, banned
 from session_relay.store.table import Table
 
 # What a key may do (PROTOCOL.md section 1, "Extension: scopes"), in the order they are shown.
@@ -66,6 +69,25 @@ class Auth:
     def get_script(self, script_id: str) -> ScriptRecord | None:
         item = self.table.get(auth_key("script", script_id))
         return None if item is None else script_from_item(item)
+
+    def admission(self, identity: Identity) -> tuple[ScriptRecord | None, bool]:
+        """What a handshake needs, in one BatchGetItem (up to 100 keys from one or more tables):
+        the script, and whether a ban in force names the identity's ``user_key`` or ``roblox_id`` on it
+        (an expired ban not yet deleted by TTL is ignored). A ban costs a handshake no extra round trip.
+        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html"""
+        script_key = auth_key("script", identity.script_id)
+        keys = [
+            script_key,
+            ban_key(identity.script_id, user_key=identity.user_key),
+            ban_key(identity.script_id, roblox_id=identity.roblox_id),
+        ]
+        items = {item["pk"]: item for item in self.table.batch_get(keys)}
+        script = items.pop(script_key["pk"], None)
+        now_s = clock.now_s()
+        return (
+            None if script is None else script_from_item(script),
+            any(banned(item, now_s) for item in items.values()),
+        )
 
     def put_script(self, script: ScriptRecord) -> None:
         self.table.put(

@@ -47,7 +47,12 @@ class Messages:
         self.message_ttl_s = message_ttl_s
 
     def _item(
-        self, record: SessionRecord, message_id: str, deadline_ms: int, batch: str | None = None
+        self,
+        record: SessionRecord,
+        message_id: str,
+        deadline_ms: int,
+        batch: str | None = None,
+        outcome: Outcome | None = None,
     ) -> dict[str, Any]:
         item = {
             **message_key(record.connection_id, message_id),
@@ -61,19 +66,30 @@ class Messages:
         }
         if batch is not None:  # answered, it enters the ``answered`` index under this shard
             item["batch"] = batch
+        if outcome is not None:  # decided without a frame: stored answered, read back like any reply
+            item.update({"status": ANSWERED, "reply": dump_json(outcome.as_contract())})
         return item
 
-    def put(self, record: SessionRecord, message_id: str, deadline_ms: int) -> None:
-        """Record a pending message before it is posted, so a fast reply always finds it."""
-        self.table.put(self._item(record, message_id, deadline_ms))
+    def put(
+        self, record: SessionRecord, message_id: str, deadline_ms: int, outcome: Outcome | None = None
+    ) -> None:
+        """Record a pending message before it is posted, so a fast reply always finds it (or, with
+        ``outcome``, a message decided without being sent)."""
+        self.table.put(self._item(record, message_id, deadline_ms, outcome=outcome))
 
     def put_many(
-        self, sent: list[tuple[SessionRecord, str]], deadline_ms: int, batches: list[str] | None = None
+        self,
+        sent: list[tuple[SessionRecord, str]],
+        deadline_ms: int,
+        batches: list[str] | None = None,
+        decided: dict[str, Outcome] | None = None,
     ) -> None:
-        """Record many pending messages (BatchWriteItem, 25 a call), each in its batch shard if given."""
+        """Record many pending messages (BatchWriteItem, 25 a call), each in its batch shard if given;
+        those in ``decided`` (by message id) are stored with that outcome instead."""
         shards = batches or [None] * len(sent)
+        decided = decided or {}
         requests = [
-            self.table.put_request(self._item(r, m, deadline_ms, shard))
+            self.table.put_request(self._item(r, m, deadline_ms, shard, decided.get(m)))
             for (r, m), shard in zip(sent, shards, strict=True)
         ]
         batch_write(self.table.client, requests)

@@ -4,17 +4,14 @@ sessions:    ``id`` -> one session; GSI ``by_script`` (``script_id``, ``listing_
 connections: ``item = "session"`` maps the connection to its session.
 """
 
-import base64
-import binascii
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from session_relay import clock
-from session_relay.contract import Identity, Session, field_sentence
-from session_relay.errors import ValidationFailed
+from session_relay.contract import Identity, Session
 from session_relay.store.keys import SESSION_ITEM, live, mapping_key, session_key
+from session_relay.store.listing import decode_cursor, encode_cursor, listing_key
 from session_relay.store.table import Table, batch_write
 
 # API Gateway closes any connection after 2 hours, and one idle for 10 minutes; pings are answered
@@ -23,14 +20,13 @@ from session_relay.store.table import Table, batch_write
 # then at the latest.
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
 SESSION_MAX_S = 2 * 60 * 60 + 60
-# Why a session ended ("owner", "banned", "flood"), written just before its delete: the change stream's
-# REMOVE record carries it to the owner events (service/webhooks_events.py).
+# Why a session ended, written on its item just before the delete, so the change stream's old image
+# tells an owner's or a ban's disconnect and a flood close from a client's own close
+# (service/webhooks_events.py turns it into the reason of ``session.disconnected``).
 ENDED_REASON = "ended_reason"
-
-# Listing sorts newest first, then by id ascending: the sort key stores the inverted creation time.
-_LISTING_MAX_MS = 10**15 - 1
-# ASCII digits only: ``\d`` alone would also take other scripts' digits (Arabic-Indic and more).
-_CURSOR_PATTERN = re.compile(r"[0-9]{15}#[^\x00-\x1f]{1,128}")
+# ``FUNCTION`` is a DynamoDB reserved word: the filter names its attribute through a placeholder.
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ReservedWords.html
+_FUNCTION_FILTER = "contains(#functions, :function)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +47,7 @@ def session_from_item(item: dict[str, Any]) -> SessionRecord:
         job_id=item["job_id"],
         created_at=item["created_at"],
         last_seen_at=item["last_seen_at"],
+        functions=tuple(sorted(item.get("functions", ()))) if item.get("functions_declared") else None,
     )
     return SessionRecord(session=session, connection_id=item["connection_id"])
 
@@ -59,8 +56,10 @@ def session_expiry_s(created_at_ms: int) -> int:
     return created_at_ms // 1000 + SESSION_MAX_S
 
 
-def session_item(session: Session, connection_id: str, expires_s: int) -> dict[str, Any]:
-    return {
+def session_item(
+    session: Session, connection_id: str, expires_s: int, ended_reason: str | None = None
+) -> dict[str, Any]:
+    item = {
         **session_key(session.id),
         "connection_id": connection_id,
         "script_id": session.script_id,
@@ -72,28 +71,21 @@ def session_item(session: Session, connection_id: str, expires_s: int) -> dict[s
         "last_seen_at": session.last_seen_at,
         "listing_key": listing_key(session.created_at, session.id),
         "expires_at": expires_s,
+        **declared_attributes(session.functions),
     }
+    if ended_reason is not None:
+        item[ENDED_REASON] = ended_reason
+    return item
 
 
-def listing_key(created_at_ms: int, session_id: str) -> str:
-    return f"{_LISTING_MAX_MS - created_at_ms:015d}#{session_id}"
-
-
-def encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The listing key a cursor points after; a cursor not made by ``encode_cursor`` is a 422: it must
-    decode strictly (base64url without padding or stray characters) to a listing key, and encode back
-    to exactly itself."""
-    try:
-        key = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        key = ""
-    if not _CURSOR_PATTERN.fullmatch(key) or encode_cursor(key) != cursor:
-        raise ValidationFailed(field_sentence("cursor", cursor))
-    return key
+def declared_attributes(functions: tuple[str, ...] | list[str] | None) -> dict[str, Any]:
+    """A declaration as stored: ``functions_declared``, and the names as a string set when there are
+    any. DynamoDB has no empty set ("DynamoDB does not support empty sets"), so ``[]`` is the flag
+    alone: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+    """
+    if functions is None:
+        return {}
+    return {"functions_declared": True, **({"functions": set(functions)} if functions else {})}
 
 
 class Sessions:
@@ -145,6 +137,28 @@ class Sessions:
         )
         return session_from_item(written.item).session if written.applied else None
 
+    def declare(self, session_id: str, names: list[str]) -> Session | None:
+        """Replace the session's declared functions (and set ``last_seen_at``: a frame from the client),
+        one UpdateItem; None if the session is gone."""
+        seen = clock.now_ms()
+        values: dict[str, Any] = {":seen": seen, ":now": seen // 1000, ":yes": True}
+        update = "SET last_seen_at = :seen, functions_declared = :yes"
+        if names:
+            update += ", #functions = :names"
+            values[":names"] = set(names)
+        else:  # no empty set in DynamoDB: the flag alone is an empty declaration
+            update += " REMOVE #functions"
+        written = self.table.conditional(
+            "update_item",
+            session_key(session_id),
+            "attribute_exists(id) AND expires_at > :now",
+            update=update,
+            names={"#functions": "functions"},
+            values=values,
+            returns="ALL_NEW",
+        )
+        return session_from_item(written.item).session if written.applied else None
+
     def session_id_for_connection(self, connection_id: str) -> str | None:
         item = self.connections.get(mapping_key(connection_id))
         if item is None or not live(item, clock.now_s()):
@@ -167,9 +181,9 @@ class Sessions:
             requests.append(self.table.delete_request(session_key(session_id)))
         batch_write(self.table.client, requests)
 
-    def hide(self, records: list[SessionRecord], reason: str | None = None) -> None:
-        """Mark sessions expired (one batch write): every read treats them as gone from now on. A
-        ``reason`` is kept as ``ended_reason``, so the delete's stream record says why (owner events)."""
+    def hide(self, records: list[SessionRecord], reason: str) -> None:
+        """Mark sessions expired (one batch write): every read treats them as gone from now on; each
+        item keeps why it is ending (``reason``: ``owner``, ``banned``) for the change stream."""
         self._put(records, hidden=True, reason=reason)
 
     def unhide(self, records: list[SessionRecord]) -> None:
@@ -181,15 +195,13 @@ class Sessions:
         for record in records:
             session = record.session
             expires = 0 if hidden else session_expiry_s(session.created_at)
-            item = session_item(session, record.connection_id, expires)
-            if reason is not None:
-                item[ENDED_REASON] = reason
+            item = session_item(session, record.connection_id, expires, reason)
             requests.append(self.table.put_request(item))
         batch_write(self.table.client, requests)
 
     def mark_ended(self, session_id: str, reason: str) -> None:
-        """Note why a session is about to end (``ended_reason``), written just before whatever closes
-        or deletes it; nothing when the session is gone already."""
+        """Note why a session is about to end (``ended_reason``: ``owner``, ``banned``, ``flood``), written
+        just before whatever closes or deletes it; nothing when the session is gone already."""
         self.table.conditional(
             "update_item",
             session_key(session_id),
@@ -209,10 +221,14 @@ class Sessions:
         the next page's cursor. The cursor is a position in the listing order, so pages cover each
         session once while others come (newer: before the cursor) and go."""
         after = decode_cursor(cursor) if cursor else None
+        # TTL deletion lags: an expired item still in the index is filtered out here.
+        # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ttl-expired-items.html
         conditions = ["expires_at > :now"]
         values: dict[str, Any] = {":now": clock.now_s()}
         for field, value in sorted(filters.items()):
-            conditions.append(f"{field} = :{field}")
+            # A declared function is in the index item (the by_script index projects every attribute),
+            # so the filter costs no read per session.
+            conditions.append(_FUNCTION_FILTER if field == "function" else f"{field} = :{field}")
             values[f":{field}"] = value
         found: list[tuple[str, SessionRecord]] = []
         for script_id in sorted(set(script_ids)):
@@ -231,6 +247,7 @@ class Sessions:
             key_condition += " AND listing_key > :after"
             values[":after"] = after
         items = self.table.query(
+            names={"#functions": "functions"} if ":function" in values else None,
             values=values,
             IndexName="by_script",
             KeyConditionExpression=key_condition,

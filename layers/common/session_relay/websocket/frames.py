@@ -1,4 +1,4 @@
-"""Client frames on the ``$default`` route: hello, ping and reply; anything else gets an
+"""Client frames on the ``$default`` route: hello, ping, functions and reply; anything else gets an
 ``error`` frame. Answers to the client go out through the Management API of the event's own stage.
 """
 
@@ -13,12 +13,15 @@ from session_relay.errors import ReplyRejected, ServiceUnavailable
 from session_relay.gateway import Gateway
 from session_relay.observability import count, logger
 from session_relay.store import Store, get_store
+from session_relay.websocket.declarations import declare
 from session_relay.websocket.events import WebSocketEvent
 from session_relay.websocket.floods import ADMIT, EMPTY, FLOOD_REASON, FrameRate, frame_rate
 from session_relay.websocket.handshake import answer
 from session_relay.wire import parse_json
 
 MAX_MESSAGE_ID_LENGTH = 64
+# Why a session closed for flooding ended, as its item records it before the close.
+FLOOD_ENDED = "flood"
 # A reply refreshes last_seen_at only when the value the message was sent with is older than this:
 # under steady messaging a reply then costs one DynamoDB write, and last_seen_at lags by at most this.
 LAST_SEEN_RESOLUTION_MS = 60_000
@@ -91,9 +94,11 @@ class FrameHandler:
             self._ping()
         elif action == "reply":
             self._refused_reply(document)
+        elif action == "functions":
+            self._send(declare(self.store, self._session_id(), document))
         else:
             self._touch()
-            self._error("unknown action: expected hello, ping or reply")
+            self._error("unknown action: expected hello, ping, functions or reply")
 
     def _document(self) -> dict[str, Any] | str:
         """The frame's JSON object, or why it is not one (the text of the ``error`` frame)."""
@@ -113,14 +118,17 @@ class FrameHandler:
             return "frame must be a JSON object with an action"
         return document
 
-    def _touch(self) -> Any:
+    def _session_id(self) -> str | None:
         session_id = _sessions_by_connection.get(self.connection_id)
         if session_id is None:
             session_id = self.store.sessions.session_id_for_connection(self.connection_id)
-            if session_id is None:
-                return None
-            _sessions_by_connection.put(self.connection_id, session_id)
-        return self.store.sessions.touch(session_id)
+            if session_id is not None:
+                _sessions_by_connection.put(self.connection_id, session_id)
+        return session_id
+
+    def _touch(self) -> Any:
+        session_id = self._session_id()
+        return None if session_id is None else self.store.sessions.touch(session_id)
 
     def _hello(self) -> None:
         session = self._touch()
@@ -172,23 +180,23 @@ class FrameHandler:
     def _close_for_flooding(self, rate: FrameRate) -> None:
         count("ConnectionsFlooding")
         logger.warning("connection closed for flooding", extra={"connection_id": self.connection_id})
+        self._mark_ended(FLOOD_ENDED)
         self._send({"type": "disconnect", "reason": FLOOD_REASON})
-        self._mark_flooded()
         try:
             self.gateway.close(self.connection_id)
         except ServiceUnavailable:  # the connection's next frame tries the close again
             logger.warning("could not close a flooding connection")
             rate.retry_close(self.connection_id)
 
-    def _mark_flooded(self) -> None:
-        """Mark the session ``ended_reason = "flood"`` before the close (its owner's
-        ``session.disconnected`` says why); only ever on a flood, never on an admitted frame."""
+    def _mark_ended(self, reason: str) -> None:
+        """Write why the session ends on its item before the close (the change stream reads it from the
+        delete's old image); best effort: the close matters more."""
+        session_id = self._session_id()
         try:
-            session_id = self.store.sessions.session_id_for_connection(self.connection_id)
             if session_id is not None:
-                self.store.sessions.mark_ended(session_id, "flood")
-        except ServiceUnavailable:  # the close matters more than its reason: the event says "client"
-            logger.warning("could not mark a flooding session")
+                self.store.sessions.mark_ended(session_id, reason)
+        except ServiceUnavailable:
+            logger.warning("why the session ended was not recorded", extra={"reason": reason})
 
     def _error(self, message: str) -> None:
         self._send({"type": "error", "error": message})

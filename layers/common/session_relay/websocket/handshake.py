@@ -19,16 +19,20 @@ def answer(status: int, message: str | None = None) -> dict[str, Any]:
 
 def connect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]:
     """Create the session, or refuse the handshake: 400 for a wrong identity field, 403 for an unknown
-    or disabled script, 503 when the store is unavailable (the client retries later)."""
+    or disabled script or a banned ``user_key`` or ``roblox_id``, 503 when the store is unavailable (the
+    client retries later). The script and both possible bans are one BatchGetItem."""
     store = store or get_store()
     try:
         identity = parse_identity(event.query or {})
     except InvalidField as exc:
         return answer(400, exc.sentence)
     try:
-        script = store.auth.get_script(identity.script_id)
+        script, banned = store.auth.admission(identity)
         if script is None or not script.enabled:
             return answer(403, "unknown or disabled script")
+        if banned:
+            count("HandshakesBanned")
+            return answer(403, "banned from this script")
         session = store.sessions.create(secrets.token_hex(16), identity, event.connection_id)
     except ServiceUnavailable as exc:
         logger.warning("handshake refused", extra={"error": exc.message})

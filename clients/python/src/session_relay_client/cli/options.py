@@ -33,6 +33,10 @@ PlaceFilter = Annotated[
 JobFilter = Annotated[
     str | None, typer.Option("--job-id", metavar="ID", help="Only sessions in this server (job id).")
 ]
+FunctionFilter = Annotated[
+    str | None,
+    typer.Option("--function", metavar="NAME", help="Only sessions that declared a function of this name."),
+]
 
 # ---------------------------------------------------------------- where admin commands write
 
@@ -74,6 +78,7 @@ FILTERS = (
     _option("roblox_id", RobloxFilter),
     _option("place_id", PlaceFilter),
     _option("job_id", JobFilter),
+    _option("function", FunctionFilter),
 )
 TARGET = (
     _option("stack", StackOption),

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from session_relay_client.cli import admin, broadcasts, sessions, webhook
+from session_relay_client.cli import admin, bans, broadcasts, sessions, webhook
 from session_relay_client.cli.output import GlobalOptions
 from session_relay_client.cli.plain_help import PlainHelpGroup
 
@@ -40,7 +40,7 @@ class _OwnersFirst(PlainHelpGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
-        order = ["sessions", "broadcasts", "webhook", "admin"]
+        order = ["sessions", "broadcasts", "bans", "webhook", "admin"]
         return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
@@ -65,13 +65,13 @@ def root(
             metavar="KEY",
             envvar="SESSION_RELAY_API_KEY",
             show_default=False,
-            help="Owner API key (sessions commands).",
+            help="Owner API key (sessions and bans commands).",
         ),
     ] = None,
     json_output: Annotated[
         bool,
         typer.Option(
-            "--json", help="Print exactly one JSON document on stdout (sessions and admin commands)."
+            "--json", help="Print exactly one JSON document on stdout (sessions, bans and admin commands)."
         ),
     ] = False,
     _version: Annotated[
@@ -79,7 +79,7 @@ def root(
         typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
     ] = False,
 ) -> None:
-    """Session Relay: see, message and disconnect live executor sessions; manage scripts and API keys.
+    """Session Relay: see, message and disconnect live executor sessions, ban users; manage scripts and keys.
 
     Global options go before the command (--json is also accepted after it).
     """
@@ -87,7 +87,7 @@ def root(
 
 
 def build_app() -> typer.Typer:
-    """The ``session-relay`` app: ``sessions`` for script owners, ``admin`` for operators."""
+    """The ``session-relay`` app: ``sessions`` and ``bans`` for script owners, ``admin`` for operators."""
     app = typer.Typer(
         name="session-relay",
         cls=_OwnersFirst,
@@ -98,6 +98,7 @@ def build_app() -> typer.Typer:
     app.add_typer(sessions.app, name="sessions", rich_help_panel="Script owners")
     app.add_typer(broadcasts.app, name="broadcasts", rich_help_panel="Script owners")
     app.add_typer(webhook.app, name="webhook", rich_help_panel="Script owners")
+    app.add_typer(bans.app, name="bans", rich_help_panel="Script owners")
     app.add_typer(admin.app, name="admin", rich_help_panel="Operators")
     app.callback()(root)
     return app

@@ -33,6 +33,9 @@ def _session_rows(sessions: list[Session]) -> Table:
         (s.id, s.script_id, s.user_key, str(s.roblox_id), str(s.place_id), s.job_id, utc_time(s.created_at))
         for s in sessions
     ]
+    if any(s.functions is not None for s in sessions):  # a column only once some session declared
+        columns += ("functions",)
+        rows = [(*row, ", ".join(s.functions or [])) for row, s in zip(rows, sessions, strict=True)]
     return rows_table(columns, rows)
 
 
@@ -90,7 +93,7 @@ def sessions_list(
         if next_cursor:
             out.print(f"more: --cursor {next_cursor}")
 
-    document = {"sessions": [s.model_dump() for s in sessions], "next_cursor": next_cursor}
+    document = {"sessions": [s.model_dump(exclude_none=True) for s in sessions], "next_cursor": next_cursor}
     out.emit(document, render)
 
 
@@ -110,12 +113,14 @@ def sessions_get(
         shown = Table(show_header=False, box=None)
         shown.add_column(style="bold")
         shown.add_column(overflow="fold")
-        for field, value in session.model_dump().items():
+        for field, value in session.model_dump(exclude_none=True).items():
             text = utc_time(value) if field.endswith("_at") else str(value)
+            if field == "functions":
+                text = ", ".join(value) or "(none)"
             shown.add_row(field, Text(text + (" UTC" if field.endswith("_at") else "")))
         out.print(shown)
 
-    out.emit({"session": session.model_dump()}, render)
+    out.emit({"session": session.model_dump(exclude_none=True)}, render)
 
 
 @app.command("message", cls=PlainHelpCommand)

@@ -39,7 +39,7 @@ router = DocumentedRouter()
 SessionId = Annotated[str, Path(description="The session's id")]
 
 _LIST_QUERY = frozenset(ListQuery.model_fields)
-_FILTERS = {"script_id", "user_key", "roblox_id", "place_id", "job_id"}
+_FILTERS = {"script_id", "user_key", "roblox_id", "place_id", "job_id", "function"}
 _STRING = {"type": "string"}
 _POSITIVE_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _LIST_PARAMETERS = {
@@ -51,6 +51,7 @@ _LIST_PARAMETERS = {
             ("roblox_id", _POSITIVE_ID),
             ("place_id", _POSITIVE_ID),
             ("job_id", _STRING),
+            ("function", {"type": "string", "minLength": 1, "maxLength": 128}),
             ("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
             ("cursor", _STRING),
         )

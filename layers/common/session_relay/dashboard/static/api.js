@@ -109,6 +109,11 @@ export function messageMany(key, sessionIds, fields) {
   return call(key, "POST", "sessions/message", messageBody(fields, [`"session_ids":${JSON.stringify(sessionIds)}`]));
 }
 
+/** Ban ``userKey`` from ``scriptId`` (PROTOCOL.md section 1, "Extension: bans"): {ban, disconnected}. */
+export function banUser(key, scriptId, userKey) {
+  return call(key, "POST", "bans", JSON.stringify({ script_id: scriptId, user_key: userKey }));
+}
+
 /** Disconnect every id, MAX_IDS_PER_CALL at a time; resolves to the ids disconnected. */
 export async function disconnectAll(key, sessionIds) {
   const disconnected = [];

@@ -1,5 +1,5 @@
 // The dashboard's controls: API key (and what it may do), listing with filters and paging, auto-refresh,
-// Message, Disconnect.
+// Message, Disconnect; a row's Ban action (``Bans`` in table.js).
 import {
   ApiError,
   MAX_IDS_PER_CALL,
@@ -12,7 +12,7 @@ import {
   messageOne,
 } from "./api.js";
 import { drawCounts } from "./chart.js";
-import { SessionTable, outcomeOf } from "./table.js";
+import { Bans, SessionTable, outcomeOf } from "./table.js";
 import { startWebhookSection } from "./webhook.js";
 
 const KEY_ITEM = "session-relay.api-key"; // in sessionStorage: kept for this tab only
@@ -46,7 +46,13 @@ const state = {
   timer: 0,
   busy: false,
 };
-const table = new SessionTable($("sessions").tBodies[0], showSelection);
+const bans = new Bans({
+  key: () => state.key,
+  say: (text) => void ($("command-status").textContent = text),
+  failure: (error) => failure(error),
+  after: () => reload(),
+});
+const table = new SessionTable($("sessions").tBodies[0], showSelection, (session) => bans.buttonFor(session));
 
 function showStatus(text) {
   $("status").textContent = text;
@@ -304,6 +310,7 @@ function allowCommands(scopes) {
       control.removeAttribute("title");
     }
   }
+  bans.allow(scopes);
 }
 
 /** A line on what the key in use may do: ``text`` as it is, or the key's name, scripts and scopes. */

@@ -1,7 +1,7 @@
 // The sessions table. Identity fields are written by executors, so they are hostile: every value goes
 // into the page as text (textContent, attributes), never as HTML. Selection and outcomes are kept by
-// session id, so they survive refreshes, paging and re-renders.
-import { fieldText, jsonText } from "./api.js";
+// session id, so they survive refreshes, paging and re-renders. A row's Ban action (``Bans``, below).
+import { banUser, fieldText, jsonText } from "./api.js";
 
 const FIELDS = [
   ["id", "Session id"],
@@ -39,10 +39,17 @@ function cell(row, label, text, className) {
   return td;
 }
 
+/** A session's declared functions as text: "echo, sleep"; "" for a session that never declared. */
+export function functionsText(session) {
+  return Array.isArray(session.functions) ? session.functions.map(fieldText).join(", ") : "";
+}
+
 export class SessionTable {
-  constructor(tbody, onSelection) {
+  /** ``rowActions(session)`` (optional) gives the elements of a row's last cell. */
+  constructor(tbody, onSelection, rowActions = null) {
     this.tbody = tbody;
     this.onSelection = onSelection;
+    this.rowActions = rowActions;
     this.sessions = [];
     this.selected = new Set();
     this.outcomes = new Map();
@@ -83,9 +90,11 @@ export class SessionTable {
     const created = Number(fieldText(session.created_at));
     const age = cell(tr, "Age", formatAge(nowMs - created), "age");
     age.title = new Date(created).toISOString();
+    cell(tr, "Function", functionsText(session), "functions");
     const outcome = cell(tr, "Outcome", "", "outcome");
     this.outcomeCells.set(session.id, outcome);
     this.paintOutcome(session.id);
+    if (this.rowActions) cell(tr, "Actions", "", "row-actions").append(...this.rowActions(session));
     return tr;
   }
 
@@ -115,5 +124,87 @@ export class SessionTable {
   selectedIds() {
     // In listing order (newest first), which is also the order outcomes are asked for.
     return this.sessions.map((session) => session.id).filter((id) => this.selected.has(id));
+  }
+}
+
+// ---------------------------------------------------------------- a row's Ban action
+
+// PROTOCOL.md section 4: asks first, then bans that session's user key for its script (POST /bans), which
+// also closes every live session of that user of the script; its handshakes for the script are refused
+// from then until the ban is lifted.
+const byId = (id) => document.getElementById(id);
+// PROTOCOL.md section 1, "Extension: scopes": creating bans takes the "disconnect" scope.
+const SCOPE = "disconnect";
+
+export class Bans {
+  /** ``key()`` is the API key in use, ``say(text)`` shows the outcome, ``failure(error)`` words a failed
+   * call, ``after()`` runs once a ban is made (a new listing: the user's sessions are gone). */
+  constructor({ key, say, failure, after }) {
+    Object.assign(this, { key, say, failure, after });
+    this.denied = "";
+    this.pending = null;
+    byId("ban-yes").addEventListener("click", () => this.confirm());
+    byId("ban-no").addEventListener("click", () => byId("confirm-ban").close());
+  }
+
+  /** The elements of a row's action cell: its Ban button. */
+  buttonFor(session) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "danger ban";
+    button.textContent = "Ban";
+    button.addEventListener("click", () => this.ask(session));
+    this.paint(button);
+    return [button];
+  }
+
+  /** Disable every Ban button when ``scopes`` do not allow bans, with why as its description; ``null`` (not
+   * known) disables nothing: the API still refuses what the key may not do. */
+  allow(scopes) {
+    const denied = scopes !== null && !scopes.includes(SCOPE);
+    const has = denied ? scopes.join(", ") || "none" : "";
+    this.denied = denied ? `This API key may not ban users (it needs the "${SCOPE}" scope; it has: ${has}).` : "";
+    byId("ban-denied").textContent = this.denied;
+    byId("ban-denied").hidden = !denied;
+    for (const button of document.querySelectorAll("button.ban")) this.paint(button);
+  }
+
+  paint(button) {
+    button.disabled = Boolean(this.denied);
+    if (this.denied) {
+      button.setAttribute("aria-describedby", "ban-denied");
+      button.title = this.denied;
+    } else {
+      button.removeAttribute("aria-describedby");
+      button.removeAttribute("title");
+    }
+  }
+
+  ask(session) {
+    if (this.denied) return void this.say(this.denied);
+    this.pending = { scriptId: fieldText(session.script_id), userKey: fieldText(session.user_key) };
+    byId("ban-text").textContent =
+      `This bans user key "${this.pending.userKey}" from script ${this.pending.scriptId}: its live sessions are ` +
+      "closed now, and it cannot connect again until the ban is lifted.";
+    byId("confirm-ban").showModal();
+  }
+
+  async confirm() {
+    byId("confirm-ban").close();
+    const target = this.pending;
+    this.pending = null;
+    if (!target) return;
+    this.say(`Banning user key "${target.userKey}"…`);
+    try {
+      const answer = await banUser(this.key(), target.scriptId, target.userKey);
+      const closed = (answer.disconnected || []).length;
+      this.say(
+        `Banned user key "${target.userKey}" from script ${target.scriptId}; ` +
+          `disconnected ${closed} session${closed === 1 ? "" : "s"}.`,
+      );
+    } catch (error) {
+      this.say(this.failure(error));
+    }
+    await this.after();
   }
 }
