@@ -5,6 +5,7 @@ take seconds, not the hour they take on AWS)."""
 
 import hashlib
 import hmac
+import secrets
 import time
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from session_relay_tools.local.process import start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, RawClient, raw_identity
+from session_relay_tools.simulate.client import identity_for
 
 QUICK = {"WEBHOOK_BACKOFF_FIRST_S": "1", "WEBHOOK_BACKOFF_MAX_S": "1"}
 
@@ -198,3 +200,25 @@ def test_a_wave_of_sessions_arrives_whole_in_order_per_session_and_at_most_100_a
     # Only this test's sessions (earlier tests' sessions may still be ending into the same webhook).
     mine = [e for e in events if e["data"].get("id") in set(ids)]
     assert len({e["id"] for e in mine}) == len(mine) == 60
+
+
+def test_a_finished_broadcast_is_announced_once_signed_with_its_counts(api, stack, fleet, hook, receiver):
+    secret = hook(receiver.url, events=["broadcast.done"])
+    place_id = secrets.randbelow(10**12) + 1  # this test's sessions only
+    for index in range(3):
+        fleet.connect(1, identity=identity_for(stack.script_id, index, place_id=place_id))
+    place = {"place_id": place_id}
+    answer = api.post("/broadcasts/message", json={"filter": place, "key": "echo", "data": 7})
+    assert answer.status_code == 202, answer.text
+    broadcast_id = answer.json()["broadcast_id"]
+
+    events = receiver.wait_until(lambda found: any(e["type"] == "broadcast.done" for e in found))
+    for delivery in receiver.deliveries:
+        verify(secret, delivery)
+    assert {e["type"] for e in events} == {"broadcast.done"}  # only what the webhook asked for
+    done = [e for e in events if e["type"] == "broadcast.done"]
+    assert len({e["id"] for e in done}) == 1
+    shown = done[0]["data"]
+    assert (shown["id"], shown["done"], shown["matched"]) == (broadcast_id, True, 3)
+    assert shown["counts"]["processed"] == 3
+    assert api.get(f"/broadcasts/{broadcast_id}").json()["broadcast"]["done"] is True

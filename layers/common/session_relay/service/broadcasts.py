@@ -13,6 +13,7 @@ from typing import Any
 from session_relay import MAX_MESSAGE_TIMEOUT_S
 from session_relay.clock import now_ms
 from session_relay.errors import NotFound, RecordExists, ServiceUnavailable, TooManyCalls
+from session_relay.observability import logger
 from session_relay.service.access import Principal
 from session_relay.service.broadcasts_queue import WorkQueue
 from session_relay.service.broadcasts_views import (
@@ -162,7 +163,10 @@ class Broadcasts:
             chunks = self.store.broadcasts.chunks(record.id)
             shown = broadcast_object(record, chunks)
             if shown["done"]:
-                settle(self.store, record, chunks)
+                try:
+                    settle(self.store, record, chunks)
+                except ServiceUnavailable:  # the worker's own settle tries again (broadcast.done)
+                    logger.warning("broadcast not settled by a read", extra={"broadcast_id": record.id})
             left = until - self.clock()
             if shown["done"] or left <= 0:
                 return BroadcastShown(shown)

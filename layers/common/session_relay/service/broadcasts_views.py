@@ -101,9 +101,21 @@ def settle(store: Store, record: BroadcastRecord, chunks: list[dict[str, Any]]) 
         return True
     if record.matched is None or pending_of(record, totals(chunks)) > 0:
         return False
+    # ``broadcast.done`` (PROTOCOL.md section 5) is queued before ``done`` is set: whatever fails in
+    # between leaves the broadcast not done, and the next settle queues it again under the same event
+    # id (the FIFO queue drops the repeat; a receiver drops an id it has seen).
+    announce_done(store, record, broadcast_object(record, chunks))
     if store.broadcasts.mark_done(record.id):
         store.broadcasts.free_slot(record.owner, record.id)
     return True
+
+
+def announce_done(store: Store, record: BroadcastRecord, shown: dict[str, Any]) -> None:
+    """Queue ``broadcast.done`` for each of the broadcast's scripts whose webhook asks for it."""
+    from session_relay.service.webhooks_events import publish_one
+
+    for script_id in record.scripts:
+        publish_one(store, script_id, "broadcast.done", shown, source_id=record.id)
 
 
 def final_prefix(chunks: list[dict[str, Any]]) -> int:
