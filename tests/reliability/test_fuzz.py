@@ -57,6 +57,14 @@ def test_rest_api_matches_its_openapi_document(case, local_stack):
         if case.query:
             case.query.pop("cursor", None)
         excluded.append(checks.negative_data_rejection)
+    elif case.query and "cursor" in case.query:
+        # The other listings' cursors are opaque in the same way (broadcasts, their responses, bans,
+        # webhook failures): the case is held to the document without its generated cursor.
+        del case.query["cursor"]
+    if case.operation.path == "/scripts/{script_id}/webhook" and case.method.upper() == "PUT":
+        # A webhook URL's rules (https, a host name, no IP literal: PROTOCOL.md section 5) are not a
+        # JSON schema: a schema-valid URL may rightly be a 422. The answer is still held to the document.
+        excluded.append(checks.positive_data_acceptance)
     components = case.meta.components if case.meta else {}
     negative_headers = components.get(ParameterLocation.HEADER)
     if (

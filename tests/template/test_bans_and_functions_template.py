@@ -66,7 +66,19 @@ def test_the_rest_function_writes_the_auth_table_only_as_bans_need(translated):
         "dynamodb:BatchGetItem",
         "dynamodb:DescribeTable",
     }
-    assert writes == {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem"}
+    # Bans' BatchWriteItem and DeleteItem, and the webhook's PutItem and UpdateItem.
+    assert writes == {
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
+    for statement in role["Properties"]["Policies"]:
+        for rule in statement["PolicyDocument"]["Statement"]:
+            actions = set(rule["Action"] if isinstance(rule["Action"], list) else [rule["Action"]])
+            if rule.get("Resource") == {"Fn::GetAtt": ["AuthTable", "Arn"]} and actions & writes:
+                keys = rule["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                assert set(keys) <= {"ban#*", "banid#*", "webhook#*"}, keys
 
 
 def test_the_handshake_may_batch_get_the_auth_table_and_write_nothing_there(translated):

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from session_relay_tools.local.rest_gateway import Send
 
+# Longer than any route's function may run (the template's timeouts): a bound, never reached in practice.
+FRAMES_BEFORE_DISCONNECT_S = 30.0
+
 
 def new_connection_id() -> str:
     # API Gateway ids are short, opaque and URL-unfriendly ("L0SM9cOFvHcCIhw="); ours end in "=" too.
@@ -25,6 +28,19 @@ class Connection:
     last_active: float = field(default_factory=time.time)
     open: bool = True
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    frames: set[asyncio.Task] = field(default_factory=set)
+
+    def track(self, frame: asyncio.Task) -> None:
+        """A route invocation of one of this connection's frames, until it ends."""
+        self.frames.add(frame)
+        frame.add_done_callback(self.frames.discard)
+
+    async def frames_done(self, timeout_s: float = FRAMES_BEFORE_DISCONNECT_S) -> None:
+        """Wait until the frames the client sent before it closed have been handled (at most
+        ``timeout_s``): API Gateway received them before the close, so their routes run before
+        ``$disconnect`` (a reply sent just before a close still reaches its caller)."""
+        if self.frames:
+            await asyncio.wait(set(self.frames), timeout=timeout_s)
 
     async def send_text(self, text: str) -> bool:
         async with self.lock:

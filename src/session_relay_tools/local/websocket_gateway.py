@@ -197,6 +197,7 @@ class WebSocketGateway:
         finally:
             connection.open = False
             self.connections.pop(connection.connection_id, None)
+            await connection.frames_done()
             await self._invoke("$disconnect", self._disconnect_event(connection, headers, close_code))
 
     async def _serve(self, connection: Connection, receive: Receive) -> int:
@@ -209,7 +210,7 @@ class WebSocketGateway:
             if not connection.open:  # a frame read after the server closed the connection is not routed
                 continue
             if self.throttle.take():
-                self._spawn(self._frame(connection, message))
+                connection.track(self._spawn(self._frame(connection, message)))
             else:
                 request_id = str(uuid.uuid4())
                 route_key = self._route_key(message)
@@ -262,10 +263,11 @@ class WebSocketGateway:
         error = {"message": message, "connectionId": connection.connection_id}
         await connection.send_text(json.dumps({**error, "requestId": request_id or str(uuid.uuid4())}))
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def enforce_limits(self) -> None:
         """Close connections idle for 10 minutes or open for 2 hours, as API Gateway does."""

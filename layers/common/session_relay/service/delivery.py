@@ -86,7 +86,7 @@ class DeliveryCore:
         whole; a bulk call uses batch requests whatever its size."""
         shards = self.record(targets, deadline_ms, frames, single=single)
         posted = self.post(targets, frames, single=single, deadline_ms=deadline_ms)
-        return Posted(posted.out, posted.gone, posted.failed, shards, posted.undeclared)
+        return Posted(posted.out, posted.gone, posted.failed, shards=shards, undeclared=posted.undeclared)
 
     def record(
         self,
@@ -154,7 +154,7 @@ class DeliveryCore:
                 logger.warning("undelivered messages not withdrawn", extra={"count": len(failed)})
         out = {(r.connection_id, m): r.session.id for (r, m), ok in zip(targets, results, strict=True) if ok}
         gone, not_reached = tuple(r.session.id for r, _ in dead), tuple(r.session.id for r, _ in failed)
-        return Posted(out, gone, not_reached, undeclared)
+        return Posted(out, gone, not_reached, undeclared=undeclared)
 
     def _post(self, item: tuple[SessionRecord, str, int | None]) -> bool | None:
         """True delivered, False gone (410), None the gateway failed."""

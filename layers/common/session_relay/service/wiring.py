@@ -58,6 +58,7 @@ def get_worker() -> Worker:
     return Worker(store, sender, settings, get_queue())
 
 
+@lru_cache(maxsize=1)
 def get_bans() -> Bans:
     return Bans(get_store(), get_disconnects())
 

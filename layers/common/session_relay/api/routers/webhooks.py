@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from session_relay.api.documented import DocumentedRouter
 from session_relay.api.requests import body, no_query, principal
@@ -26,13 +26,17 @@ _EXAMPLE = {
 }
 
 
+_EVENTS_SCHEMA = {"type": "array", "items": {"enum": list(rules.EVENT_TYPES)}, "uniqueItems": True}
+
+
 class WebhookRequest(BaseModel):
     """``PUT`` body: ``url`` (required), ``events`` (default: all three), ``format`` (default ``json``)."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True, json_schema_extra={"examples": [_EXAMPLE]})
-    url: Any = None
-    events: Any = None
-    format: Any = None
+    # Checked by the service's rules (their 422 sentences); documented here as the contract says.
+    url: Annotated[Any, Field(json_schema_extra={"type": "string"})] = None
+    events: Annotated[Any, Field(json_schema_extra=_EVENTS_SCHEMA)] = None
+    format: Annotated[Any, Field(json_schema_extra={"enum": ["json", "discord"]})] = None
 
 
 class LastDelivery(BaseModel):
