@@ -1,14 +1,11 @@
-"""The handlers' metrics on the local stack, whose execution environments run as threads of one process
-sharing Powertools' one metric set: every count is published once, by some invocation's flush, and no
-flush fails or warns."""
+"""The handlers' metrics on the local stack, whose invocations run as threads of one process: every
+count is published once, by some invocation's flush, and no flush fails or warns."""
 
 import json
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from types import ModuleType
 
 import pytest
-from aws_lambda_powertools import Metrics
 from session_relay import observability
 
 from session_relay_tools.local import metrics as local_metrics
@@ -27,19 +24,12 @@ def published(monkeypatch):
     observability.metrics.clear_metrics()
 
 
-def test_each_environments_metrics_are_wrapped_once_and_every_wrapper_shares_one_lock():
-    # Two environments' own copies of session_relay.observability, over Powertools' one metric set.
-    environments = [ModuleType(f"observability_{number}") for number in (1, 2)]
-    for environment in environments:
-        environment.metrics = Metrics(namespace="SessionRelay", service="session-relay")
-        local_metrics.install(environment)
-        local_metrics.install(environment)  # an environment's Init installs it once; a repeat keeps it
-    first, second = (environment.metrics for environment in environments)
-    assert isinstance(first, ThreadSafeMetrics)
-    assert isinstance(second, ThreadSafeMetrics)
-    assert not isinstance(first.wrapped, ThreadSafeMetrics)  # wrapped once
-    assert first.provider.metric_set is second.provider.metric_set  # Powertools' set is one per process
-    assert first._lock is second._lock  # so its guard is too
+def test_the_function_host_makes_the_metrics_safe_for_its_threads(make_host, monkeypatch):
+    monkeypatch.setattr(observability, "metrics", observability.metrics)
+    make_host(concurrency=2)
+    make_host(concurrency=2)
+    assert isinstance(observability.metrics, ThreadSafeMetrics)
+    assert not isinstance(observability.metrics.wrapped, ThreadSafeMetrics)  # wrapped once
 
 
 def test_concurrent_invocations_publish_every_count_once(published, capfd):

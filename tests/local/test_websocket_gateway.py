@@ -28,7 +28,6 @@ from session_relay_tools.local.connection import Connection
 from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.websocket_gateway import WebSocketGateway
 from tests.local.conftest import template_text
-from tests.local.invocations import WEBSOCKET_CALLS
 
 
 @pytest.fixture
@@ -47,10 +46,8 @@ def websocket_host(tmp_path):
 
 
 def _calls(host: FunctionHost) -> list[tuple[str, str]]:
-    """The test handler's record of the WebSocket invocations (every environment's, every route's),
-    emptied of an earlier test's."""
-    WEBSOCKET_CALLS.clear()
-    return WEBSOCKET_CALLS
+    """The test handler module's record of the WebSocket invocations (one module for every route)."""
+    return host.websocket_routes["$default"].handler.__globals__["WEBSOCKET_CALLS"]
 
 
 def _free_port() -> int:

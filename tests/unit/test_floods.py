@@ -2,6 +2,9 @@
 never counts, so it is never the frame that closes a connection, however frames interleave; any other
 frame that finds the bucket empty closes the connection for flooding."""
 
+import threading
+import time
+
 from session_relay import clock
 from session_relay.contract import REASON_INVALID
 from session_relay.errors import ServiceUnavailable
@@ -59,14 +62,24 @@ def test_a_failed_close_is_tried_again_by_the_next_frame():
     assert rate.take("c") == EMPTY
 
 
-def test_frames_that_find_the_bucket_empty_close_the_connection_once():
-    # An execution environment handles one frame at a time: the first frame past the burst closes the
-    # connection, every later one finds it closed.
+def test_concurrent_takes_on_an_empty_bucket_close_once():
     rate = FrameRate(clock=lambda: 0.0)
     for _ in range(BURST):
         rate.take("c")
-    verdicts = [rate.admit("c") for _ in range(16)]
-    assert verdicts == [FLOOD] + [CLOSED] * 15
+    start = threading.Barrier(16)
+    closed = []
+
+    def flood() -> None:
+        start.wait()
+        if rate.take("c") == EMPTY and rate.close("c"):
+            closed.append(1)
+
+    threads = [threading.Thread(target=flood) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert closed == [1]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -187,29 +200,59 @@ def test_a_reply_after_the_close_is_dropped_unrecorded(owner, connect, relay_sto
     assert session.received_of_type("disconnect") == [DISCONNECT]
 
 
-def test_a_reply_among_the_frames_of_a_burst_holds_no_token(owner, connect, relay_store, gateway):
-    """One environment handles a connection's frames one after another: a reply accepted between them
-    takes no token, so the burst's last frame still finds one."""
+def test_a_reply_being_recorded_holds_no_token_from_a_frame_beside_it(
+    owner, connect, relay_store, monkeypatch
+):
+    """The interleaving that closed a connection for a reply: the reply took the last token, and
+    another frame found the bucket empty before the reply gave it back."""
     session = connect(owner.script_id)
     pending(relay_store, session, "m1")
     hellos(session, BURST - 1)  # one token left
-    session.reply("m1", processed=True, response=1)
-    session.send_frame({"action": "hello"})
+    record_reply = relay_store.messages.record_reply
+    recording, release = threading.Event(), threading.Event()
+
+    def slow_record_reply(*args):
+        recording.set()
+        assert release.wait(10)
+        return record_reply(*args)
+
+    monkeypatch.setattr(relay_store.messages, "record_reply", slow_record_reply)
+    reply = threading.Thread(target=session.reply, args=("m1",), kwargs={"processed": True, "response": 1})
+    reply.start()
+    assert recording.wait(10)
+    session.send_frame({"action": "hello"})  # while the reply is being recorded
+    release.set()
+    reply.join(10)
 
     assert session.received_of_type("disconnect") == []
     assert len(session.received_of_type("hello")) == BURST
     assert relay_store.messages.read(session.connection_id, "m1")[1].processed is True
-    assert gateway.closed == []
 
 
-def test_45_replies_in_a_row_all_count_and_none_is_a_flood(owner, connect, relay_store, gateway):
-    # More replies than the burst, handled one after another as one environment handles them.
+def test_45_replies_at_once_on_threads_all_count_and_none_is_a_flood(
+    owner, connect, relay_store, gateway, monkeypatch
+):
     session = connect(owner.script_id)
     ids = [f"m{n}" for n in range(45)]
     pending(relay_store, session, *ids)
+    record_reply = relay_store.messages.record_reply
 
-    for message_id in ids:
+    def slow_record_reply(*args):  # DynamoDB takes a while: the frames are all in flight together
+        time.sleep(0.2)
+        return record_reply(*args)
+
+    monkeypatch.setattr(relay_store.messages, "record_reply", slow_record_reply)
+    start = threading.Barrier(len(ids))
+
+    def answer(message_id: str) -> None:
+        start.wait()
         session.reply(message_id, processed=True, response=message_id)
+
+    threads = [threading.Thread(target=answer, args=(message_id,)) for message_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
 
     assert session.received_of_type("disconnect") == []
     assert session.received_of_type("error") == []

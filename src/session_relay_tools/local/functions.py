@@ -2,30 +2,28 @@
 
 The routes come from ``template.yaml`` itself: the REST API's OpenAPI integration and every
 WebSocket route's integration name a function, whose ``CodeUri`` and ``Handler`` say which
-``app.py`` to load. Each invocation runs in an execution environment of its function
-(``environments``: one invocation at a time each, module state of its own, reused while idle) with a
-context that counts down the function's configured timeout.
+``app.py`` to load. Each invocation runs on a worker thread (like concurrent Lambda instances
+sharing one warm container; ``metrics`` makes the handlers' one Powertools metric set safe for that)
+with a context that counts down the function's configured timeout.
 Invocations draw on one account-wide pool of concurrent executions (``limits``): beyond it they are
 throttled, and a response over 6 MB fails the invocation, as in Lambda.
 """
 
 import asyncio
 import atexit
-import functools
 import importlib.util
-import os
 import re
 import sys
 import time
 import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from session_relay_tools.local import logs
-from session_relay_tools.local.environments import Environment, Environments, close_worker_loops
+from session_relay_tools.local import logs, metrics
 from session_relay_tools.local.limits import (
     MAX_PAYLOAD_BYTES,
     ConcurrencyPool,
@@ -70,20 +68,11 @@ class LambdaContext:
 
 @dataclass(frozen=True)
 class Function:
-    """A function of the template: where its code is (``entry``, the handler ``attribute``), the
-    folders whose modules each of its environments imports for itself (``roots``), and its limits."""
-
     name: str
-    entry: Path
-    attribute: str
-    roots: tuple[str, ...]
+    handler: Any
     timeout_s: float
     memory_mb: int
     reserved: int | None = None
-
-    def module_name(self, environment: int) -> str:
-        """The entry module's name in environment number ``environment``."""
-        return f"lambda_{self.name}_{environment}_{self.entry.stem}"
 
 
 def _function_reference(value: Any) -> str:
@@ -108,71 +97,50 @@ def load_module(path: Path, module_name: str) -> ModuleType:
     return module
 
 
-def _roots(paths: list[Path]) -> tuple[str, ...]:
-    """Folders as prefixes of absolute file names (each ending with a separator)."""
-    found: set[str] = set()
-    for path in paths:
-        for form in (os.path.abspath(path), os.path.realpath(path)):
-            found.add(form.rstrip(os.sep) + os.sep)
-    return tuple(sorted(found))
+def _load_handler(name: str, code_uri: Path, handler: str) -> Any:
+    module_name, _, attribute = handler.rpartition(".")
+    path = code_uri / f"{module_name.replace('.', '/')}.py"
+    return getattr(load_module(path, f"lambda_{name}_{module_name}"), attribute)
 
 
 class FunctionHost:
-    """Loads the template's functions and invokes them in their own execution environments
-    (``environments``), within one pool of concurrent executions (``concurrency``: the account's,
-    1000 unless ``SESSION_RELAY_CONCURRENCY`` lowers it).
-
-    ``function(logical_id)`` is any function of the template by its logical id, for ``invoke``.
-    One environment of each function the gateways route to is made at start (its Init imports the
-    code, so a function that cannot load stops the stack at once); every other one when an invocation
-    finds all of its function's busy."""
+    """Loads the template's functions and invokes them within one pool of concurrent executions
+    (``concurrency``: the account's, 1000 unless ``SESSION_RELAY_CONCURRENCY`` lowers it)."""
 
     def __init__(self, template_path: Path = TEMPLATE_PATH, concurrency: int | None = None) -> None:
+        metrics.install()  # the handlers' one metric set, shared by the invocations' threads
         template = load_template(template_path)
         self.template = template
         self.root = template_path.parent
         self.resources = template["Resources"]
         self.globals = template.get("Globals", {}).get("Function", {})
         self.functions: dict[str, Function] = {}
-        self.environments: dict[str, Environments] = {}
         self.rest_function = self._rest_function()
         self.websocket_routes = self._websocket_routes()
         total = account_concurrency() if concurrency is None else concurrency
         reserved = {f.name: f.reserved for f in self.functions.values() if f.reserved is not None}
         self.concurrency = ConcurrencyPool(total, reserved)
-        for environments in self.environments.values():
-            try:
-                environments.prepare()
-            except BaseException:
-                self.close()
-                raise
+        # A thread per concurrent execution: nothing admitted by the pool waits for a worker.
+        self.pool = ThreadPoolExecutor(
+            max_workers=total, thread_name_prefix="lambda", initializer=_own_event_loop
+        )
 
-    def function(self, logical_id: str) -> Function:
-        """The template's function ``logical_id`` (``KeyError`` if it has none of that name)."""
+    def _function(self, logical_id: str) -> Function:
         if logical_id not in self.functions:
             props = self.resources[logical_id]["Properties"]
-            module_name, _, attribute = props["Handler"].rpartition(".")
-            code_uri = self.root / props["CodeUri"]
+            handler = _load_handler(logical_id, self.root / props["CodeUri"], props["Handler"])
             self.functions[logical_id] = Function(
                 name=logical_id,
-                entry=code_uri / f"{module_name.replace('.', '/')}.py",
-                attribute=attribute,
-                roots=_roots([code_uri, *self._layer_folders(props)]),
+                handler=handler,
                 timeout_s=float(props.get("Timeout", self.globals.get("Timeout", 3))),
                 memory_mb=int(props.get("MemorySize", self.globals.get("MemorySize", 128))),
                 reserved=resolve(props.get("ReservedConcurrentExecutions"), self.template),
             )
-            self.environments[logical_id] = Environments(self.functions[logical_id], load_module)
         return self.functions[logical_id]
 
-    def _layer_folders(self, props: dict[str, Any]) -> list[Path]:
-        """The ``ContentUri`` of each layer of the function (its own ``Layers``, else the Globals')."""
-        folders = []
-        for layer in props.get("Layers", self.globals.get("Layers", [])):
-            resource = self.resources.get(layer.get("Ref")) if isinstance(layer, dict) else None
-            if resource is not None and "ContentUri" in resource.get("Properties", {}):
-                folders.append(self.root / resource["Properties"]["ContentUri"])
-        return folders
+    def function(self, logical_id: str) -> Function:
+        """The template's function ``logical_id`` (loaded on first use), for ``invoke``."""
+        return self._function(logical_id)
 
     def _rest_function(self) -> Function:
         for resource in self.resources.values():
@@ -180,7 +148,7 @@ class FunctionHost:
                 for methods in resource["Properties"]["DefinitionBody"]["paths"].values():
                     for operation in methods.values():
                         integration = operation["x-amazon-apigateway-integration"]
-                        return self.function(_function_reference(integration["uri"]))
+                        return self._function(_function_reference(integration["uri"]))
         raise ValueError("template.yaml has no REST API")
 
     def _websocket_routes(self) -> dict[str, Function]:
@@ -193,7 +161,7 @@ class FunctionHost:
             integration = self.resources[integration_id]["Properties"]
             if integration.get("IntegrationType") == "MOCK":  # answered by the gateway itself
                 continue
-            routes[resource["Properties"]["RouteKey"]] = self.function(
+            routes[resource["Properties"]["RouteKey"]] = self._function(
                 _function_reference(integration["IntegrationUri"])
             )
         return routes
@@ -210,26 +178,24 @@ class FunctionHost:
             raise RequestTooLarge(function.name)
         if not self.concurrency.acquire(function.name):
             raise Throttled(function.name)
+        context = LambdaContext(function.name, function.timeout_s, function.memory_mb)
         try:
-            outcome = self.environments[function.name].run(functools.partial(_run, event))
-        except BaseException:
+            running = self.pool.submit(_run, function, event, context)
+        except RuntimeError:  # the pool is shut down: the stack is stopping
             self.concurrency.release(function.name)
             raise
         # The execution is busy until the handler returns, even if the caller stopped waiting.
-        outcome.add_done_callback(lambda _: self.concurrency.release(function.name))
-        return await asyncio.wrap_future(outcome)
+        running.add_done_callback(lambda _: self.concurrency.release(function.name))
+        return await asyncio.wrap_future(running)
 
     def close(self) -> None:
-        for environments in self.environments.values():
-            environments.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _run(event: dict[str, Any], environment: Environment) -> Any:
-    function = environment.function
-    context = LambdaContext(function.name, function.timeout_s, function.memory_mb)
+def _run(function: Function, event: dict[str, Any], context: LambdaContext) -> Any:
     with logs.invocation(function.name, context.aws_request_id):
         try:
-            result = environment.handler(event, context)
+            result = function.handler(event, context)
             size = payload_size(result)
         except Exception as exc:
             logs.log_failure(exc)
@@ -244,5 +210,20 @@ def _run(event: dict[str, Any], environment: Environment) -> Any:
         return result
 
 
-# Runs once the environments' threads are joined.
-atexit.register(close_worker_loops)
+_WORKER_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def _own_event_loop() -> None:
+    # Mangum drives the ASGI app on the invoking thread's event loop; workers need their own.
+    loop = asyncio.new_event_loop()
+    _WORKER_LOOPS.append(loop)
+    asyncio.set_event_loop(loop)
+
+
+@atexit.register
+def _close_worker_loops() -> None:
+    # Runs once the pool's threads are joined: a loop left to the garbage collector at exit can
+    # fail in __del__ ("Invalid file descriptor: -1") after the stack printed "stopped".
+    for loop in _WORKER_LOOPS:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()

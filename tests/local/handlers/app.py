@@ -3,8 +3,8 @@
 import json
 import time
 
-# Shared by every environment (it lives outside this folder, which each environment imports anew).
-from tests.local.invocations import WEBSOCKET_CALLS
+# (route key, connection id) of every WebSocket invocation that ran to its end, in order.
+WEBSOCKET_CALLS: list[tuple[str, str]] = []
 
 
 def _asked(event: dict) -> dict:

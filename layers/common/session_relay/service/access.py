@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,21 +101,21 @@ def bearer_token(authorization: str | None) -> str:
 
 
 class Authenticator:
-    """Resolves keys to principals, caching hits for ``ttl_s`` per execution environment (so a revoked
-    key stops working within that many seconds). An environment runs one invocation at a time
-    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html, "Understanding Lambda
-    function scaling"): the cache needs no lock."""
+    """Resolves keys to principals, caching hits for ``ttl_s`` per container (so a revoked key stops
+    working within that many seconds)."""
 
     def __init__(self, store: Store, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.ttl_s = ttl_s
         self.clock = clock
         self._cache: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
 
     def authenticate(self, authorization: str | None) -> Principal:
         key_hash = hash_api_key(bearer_token(authorization))
         now = self.clock()
-        cached = self._cache.get(key_hash)
+        with self._lock:
+            cached = self._cache.get(key_hash)
         if cached is not None and cached[1] > now:
             return cached[0]
         record = self.store.auth.get_api_key(key_hash)
@@ -126,9 +127,10 @@ class Authenticator:
             name=record.name,
             scopes=record.scopes,
         )
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key_hash] = (principal, now + self.ttl_s)
+        with self._lock:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key_hash] = (principal, now + self.ttl_s)
         return principal
 
 

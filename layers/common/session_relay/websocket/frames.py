@@ -4,6 +4,7 @@
 
 import base64
 import binascii
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -28,22 +29,23 @@ LAST_SEEN_RESOLUTION_MS = 60_000
 
 
 class _BoundedMap:
-    """A small map that forgets its oldest entries: a connection's session never changes, so this
-    execution environment remembers it instead of reading it again for every frame. An environment
-    runs one invocation at a time (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html,
-    "Understanding Lambda function scaling"): no lock."""
+    """A small thread-safe map that forgets its oldest entries: a connection's session never changes,
+    so this container remembers it instead of reading it again for every frame."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> str | None:
-        return self._items.get(key)
+        with self._lock:
+            return self._items.get(key)
 
     def put(self, key: str, value: str) -> None:
-        self._items[key] = value
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 _sessions_by_connection = _BoundedMap(20_000)
