@@ -213,7 +213,7 @@ def test_listing_when_queries_keep_failing_is_a_503(relay):
 
 
 def test_handshake_when_dynamodb_keeps_failing_is_refused_cleanly_and_creates_nothing(relay):
-    relay.faults.fail("GetItem")
+    relay.faults.fail("BatchGetItem")  # the script and both possible bans, in one request
     identity = {"user_key": "u", "roblox_id": "1", "place_id": "2", "job_id": "j"}
     event = connect_event("c0nn3ct10nX=", relay.script_id, **identity)
     answer = relay.handlers["ws_connect"](event, LambdaContext(function_name="ws_connect"))
@@ -252,8 +252,9 @@ def test_a_bulk_poll_that_fails_mid_wait_does_not_lose_the_replies(relay):
     executors = [relay.connect() for _ in range(2)]
     for executor in executors:
         executor.delay_s = 0.3
+    # A bulk call's polls read the answered index (a Query of what was answered since the last round).
     polls = relay.faults.fail(
-        "BatchGetItem", times=attempts(relay.store.client), when=lambda request: b"message#" in request.body
+        "Query", times=attempts(relay.store.client), when=lambda request: b'"answered"' in request.body
     )
     answer = relay.message_many([e.session_id for e in executors], data="kept").json()
     assert [entry.get("response") for entry in answer["responses"]] == ["kept", "kept"]
