@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from session_relay_client.calls import Call, T, model_of
+from session_relay_client.calls import Call, model_of
 
 __all__ = ["AsyncBanMethods", "Ban", "BanMethods", "BanPage", "BanResult"]
 
@@ -116,9 +116,6 @@ class AsyncBanMethods:
 
     _run: Callable[[Call[Any]], Awaitable[Any]]
 
-    async def _call(self, call: Call[T]) -> T:
-        return await self._run(call)
-
     async def ban(
         self,
         script_id: str,
@@ -129,13 +126,13 @@ class AsyncBanMethods:
         expires_in: int | None = None,
     ) -> BanResult:
         """Ban a user of ``script_id`` (see ``SessionRelay.ban``)."""
-        return await self._call(ban_call(script_id, user_key, roblox_id, reason, expires_in))
+        return await self._run(ban_call(script_id, user_key, roblox_id, reason, expires_in))
 
     async def list_bans(
         self, *, script_id: str | None = None, limit: int | None = None, cursor: str | None = None
     ) -> BanPage:
         """One page of the caller's bans in force, newest first (see ``SessionRelay.list_bans``)."""
-        return await self._call(list_call(script_id, limit, cursor))
+        return await self._run(list_call(script_id, limit, cursor))
 
     async def iter_bans(
         self, *, script_id: str | None = None, page_size: int | None = None
@@ -143,7 +140,7 @@ class AsyncBanMethods:
         """Every ban in force of the caller (of ``script_id`` if given), page after page."""
         cursor = None
         while True:
-            page = await self._call(list_call(script_id, page_size, cursor))
+            page = await self._run(list_call(script_id, page_size, cursor))
             for ban in page.bans:
                 yield ban
             if page.next_cursor is None:
@@ -152,4 +149,4 @@ class AsyncBanMethods:
 
     async def lift_ban(self, ban_id: str) -> None:
         """Lift a ban (see ``SessionRelay.lift_ban``)."""
-        await self._call(lift_call(ban_id))
+        await self._run(lift_call(ban_id))

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -142,8 +143,7 @@ def _calls(script_id: str) -> dict[str, Call[Any]]:
 class WebhookMethods:
     """The webhook routes on ``SessionRelay`` (scope ``manage``); each raises as every call does."""
 
-    def _run(self, call: Call[Any]) -> Any:  # provided by the client
-        raise NotImplementedError
+    _run: Callable[[Call[Any]], Any]  # the client's
 
     def set_webhook(
         self, script_id: str, url: str, *, events: list[str] | None = None, format: str | None = None
@@ -178,8 +178,7 @@ class WebhookMethods:
 class AsyncWebhookMethods:
     """The webhook routes on ``AsyncSessionRelay``."""
 
-    async def _run(self, call: Call[Any]) -> Any:  # provided by the client
-        raise NotImplementedError
+    _run: Callable[[Call[Any]], Awaitable[Any]]  # the client's
 
     async def set_webhook(
         self, script_id: str, url: str, *, events: list[str] | None = None, format: str | None = None
