@@ -1,8 +1,13 @@
 """The dashboard's "Webhook" section (PROTOCOL.md sections 4 and 5) in a real Chromium on the local stack:
-the key's script's webhook (URL, events, last delivery, failures count), "Send test" and "Replay failures"."""
+the key's script's webhook (URL, events, last delivery, failures count), "Send test" and "Replay
+failures". The webhook is on a script of its own, which no other test's sessions belong to, so its
+receiver hears only what this test does."""
+
+from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import expect
+from session_relay_client import admin
 from support.webhook_receiver import start_receiver
 
 
@@ -13,10 +18,25 @@ def receiver():
     started.stop()
 
 
+@dataclass(frozen=True)
+class Owner:
+    script_id: str
+    api_key: str
+
+
 @pytest.fixture
-def webhook(local_stack, receiver):
-    path = f"/scripts/{local_stack.script_id}/webhook"
-    with local_stack.client() as api:
+def owner(local_stack):
+    """A script of this test's own and a key for it alone."""
+    store = admin.open_store(admin.Target(endpoint=local_stack.dynamodb_endpoint, region="us-east-1"))
+    script = admin.create_script(store, "webhook section")
+    key = admin.create_key(store, [script.script_id], name="webhook section")
+    return Owner(script.script_id, key.api_key)
+
+
+@pytest.fixture
+def webhook(local_stack, owner, receiver):
+    path = f"/scripts/{owner.script_id}/webhook"
+    with local_stack.client(owner.api_key) as api:
         answer = api.put(
             path, json={"url": receiver.url, "events": ["session.connected", "session.disconnected"]}
         )
@@ -25,10 +45,10 @@ def webhook(local_stack, receiver):
         api.delete(path)
 
 
-def test_the_section_shows_the_webhook_sends_a_test_and_replays(visit, local_stack, webhook, receiver):
-    page = visit.open(local_stack.api_key)
+def test_the_section_shows_the_webhook_sends_a_test_and_replays(visit, owner, webhook, receiver):
+    page = visit.open(owner.api_key)
     section = page.get_by_role("region", name="Webhook")
-    expect(page.get_by_label("Webhook of")).to_have_value(local_stack.script_id)
+    expect(page.get_by_label("Webhook of")).to_have_value(owner.script_id)
     expect(section.locator("#webhook-url")).to_have_text(receiver.url)
     expect(section.locator("#webhook-events")).to_have_text("session.connected, session.disconnected")
     expect(section.locator("#webhook-last")).to_have_text("none yet")

@@ -6,6 +6,7 @@ signs and POSTs them, leaving a failed delivery on the queue with its backoff as
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 from session_relay.service import webhooks_queue
@@ -57,13 +58,15 @@ def item_of(dynamodb, aws, session_id):
     return found["Item"]
 
 
-def record(name, item, number, identity=None):
+def record(name, item, number, identity=None, made_s=None):
+    """A stream record as Lambda gives it, made ``number`` seconds from now unless ``made_s`` says when."""
     image = "NewImage" if name == "INSERT" else "OldImage"
+    made_s = int(time.time()) + number if made_s is None else made_s
     shaped = {
         "eventID": f"stream-{number}",
         "eventName": name,
         "eventSource": "aws:dynamodb",
-        "dynamodb": {"ApproximateCreationDateTime": 1_770_000_000 + number, image: item},
+        "dynamodb": {"ApproximateCreationDateTime": made_s, image: item},
     }
     if identity:
         shaped["userIdentity"] = identity
@@ -96,9 +99,8 @@ def test_connected_and_disconnected_events_reach_the_receiver_signed_in_order(
     secret = hook(client, owner, receiver.url)
     session = connect(owner.script_id)
     inserted = item_of(dynamodb, aws, session.session_id)
-    assert run_events(functions, [record("INSERT", inserted, 1), record("REMOVE", inserted, 2)]) == {
-        "queued": 2
-    }
+    records = [record("INSERT", inserted, 1), record("REMOVE", inserted, 2)]
+    assert run_events(functions, records) == {"queued": 2}
 
     batch = received(queues)
     assert functions[1]({"Records": batch}, LambdaContext()) == {"batchItemFailures": []}
@@ -108,7 +110,7 @@ def test_connected_and_disconnected_events_reach_the_receiver_signed_in_order(
     assert connected["data"]["id"] == session.session_id
     assert isinstance(connected["data"]["roblox_id"], int)
     assert disconnected["data"]["reason"] == "client"
-    assert connected["created_at"] == 1_770_000_001_000
+    assert connected["created_at"] == records[0]["dynamodb"]["ApproximateCreationDateTime"] * 1000
     stamp, mac = delivery.headers["Session-Relay-Signature"].split(",")
     signed = stamp.removeprefix("t=").encode() + b"." + delivery.body
     assert mac.removeprefix("v1=") == hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
@@ -198,6 +200,19 @@ def test_events_are_queued_only_for_scripts_whose_webhook_wants_them(
     assert run_events(functions, records) == {"queued": 2}
     messages = {m["script_id"]: [e["type"] for e in m["events"]] for m in queues.messages(queues.queue)}
     assert messages == {"script-wants": ["session.connected"], "script-other": ["session.disconnected"]}
+
+
+def test_a_change_made_before_the_webhook_was_set_is_not_its_event(
+    client, owner, connect, dynamodb, aws, queues, functions, relay_store
+):
+    item = item_of(dynamodb, aws, connect(owner.script_id).session_id)
+    hook(client, owner, "https://a.example.com/")
+    set_s = relay_store.webhooks.get(owner.script_id).created_at // 1000
+    # The stream's time is rounded down to the second: the webhook's own second is not "before" it.
+    before, same = record("INSERT", item, 1, made_s=set_s - 1), record("REMOVE", item, 2, made_s=set_s)
+    assert run_events(functions, [before, same]) == {"queued": 1}
+    (message,) = queues.messages(queues.queue)
+    assert [e["type"] for e in message["events"]] == ["session.disconnected"]
 
 
 def test_a_modify_or_a_hidden_record_written_again_is_no_event(

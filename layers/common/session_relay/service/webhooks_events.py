@@ -2,7 +2,9 @@
 ``session.connected``, a ``REMOVE`` a ``session.disconnected`` whose ``reason`` comes from the item
 itself: ``ended_reason`` when whatever deleted it marked it first (``owner``, ``banned``, ``flood``), else
 ``expired`` for a delete by DynamoDB's TTL, else ``client``. Each script's events go to the webhook
-FIFO queue only when its webhook subscribes to them (one read of the webhooks per batch).
+FIFO queue only when its webhook subscribes to them (one read of the webhooks per batch) and the
+change was made once the webhook existed: a record still in the stream from before the webhook was set
+is not its event.
 """
 
 from collections.abc import Iterable
@@ -13,12 +15,17 @@ from session_relay.service import webhooks_queue as queue
 from session_relay.store import Store
 from session_relay.store.sessions import ENDED_REASON, session_from_item
 from session_relay.store.table import deserialize
+from session_relay.store.webhooks import WebhookRecord
 from session_relay.webhook_signing import event_id
 
 # A TTL delete's stream record: userIdentity {"type": "Service", "principalId": "dynamodb.amazonaws.com"}.
 # "Record" (userIdentity), https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html
 TTL_IDENTITY = ("Service", "dynamodb.amazonaws.com")
 MARKED_REASONS = ("owner", "banned", "flood")
+# A stream record's ApproximateCreationDateTime is "rounded down to the closest second", so a change is
+# before the webhook only when its second is earlier than the second the webhook was created in.
+# "StreamRecord", https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_StreamRecord.html
+MS_PER_S = 1000
 # The most events one delivery carries (PROTOCOL.md section 5).
 DELIVERY_MAX_EVENTS = 100
 
@@ -74,6 +81,12 @@ def events_by_script(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[s
     return grouped
 
 
+def wanted_by(hook: WebhookRecord, event: dict[str, Any]) -> bool:
+    """Whether ``hook`` takes ``event``: one of its types, of a change made once it existed."""
+    made_s, hook_s = event["created_at"] // MS_PER_S, hook.created_at // MS_PER_S
+    return event["type"] in hook.events and made_s >= hook_s
+
+
 def publish(store: Store, records: list[dict[str, Any]]) -> int:
     """Queue the owner events of one stream batch for the scripts whose webhooks want them; the number
     of events queued. A queue that stays unavailable raises: the batch is retried (bisected)."""
@@ -84,7 +97,7 @@ def publish(store: Store, records: list[dict[str, Any]]) -> int:
     queued = 0
     for script_id, events in grouped.items():
         hook = hooks.get(script_id)
-        wanted = [event for event in events if hook is not None and event["type"] in hook.events]
+        wanted = [event for event in events if hook is not None and wanted_by(hook, event)]
         for start in range(0, len(wanted), DELIVERY_MAX_EVENTS):
             queue.enqueue(script_id, wanted[start : start + DELIVERY_MAX_EVENTS])
         queued += len(wanted)
