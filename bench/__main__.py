@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench import broadcasts, coldstart, cost, memory, pace_main, peer, storm, throughput
@@ -53,8 +54,6 @@ def main() -> None:
         }
         results["ping"] = throughput.ping_cost(bench)
         results["ping_interval_s"] = PING_INTERVAL_S
-        print("broadcast...", flush=True)
-        results["broadcast"] = broadcasts.broadcast(bench.api, fleet, 200 if quick else 2000)
         print("concurrency...", flush=True)
         results["concurrency"] = bench.concurrency(10 if quick else 50, 5 if quick else 20)
     finally:
@@ -62,6 +61,11 @@ def main() -> None:
         stop_stack(stack)
     print("operations per message with MaxCallsInFlightPerKey=0...", flush=True)
     results["operations"]["prompt reply, MaxCallsInFlightPerKey=0"] = _uncapped_prompt_reply()
+    print("bulk polls side by side (answered index, by key)...", flush=True)
+    results["polls"] = _polls_side_by_side(100 if quick else 1000)
+    print("broadcast...", flush=True)
+    sessions = 200 if quick else 5000
+    results["broadcast"] = _metered(lambda bench, fleet: broadcasts.broadcast(bench, fleet, sessions))
     results["pace"] = pace_main.measure(quick)  # each scenario on a stack of its own
     print("peer (python-socketio call())...", flush=True)
     results["peer_socketio"] = peer.measure(free_port(), 50 if quick else 200)
@@ -95,6 +99,32 @@ def _uncapped_prompt_reply() -> dict[str, Any]:
     finally:
         fleet.stop()
         stop_stack(stack)
+
+
+def _metered(scenario: Callable[[Bench, Fleet], Any], **env: str) -> Any:
+    """Run ``scenario`` on a stack of its own that counts and meters the handlers' requests."""
+    stack = start_stack({"SESSION_RELAY_COUNT_CALLS": "1", "SESSION_RELAY_METER": "1", **env})
+    fleet = Fleet(stack.ws_url, stack.script_id)
+    try:
+        return scenario(Bench(stack, fleet), fleet)
+    finally:
+        fleet.stop()
+        stop_stack(stack)
+
+
+def _polls_side_by_side(size: int) -> dict[str, Any]:
+    """The bulk echo and the 200 x 1 s bulk with the deployed polls, and with polls that read every
+    pending message by key each round (``SESSION_RELAY_BULK_POLL=by-key``), each on its own stack."""
+
+    def both(bench: Bench, _: Fleet) -> dict[str, Any]:
+        bulk = bench.bulk((size,))
+        slow = throughput.slow_bulk(bench.api, bench.bulk_session_ids[: min(200, size)])
+        return {"bulk": bulk[str(size)], "slow_bulk": slow}
+
+    polls: dict[str, Any] = {"sessions": size}
+    for poll in ("answered", "by-key"):
+        polls[poll] = _metered(both, SESSION_RELAY_BULK_POLL=poll)
+    return polls
 
 
 if __name__ == "__main__":

@@ -3,13 +3,16 @@ it bills, from the template's defaults, AWS's quotas and the list prices of benc
 paper: the local stack cannot measure AWS's own throughput).
 
 Per session (every client answering at once): one guard, one pending message and its reply (with the
-``answered`` index's copy), one outcome item: 5 write units; its session read by key (1 read unit), a
-share of the planning Query, the cancel reads (one a group of posts) and the answered-index Queries
-(0.25 read units together, at most); two WebSocket messages (the frame and the reply), one ``$default``
-invocation. Per chunk of 100: about 6 worker invocations (chunk, 1 to 3 looks, planning's share) of
-about a second each (the posts at the worker's share of the rate), and 15 SQS requests (send, receive
-and delete of the chunk, its finalizer and its looks).
+``answered`` index's copy), one outcome item: 5 write units by the design's count, or what the same
+run's 5,000-session broadcast measured (bench/broadcasts.py, the embedded database's meter); its
+session read by key (1 read unit), a share of the planning Query, the cancel reads (one a group of
+posts) and the answered-index Queries (0.25 read units together, at most); two WebSocket messages (the
+frame and the reply), one ``$default`` invocation. Per chunk of 100: about 6 worker invocations
+(chunk, 1 to 3 looks, planning's share) of about a second each (the posts at the worker's share of the
+rate), and 15 SQS requests (send, receive and delete of the chunk, its finalizer and its looks).
 """
+
+from typing import Any
 
 from bench.cost import PRICES, WS_HANDLER_S
 
@@ -24,7 +27,10 @@ PARTITION_WRITES = 1_000  # per partition key, per second
 SIZES = (1_000, 100_000, 1_000_000)
 
 
-def _bill(sessions: int) -> dict[str, float]:
+DESIGN_WRITE_UNITS = 5  # a session's write units, counted from the design (above)
+
+
+def _bill(sessions: int, write_units: float = DESIGN_WRITE_UNITS) -> dict[str, float]:
     chunks = sessions / DEFAULTS["BroadcastChunkSize"]
     per_worker_s = DEFAULTS["BroadcastChunkSize"] / (
         DEFAULTS["BroadcastPostRate"] / DEFAULTS["BroadcastConcurrency"]
@@ -33,7 +39,7 @@ def _bill(sessions: int) -> dict[str, float]:
         "ws_message": 2 * sessions,
         "lambda_request": sessions + 6 * chunks,
         "lambda_gb_s": sessions * WS_HANDLER_S * 0.5 + chunks * (per_worker_s + 0.5) * WORKER_GB,
-        "dynamodb_wru": 5 * sessions,
+        "dynamodb_wru": write_units * sessions,
         "dynamodb_rru": 1.25 * sessions,
     }
     bill = {name: quantity * PRICES[name][0] for name, quantity in quantities.items()}
@@ -48,7 +54,15 @@ def _time_s(sessions: int) -> float:
     return sessions / rate + 1
 
 
-def broadcast_section() -> list[str]:
+def broadcast_section(measured: dict[str, Any] | None = None) -> list[str]:
+    """The table; with ``measured`` (this run's broadcast), its write units a session are billed."""
+    write_units = (measured or {}).get("write_units_per_session") or DESIGN_WRITE_UNITS
+    source = (
+        f"{write_units} write units a session, as measured by this run's broadcast to "
+        f"{measured['sessions']:,} local sessions"
+        if measured and measured.get("write_units_per_session")
+        else f"{DESIGN_WRITE_UNITS} write units a session, by the design's count"
+    )
     lines = [
         "## Broadcasts",
         "",
@@ -57,13 +71,13 @@ def broadcast_section() -> list[str]:
         f"BroadcastConcurrency {DEFAULTS['BroadcastConcurrency']}, "
         f"BroadcastChunkSize {DEFAULTS['BroadcastChunkSize']}): arithmetic from bench/broadcast_cost.py, "
         f"with SQS at ${SQS_PRICE[0] * 1e6:.2f} per million requests ({SQS_PRICE[2]}, list price read "
-        f"{SQS_READ_DATE}) and the prices above.",
+        f"{SQS_READ_DATE}) and the prices above; {source}.",
         "",
         "| sessions | time | ws_message | lambda | dynamodb | sqs | **total** |",
         "|---|---|---|---|---|---|---|",
     ]
     for sessions in SIZES:
-        bill = _bill(sessions)
+        bill = _bill(sessions, write_units)
         lambda_ = bill["lambda_request"] + bill["lambda_gb_s"]
         dynamodb = bill["dynamodb_wru"] + bill["dynamodb_rru"]
         lines.append(

@@ -1,6 +1,9 @@
-"""A 2,000-session message broadcast on the local stack (``make bench``): from the ``202`` to ``done``
-through the broadcast worker on the embedded SQS, every session reached exactly once (frames counted by
-the simulated clients), the counts adding up and the response pages covering each session once.
+"""A 5,000-session message broadcast on the local stack (``make bench``): from the ``202`` to the last
+frame a client received (against the floor the post rate sets: sessions / BroadcastPostRate) and to
+``done``, through the broadcast worker on the embedded SQS; every session reached exactly once (frames
+counted by the simulated clients), the counts adding up and the response pages covering each session
+once; and what each session cost in DynamoDB requests and write units (counted by the stack: every
+request of the REST call, the workers and the replies' ``$default`` invocations, over the broadcast).
 On AWS the time is set by BroadcastPostRate (docs/cost.md, "Broadcasts"); here by this machine."""
 
 import secrets
@@ -8,6 +11,7 @@ import time
 from typing import Any
 
 from session_relay_tools.simulate import Fleet, identity_for
+from session_relay_tools.template import load_template
 
 WAVE = 50  # sessions connected at a time (the local stack admits the account's connection rate)
 WAVE_TRIES = 3  # a wave refused by a busy machine (a handshake timing out) is connected again
@@ -39,10 +43,18 @@ def _pages(api: Any, broadcast_id: str) -> list[dict[str, Any]]:
             return entries
 
 
-def broadcast(api: Any, fleet: Fleet, count: int = 2000, within_s: float = 300) -> dict[str, Any]:
-    """Broadcast ``echo`` to ``count`` fresh sessions; what it took and whether it was exact."""
+def post_rate() -> int:
+    """BroadcastPostRate as the local stack runs it: the template's default."""
+    return int(load_template()["Parameters"]["BroadcastPostRate"]["Default"])
+
+
+def broadcast(bench: Any, fleet: Fleet, count: int = 5000, within_s: float = 900) -> dict[str, Any]:
+    """Broadcast ``echo`` to ``count`` fresh sessions; what it took, what it cost, whether it was exact."""
+    api = bench.api
     place_id = 1 + secrets.randbelow(2**40)
     clients = _connect(fleet, count, place_id)
+    time.sleep(2)  # the handshakes' last writes are over: the counts below are the broadcast's own
+    bench.calls(reset=True)
     started = time.monotonic()
     answer = api.post(
         "/broadcasts/message", json={"filter": {"place_id": place_id}, "key": "echo", "timeout": 30}
@@ -56,13 +68,23 @@ def broadcast(api: Any, fleet: Fleet, count: int = 2000, within_s: float = 300) 
             break
     done_s = time.monotonic() - started
     time.sleep(1)  # a second frame, if any, has arrived by now
+    counts = bench.calls()
     frames = [sum(1 for f in c.received if f.get("type") == "message") for c in clients]
+    last = max((c.last_message_at for c in clients if c.last_message_at is not None), default=started)
     entries = _pages(api, broadcast_id)
+    rate = post_rate()
     return {
         "sessions": count,
         "accepted_ms": round(accepted_ms, 1),
+        "posted_s": round(last - started, 2),
+        "post_rate": rate,
+        "posting_floor_s": round(count / rate, 2),
         "done_s": round(done_s, 2),
-        "posts_per_s": round(count / done_s, 1),
+        "posts_per_s": round(count / (last - started), 1) if last > started else None,
+        "dynamodb_requests_per_session": round(sum(counts.get("dynamodb", {}).values()) / count, 2),
+        "dynamodb_by_operation": counts.get("dynamodb", {}),
+        "write_units_per_session": round(counts.get("write_units", {}).get("dynamodb", 0) / count, 2),
+        "read_units_per_session": round(counts.get("read_units", {}).get("dynamodb", 0) / count, 2),
         "done": shown.get("done", False),
         "counts": shown.get("counts"),
         "every_session_once": frames == [1] * count,

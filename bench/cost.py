@@ -181,7 +181,7 @@ def write_cost(results: dict[str, Any], path: Path) -> None:
         *_bills(bills),
         *_what_dominates(bills["100k sessions idle for a day"]),
         "",
-        *broadcast_section(),
+        *broadcast_section(results.get("broadcast")),
     ]
     path.write_text("\n".join(lines))
 

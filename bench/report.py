@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Any
 
+from bench.report_broadcast import broadcast_section
 from bench.report_footprint import cold_start_section, memory_section, package_sizes_section
 from bench.report_pace import pace_section
 from bench.report_targets import TARGETS, mark
@@ -20,6 +21,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         *memory_section(results),
         *_peer(results),
         *pace_section(results),
+        *broadcast_section(results),
     ]
     path.write_text("\n".join(lines))
 
@@ -29,7 +31,8 @@ def _header(results: dict[str, Any]) -> list[str]:
         "# Benchmarks",
         "",
         "Measured by `make bench` against the local stack (REST and WebSocket gateways running the",
-        "deployable handlers, the embedded moto DynamoDB in its own process), all on loopback, in one run.",
+        "deployable handlers, the embedded moto DynamoDB, SQS and event source mappings in the stack's",
+        "process), all on loopback, in one run.",
         f"Run: {results['started_at']}, Python {results['machine']['python']}, "
         f"{results['machine']['cpus']} CPUs, {results['machine']['platform']}.",
         "The raw numbers are in `bench/results.json`.",
@@ -116,17 +119,13 @@ def _bulk(results: dict[str, Any]) -> list[str]:
         "",
         f"Connecting the simulated sessions took {results['bulk']['connect_s']} s (not part of the figures).",
         "",
-        "| sessions | wall time | all processed | DynamoDB calls in total | polling rounds | "
-        "DynamoDB calls per polling round |",
-        "|---|---|---|---|---|---|",
+        "| sessions | wall time | all processed | DynamoDB requests |",
+        "|---|---|---|---|",
     ]
     for size, run in results["bulk"].items():
         if size == "connect_s":
             continue
-        lines.append(
-            f"| {size} | {run['wall_s']} s | {run['all_processed']} | {run['dynamodb_total']} | "
-            f"{run['polling_rounds']} | {run['dynamodb_calls_per_polling_round']} |"
-        )
+        lines.append(f"| {size} | {run['wall_s']} s | {run['all_processed']} | {run['dynamodb_total']} |")
     floor = results["throughput"]["sequential_writes"]
     slow = results["throughput"]["slow_bulk"]
     largest = max((size for size in results["bulk"] if size != "connect_s"), key=int)
@@ -149,8 +148,47 @@ def _bulk(results: dict[str, Any]) -> list[str]:
         "",
         *_slow_bulk_floor(results, slow),
         *_bulk_floor(results, floor["count"]),
+        *_polls(results, largest, slow),
     ]
     return lines
+
+
+def _polls(results: dict[str, Any], largest: str, slow: dict[str, Any]) -> list[str]:
+    """The answered-index polls against polls that read every pending message by key each round."""
+    polls = results.get("polls")
+    if polls is None:
+        return []
+    rows = []
+    labels = {"answered": "answered index, a sweep by key a second", "by-key": "by key, every round"}
+    for name, label in labels.items():
+        bulk, slow_run = polls[name]["bulk"], polls[name]["slow_bulk"]
+        read = _items_read(bulk["items_read"])
+        rows.append(
+            f"| {label} | {bulk['wall_s']} s | {bulk['dynamodb_total']} | {read} | {bulk['read_units']} | "
+            f"{bulk['write_units']} | {slow_run['wall_s']} s |"
+        )
+    size, slow_sessions = polls["sessions"], polls["answered"]["slow_bulk"]["sessions"]
+    return [
+        "The polls, side by side: the same bulk calls on two stacks of their own in this run, one as",
+        "deployed (a round reads the `answered` index; what is still pending is read by key once a",
+        "second), one whose rounds read every message still pending by key, as the bulk polls did before",
+        "the index (`SESSION_RELAY_BULK_POLL=by-key`). Both metered (`SESSION_RELAY_METER=1`: items read",
+        "by operation, and the read and write units DynamoDB would bill: a `Query` is billed by the size",
+        "of all it returns together, a read by key by each item rounded up to 4 KB;",
+        "src/session_relay_tools/local/metering.py). Items and read units include the sessions read by",
+        "key before posting.",
+        "",
+        f"| poll | bulk echo to {size}: wall time | DynamoDB requests | items read | read units | "
+        f"write units | {slow_sessions} x a {slow['function_s']:g}-second function: wall time |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def _items_read(read: dict[str, int]) -> str:
+    total = sum(read.values())
+    return f"{total} (" + ", ".join(f"{operation} {count}" for operation, count in read.items()) + ")"
 
 
 def _concurrency(results: dict[str, Any]) -> list[str]:
@@ -209,8 +247,8 @@ def _slow_bulk_floor(results: dict[str, Any], slow: dict[str, Any]) -> list[str]
         f"({sessions} x {reply_ms} ms, the",
         f"`UpdateItem reply` of section 1: {replies_s:.2f} s), then one poll of the last 100 messages "
         f"({poll_ms} ms): {floor_s} s,",
-        "before any frame is posted and without the polls that run while the replies come in (each",
-        f"round reads every message still pending, {poll_ms} ms per 100).",
+        "before any frame is posted and without the polls that run while the replies come in (a",
+        f"sweep by key reads every message still pending, {poll_ms} ms per 100, once a second).",
         "",
     ]
 

@@ -10,6 +10,7 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+from session_relay.service.webhooks_delivery import TIMEOUT_S
 from session_relay_client import admin
 from support.webhook_receiver import start_receiver
 from websockets.exceptions import ConnectionClosed
@@ -81,6 +82,11 @@ def flood(client):
             break
         time.sleep(1 / 60)
     client.receive_type("disconnect")
+
+
+def including(session_id):
+    """Whether the events received include one of ``session_id``'s."""
+    return lambda events: session_id in {e["data"]["id"] for e in events}
 
 
 def ended(events, session_ids):
@@ -222,3 +228,37 @@ def test_a_finished_broadcast_is_announced_once_signed_with_its_counts(api, stac
     assert (shown["id"], shown["done"], shown["matched"]) == (broadcast_id, True, 3)
     assert shown["counts"]["processed"] == 3
     assert api.get(f"/broadcasts/{broadcast_id}").json()["broadcast"]["done"] is True
+
+
+def test_another_scripts_hanging_endpoint_holds_this_scripts_events_back_at_most_one_delivery_timeout(
+    stack, hook, receiver
+):
+    """Script B's endpoint never answers in time; script A's events keep arriving. The FIFO queue's
+    group is the script, so B's failures hold back only B; A's next event can wait at most for the
+    invocation its previous message shared with one of B's (one delivery timeout)."""
+    hook(receiver.url, events=["session.connected"])
+    store = admin.open_store(admin.Target(endpoint=stack.dynamodb_endpoint, region="us-east-1"))
+    other = admin.create_script(store, "hanging owner")
+    key = admin.create_key(store, [other.script_id], name="hanging owner")
+    hanging = start_receiver()
+    hanging.hang_s = 3 * TIMEOUT_S
+    ours, theirs = Fleet(stack.ws_url, stack.script_id), Fleet(stack.ws_url, other.script_id)
+    path = f"/scripts/{other.script_id}/webhook"
+    with stack.client(key.api_key) as owner_b:
+        answer = owner_b.put(path, json={"url": hanging.url, "events": ["session.connected"]})
+        assert answer.status_code == 200, answer.text
+        try:
+            lags = []
+            for _ in range(2):
+                theirs.connect(2)  # B's events, in the stream just before each of A's
+                (client,) = ours.connect(1)
+                connected_at = time.monotonic()
+                receiver.wait_until(including(client.session_id), 30)
+                lags.append(time.monotonic() - connected_at)
+            assert hanging.deliveries, "B's endpoint was never tried"
+            assert max(lags) < TIMEOUT_S + 5, lags
+        finally:
+            owner_b.delete(path)
+            ours.stop()
+            theirs.stop()
+            hanging.stop()

@@ -1,8 +1,10 @@
 """A webhook receiver on a free local port (a real HTTP server in a thread): it records every delivery
-(path, headers, body) and answers with the status its ``answers`` list gives next (200 when empty)."""
+(path, headers, body) and answers with the status its ``answers`` list gives next (200 when empty),
+after ``hang_s`` seconds (0: at once; a hanging endpoint keeps its sender waiting)."""
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +27,7 @@ class Receiver:
     deliveries: list[Delivery] = field(default_factory=list)
     answers: list[tuple[int, bytes]] = field(default_factory=list)
     status: int = 200  # the answer when ``answers`` is empty
+    hang_s: float = 0.0
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -69,6 +72,7 @@ def start_receiver(port: int = 0) -> Receiver:
                 receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body))
                 status, answer = receiver.answers.pop(0) if receiver.answers else (receiver.status, b"{}")
                 receiver.arrived.notify_all()
+            time.sleep(receiver.hang_s)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
@@ -79,6 +83,7 @@ def start_receiver(port: int = 0) -> Receiver:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads, server.block_on_close = True, False  # a hanging answer never holds a stop
     receiver = holder["receiver"] = Receiver(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver

@@ -2,7 +2,9 @@
 
 Enabled by ``SESSION_RELAY_COUNT_CALLS=1``; the local WebSocket gateway then answers
 ``GET /@local/calls`` with the counts by service and operation, and ``DELETE /@local/calls``
-resets them.
+resets them. With ``SESSION_RELAY_METER=1`` too, on the embedded database, it adds
+``"write_units": {"dynamodb": N}`` (the write request units of the handlers' writes) and
+``"items_read"`` by read operation (local/metering.py; metering costs each write about a sixth more).
 """
 
 import threading
@@ -16,6 +18,7 @@ class CallCounter:
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        self.meter: Any = None  # the embedded database's Meter, when there is one
 
     def install(self) -> None:
         # The handlers create their clients from boto3's default session (session_relay.aws).
@@ -32,8 +35,12 @@ class CallCounter:
         result: dict[str, dict[str, int]] = {}
         for (service, operation), count in sorted(counts.items()):
             result.setdefault(service, {})[operation] = count
+        if self.meter is not None:
+            result.update(self.meter.snapshot())
         return result
 
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+        if self.meter is not None:
+            self.meter.reset()

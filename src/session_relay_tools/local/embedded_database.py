@@ -14,6 +14,7 @@ from typing import Any
 
 from session_relay_tools.local import moto_queries
 from session_relay_tools.local.embedded_services import EmbeddedServices, operation
+from session_relay_tools.local.metering import Meter
 
 
 class InProcessDatabase:
@@ -33,6 +34,7 @@ class InProcessDatabase:
             host, port, self.services, threaded=True, request_handler=MotoRequestHandler
         )
         self._thread: threading.Thread | None = None
+        self.meter: Meter | None = None  # set when the stack counts the handlers' calls
 
     def start(self) -> None:
         serve = self._server.serve_forever
@@ -57,12 +59,18 @@ class InProcessDatabase:
             target = target.decode()
         dispatch = self._dispatch[_service(target, request.url)]
         normalized = normalize_request(request)
-        with self.services.lock:
-            moto_queries.note_request(operation(target))
+
+        def run() -> tuple[int, Any, Any]:
             try:
-                status, headers, body = dispatch(normalized, normalized.raw_url, normalized.headers)
+                return dispatch(normalized, normalized.raw_url, normalized.headers)
             except HTTPException as error:
-                status, headers, body = error.code, error.get_headers(), error.get_body()
+                return error.code, error.get_headers(), error.get_body()
+
+        name = operation(target)
+        with self.services.lock:
+            moto_queries.note_request(name)
+            metered = self.meter
+            status, headers, body = run() if metered is None else metered.measure(name, request.body, run)
         return AWSResponse(request.url, status, headers, self._raw(body))
 
 

@@ -20,7 +20,7 @@ import uvicorn
 from botocore.exceptions import BotoCoreError, ClientError
 from session_relay import FRAME_LIMIT_BYTES
 
-from session_relay_tools.local import logs
+from session_relay_tools.local import logs, poll_lever
 from session_relay_tools.local.calls import CallCounter
 from session_relay_tools.local.config import StackConfig
 from session_relay_tools.local.draining import Draining
@@ -29,6 +29,7 @@ from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.limits import connect_rate, request_rate, stage_throttle
 from session_relay_tools.local.management_client import use_in_process_management
 from session_relay_tools.local.mappings import LocalMappings
+from session_relay_tools.local.metering import Meter
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
 from session_relay_tools.template import create_tables, load_template
@@ -103,12 +104,15 @@ class LocalStack:
             calls.install()  # before any client exists: every client then reports its calls
         if self.config.dynamodb_endpoint is None:
             self._start_moto()
+            if calls is not None and os.environ.get("SESSION_RELAY_METER") == "1":
+                calls.meter = self._moto.meter = Meter()  # write units and items read, at a price
         integration_timeout_ms = self._prepare_resources()
         use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self._moto)
         # Imported only now: the handlers read their settings from the environment set above.
         from session_relay_tools.local.devdata import forget_dead_sessions, register_dev_credentials
 
         forget_dead_sessions()
+        poll_lever.apply()
         self.api_key = register_dev_credentials(self.script_id, self.api_key)
         host = FunctionHost()
         logs.install()  # after the handlers created their Powertools Logger

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -87,6 +88,7 @@ class SimulatedClient:
         self.hello = asyncio.Event()
         self.closed = asyncio.Event()
         self.received: list[dict[str, Any]] = []
+        self.last_message_at: float | None = None  # time.monotonic() of the latest message frame
         self.handled = 0
         self.error: BaseException | None = None
         self.disconnect_reason: str | None = None
@@ -132,6 +134,7 @@ class SimulatedClient:
         self.received.append(frame)
         kind = frame.get("type")
         if kind == "message":
+            self.last_message_at = time.monotonic()
             answer = asyncio.create_task(self._answer(socket, frame))
             self._answers.add(answer)
             answer.add_done_callback(self._answers.discard)
