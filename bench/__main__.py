@@ -59,13 +59,7 @@ def main() -> None:
     finally:
         fleet.stop()
         stop_stack(stack)
-    print("operations per message with MaxCallsInFlightPerKey=0...", flush=True)
-    results["operations"]["prompt reply, MaxCallsInFlightPerKey=0"] = _uncapped_prompt_reply()
-    print("bulk polls side by side (answered index, by key)...", flush=True)
-    results["polls"] = _polls_side_by_side(100 if quick else 1000)
-    print("broadcast...", flush=True)
-    sessions = 200 if quick else 5000
-    results["broadcast"] = _metered(lambda bench, fleet: broadcasts.broadcast(bench, fleet, sessions))
+    _on_stacks_of_their_own(results, quick)
     results["pace"] = pace_main.measure(quick)  # each scenario on a stack of its own
     print("peer (python-socketio call())...", flush=True)
     results["peer_socketio"] = peer.measure(free_port(), 50 if quick else 200)
@@ -83,6 +77,17 @@ def main() -> None:
     storm.write_section(results["storm"], ROOT / "docs" / "benchmarks.md")
     cost.write_cost(results, ROOT / "docs" / "cost.md")
     print(json.dumps(results, indent=2))
+
+
+def _on_stacks_of_their_own(results: dict[str, Any], quick: bool) -> None:
+    """The scenarios that need a stack deployed or metered otherwise, each on a fresh one."""
+    print("operations per message with MaxCallsInFlightPerKey=0...", flush=True)
+    results["operations"]["prompt reply, MaxCallsInFlightPerKey=0"] = _uncapped_prompt_reply()
+    print("bulk polls side by side (answered index, by key)...", flush=True)
+    results["polls"] = _polls_side_by_side(100 if quick else 1000)
+    print("broadcast...", flush=True)
+    sessions = 200 if quick else 5000
+    results["broadcast"] = _metered(lambda bench, fleet: broadcasts.broadcast(bench, fleet, sessions))
 
 
 def _run_header() -> dict[str, Any]:

@@ -56,7 +56,7 @@ def _cpu_s(pid: int) -> float:
 
 
 def cpu_per_message(bench: Any, session_id: str, count: int = 100) -> dict[str, Any]:
-    """CPU the local stack's process (gateways, REST and WebSocket handlers; DynamoDB runs apart)
+    """CPU the local stack's process (gateways, REST and WebSocket handlers, the embedded database)
     spends per answered echo message, and the wall time: an upper bound on the REST function's CPU."""
     pid = bench.stack.process.pid
     before, started = _cpu_s(pid), time.perf_counter()

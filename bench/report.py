@@ -8,6 +8,16 @@ from bench.report_footprint import cold_start_section, memory_section, package_s
 from bench.report_pace import pace_section
 from bench.report_targets import TARGETS, mark
 
+NOT_JUDGED = "not judged, the floor is measured over HTTP"
+OVER_HTTP = [
+    "The floors of this section and of section 3 are timed from the benchmark's process, over the",
+    "embedded database's port (HTTP) and the Management API's; the handlers' own requests are answered",
+    "in the stack's process without a socket (section 8). Each floor request therefore costs more here",
+    "than the same request costs a handler, and the ratios against these floors flatter: a ratio under",
+    "1 is that, not a result. A floor timed on the in-process path is the next step for these targets.",
+    "",
+]
+
 
 def write_report(results: dict[str, Any], path: Path) -> None:
     lines = [
@@ -40,7 +50,7 @@ def _header(results: dict[str, Any]) -> list[str]:
         "## How to reproduce",
         "",
         "```sh",
-        "make bench            # a few minutes; rewrites this file, docs/cost.md and bench/results.json",
+        "make bench   # about 20 minutes on 2 cores; rewrites this file, docs/cost.md, bench/results.json",
         ".venv/bin/python -m bench --quick   # a smaller smoke run",
         "```",
         "",
@@ -59,9 +69,9 @@ def _round_trip(results: dict[str, Any]) -> list[str]:
         f"| p50 | {trip['p50_ms']} ms |",
         f"| p99 | {trip['p99_ms']} ms |",
         f"| floor (sum of the operations below, each timed alone) | {floor['total_ms']} ms |",
-        f"| p50 / floor | {trip['ratio_p50_to_floor']} (target ≤ {TARGETS['ratio']}: "
-        f"{mark(trip['ratio_p50_to_floor'] <= TARGETS['ratio'])}) |",
+        f"| p50 / floor | {trip['ratio_p50_to_floor']} (target ≤ {TARGETS['ratio']}: {NOT_JUDGED}) |",
         "",
+        *OVER_HTTP,
         "The floor is the sequence of requests the design makes for one answered message under the",
         "default cap (the lease pair included), against the same embedded DynamoDB and local",
         "Management API, each call's median over 200 repetitions:",
@@ -140,11 +150,12 @@ def _bulk(results: dict[str, Any]) -> list[str]:
         "",
         f"Floor: {floor['count']} sequential PutItem calls to the same embedded DynamoDB took "
         f"{floor['wall_s']} s. Bulk echo to {largest} sessions / floor: {bulk_ratio} (target ≤ "
-        f"{TARGETS['bulk_to_writes']}: {mark(bulk_ok)}).",
+        f"{TARGETS['bulk_to_writes']}: {NOT_JUDGED}, {mark(bulk_ok)} as measured).",
         "",
         f"{slow['sessions']} sessions x a {slow['function_s']:g}-second function (`sleep`), one bulk "
         f"message: answered in {slow['wall_s']} s, all processed: {slow['all_processed']}; "
-        f"/ its floor (below): {slow_ratio} (target ≤ {TARGETS['slow_bulk_to_floor']}: {mark(slow_ok)}).",
+        f"/ its floor (below): {slow_ratio} (target ≤ {TARGETS['slow_bulk_to_floor']}: {NOT_JUDGED}, "
+        f"{mark(slow_ok)} as measured).",
         "",
         *_slow_bulk_floor(results, slow),
         *_bulk_floor(results, floor["count"]),

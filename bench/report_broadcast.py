@@ -28,7 +28,7 @@ def broadcast_section(results: dict[str, Any]) -> list[str]:
         f"| floor: sessions / BroadcastPostRate | {run['posting_floor_s']} s |",
         f"| last frame / floor | {ratio} |",
         f"| `done` after | {run['done_s']} s |",
-        f"| counts | {run['counts']} |",
+        f"| counts | {_counts(run['counts'])} |",
         f"| every session one frame, every session once in the responses | {mark(exact)} |",
         f"| DynamoDB requests a session | {run['dynamodb_requests_per_session']} |",
         f"| write units a session | {run['write_units_per_session']} |",
@@ -44,3 +44,18 @@ def broadcast_section(results: dict[str, Any]) -> list[str]:
         "invocation sharing two cores with the worker, the simulated clients and the database.",
         "",
     ]
+
+
+def _counts(counts: dict[str, Any] | None) -> str:
+    """The broadcast's counts in words: each counter, and the reasons not processed that occurred."""
+    if not counts:
+        return "none"
+    words = []
+    for name, value in counts.items():
+        if isinstance(value, dict):
+            words += [f"{name.replace('_', ' ')}: {reason} {n}" for reason, n in value.items() if n]
+            if not any(value.values()):
+                words.append(f"{name.replace('_', ' ')} 0")
+        else:
+            words.append(f"{name.replace('_', ' ')} {value}")
+    return ", ".join(words)
