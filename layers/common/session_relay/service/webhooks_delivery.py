@@ -4,6 +4,7 @@ delivery; anything else is an ``Outcome`` with the reason, which the caller retr
 function leaves the batch on its queue). Standard library only: no pydantic, no FastAPI.
 """
 
+import functools
 import ipaddress
 import json
 import socket
@@ -52,7 +53,13 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """Built at the first delivery, not at import: building it loads the CA certificates (about 30 ms),
+    which every REST cold start would pay for a webhook it never posts."""
+    return urllib.request.build_opener(_NoRedirects)
+
+
 Post = Callable[[str, bytes, dict[str, str]], tuple[int | None, bytes, str | None]]
 
 
@@ -83,7 +90,7 @@ def http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | Non
     # The URL passed checked_url (https, or loopback http on the local stack): never file: or custom.
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_S) as answer:
+        with _opener().open(request, timeout=TIMEOUT_S) as answer:
             return answer.status, answer.read(4096), None
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(4096) if exc.fp else b"", f"the endpoint answered {exc.code}"
