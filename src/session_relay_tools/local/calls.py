@@ -3,8 +3,9 @@
 Enabled by ``SESSION_RELAY_COUNT_CALLS=1``; the local WebSocket gateway then answers
 ``GET /@local/calls`` with the counts by service and operation, and ``DELETE /@local/calls``
 resets them. With ``SESSION_RELAY_METER=1`` too, on the embedded database, it adds
-``"write_units": {"dynamodb": N}`` (the write request units of the handlers' writes) and
-``"items_read"`` by read operation (local/metering.py; metering costs each write about a sixth more).
+``"write_units"`` and ``"read_units"`` (``{"dynamodb": N}``: what the handlers' requests would be
+billed) and ``"items_read"`` by read operation (local/metering.py; it reads each written item before
+and after, under the database's lock, so it is off unless asked for).
 """
 
 import threading

@@ -34,7 +34,7 @@ class InProcessDatabase:
             host, port, self.services, threaded=True, request_handler=MotoRequestHandler
         )
         self._thread: threading.Thread | None = None
-        self.meter: Meter | None = None  # set when the stack counts the handlers' calls
+        self.meter: Meter | None = None  # set when the stack meters its calls (SESSION_RELAY_METER=1)
 
     def start(self) -> None:
         serve = self._server.serve_forever

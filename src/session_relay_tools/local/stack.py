@@ -105,7 +105,7 @@ class LocalStack:
         if self.config.dynamodb_endpoint is None:
             self._start_moto()
             if calls is not None and os.environ.get("SESSION_RELAY_METER") == "1":
-                calls.meter = self._moto.meter = Meter()  # write units and items read, at a price
+                calls.meter = self._moto.meter = Meter()  # read and write units, items read: at a price
         integration_timeout_ms = self._prepare_resources()
         use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self._moto)
         # Imported only now: the handlers read their settings from the environment set above.
