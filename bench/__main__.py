@@ -97,18 +97,19 @@ def _run_header() -> dict[str, Any]:
 
 def _uncapped_prompt_reply() -> dict[str, Any]:
     """The prompt reply's requests on a stack deployed with ``MaxCallsInFlightPerKey=0``: no lease."""
-    stack = start_stack({"SESSION_RELAY_COUNT_CALLS": "1", "MAX_CALLS_IN_FLIGHT": "0"})
-    fleet = Fleet(stack.ws_url, stack.script_id)
-    try:
-        return Bench(stack, fleet).operations(prompt_only=True)["prompt reply"]
-    finally:
-        fleet.stop()
-        stop_stack(stack)
+    return _on_own_stack(
+        lambda bench, _: bench.operations(prompt_only=True)["prompt reply"], MAX_CALLS_IN_FLIGHT="0"
+    )
 
 
 def _metered(scenario: Callable[[Bench, Fleet], Any], **env: str) -> Any:
     """Run ``scenario`` on a stack of its own that counts and meters the handlers' requests."""
-    stack = start_stack({"SESSION_RELAY_COUNT_CALLS": "1", "SESSION_RELAY_METER": "1", **env})
+    return _on_own_stack(scenario, SESSION_RELAY_METER="1", **env)
+
+
+def _on_own_stack(scenario: Callable[[Bench, Fleet], Any], **env: str) -> Any:
+    """Run ``scenario`` on a fresh stack that counts the handlers' calls, with ``env`` added."""
+    stack = start_stack({"SESSION_RELAY_COUNT_CALLS": "1", **env})
     fleet = Fleet(stack.ws_url, stack.script_id)
     try:
         return scenario(Bench(stack, fleet), fleet)

@@ -15,10 +15,14 @@ rate), and 15 SQS requests (send, receive and delete of the chunk, its finalizer
 from typing import Any
 
 from bench.cost import PRICES, WS_HANDLER_S
+from session_relay_tools.template import load_template
 
 SQS_PRICE = (0.40 / 1e6, "SQS standard request (64 KB)", "https://aws.amazon.com/sqs/pricing/")
 SQS_READ_DATE = "2026-12-07"
-DEFAULTS = {"BroadcastPostRate": 1000, "BroadcastConcurrency": 10, "BroadcastChunkSize": 100}
+DEFAULTS = {
+    name: int(load_template()["Parameters"][name]["Default"])
+    for name in ("BroadcastPostRate", "BroadcastConcurrency", "BroadcastChunkSize")
+}
 WORKER_GB = 0.5  # the template's Globals MemorySize (512 MB)
 # AWS's quotas and limits that bound a broadcast (each cited in template.yaml or docs/design.md).
 ACCOUNT_REQUEST_RATE = 10_000  # API Gateway, per account and Region, shared with every API

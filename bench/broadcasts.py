@@ -10,8 +10,8 @@ import secrets
 import time
 from typing import Any
 
+from bench.broadcast_cost import DEFAULTS
 from session_relay_tools.simulate import Fleet, identity_for
-from session_relay_tools.template import load_template
 
 WAVE = 50  # sessions connected at a time (the local stack admits the account's connection rate)
 WAVE_TRIES = 3  # a wave refused by a busy machine (a handshake timing out) is connected again
@@ -43,11 +43,6 @@ def _pages(api: Any, broadcast_id: str) -> list[dict[str, Any]]:
             return entries
 
 
-def post_rate() -> int:
-    """BroadcastPostRate as the local stack runs it: the template's default."""
-    return int(load_template()["Parameters"]["BroadcastPostRate"]["Default"])
-
-
 def broadcast(bench: Any, fleet: Fleet, count: int = 5000, within_s: float = 900) -> dict[str, Any]:
     """Broadcast ``echo`` to ``count`` fresh sessions; what it took, what it cost, whether it was exact."""
     api = bench.api
@@ -72,7 +67,7 @@ def broadcast(bench: Any, fleet: Fleet, count: int = 5000, within_s: float = 900
     frames = [sum(1 for f in c.received if f.get("type") == "message") for c in clients]
     last = max((c.last_message_at for c in clients if c.last_message_at is not None), default=started)
     entries = _pages(api, broadcast_id)
-    rate = post_rate()
+    rate = DEFAULTS["BroadcastPostRate"]  # as the local stack runs it: the template's default
     return {
         "sessions": count,
         "accepted_ms": round(accepted_ms, 1),

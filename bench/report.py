@@ -159,12 +159,12 @@ def _bulk(results: dict[str, Any]) -> list[str]:
         "",
         *_slow_bulk_floor(results, slow),
         *_bulk_floor(results, floor["count"]),
-        *_polls(results, largest, slow),
+        *_polls(results, slow),
     ]
     return lines
 
 
-def _polls(results: dict[str, Any], largest: str, slow: dict[str, Any]) -> list[str]:
+def _polls(results: dict[str, Any], slow: dict[str, Any]) -> list[str]:
     """The answered-index polls against polls that read every pending message by key each round."""
     polls = results.get("polls")
     if polls is None:

@@ -3,11 +3,9 @@ the key's script's webhook (URL, events, last delivery, failures count), "Send t
 failures". The webhook is on a script of its own, which no other test's sessions belong to, so its
 receiver hears only what this test does."""
 
-from dataclasses import dataclass
-
 import pytest
 from playwright.sync_api import expect
-from session_relay_client import admin
+from support.owners import operator_owner
 from support.webhook_receiver import start_receiver
 
 
@@ -18,19 +16,10 @@ def receiver():
     started.stop()
 
 
-@dataclass(frozen=True)
-class Owner:
-    script_id: str
-    api_key: str
-
-
 @pytest.fixture
 def owner(local_stack):
     """A script of this test's own and a key for it alone."""
-    store = admin.open_store(admin.Target(endpoint=local_stack.dynamodb_endpoint, region="us-east-1"))
-    script = admin.create_script(store, "webhook section")
-    key = admin.create_key(store, [script.script_id], name="webhook section")
-    return Owner(script.script_id, key.api_key)
+    return operator_owner(local_stack, "webhook section")
 
 
 @pytest.fixture

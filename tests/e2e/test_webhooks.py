@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from session_relay.service.webhooks_delivery import TIMEOUT_S
 from session_relay_client import admin
+from support.owners import operator_owner
 from support.webhook_receiver import start_receiver
 from websockets.exceptions import ConnectionClosed
 
@@ -237,14 +238,12 @@ def test_another_scripts_hanging_endpoint_holds_this_scripts_events_back_at_most
     group is the script, so B's failures hold back only B; A's next event can wait at most for the
     invocation its previous message shared with one of B's (one delivery timeout)."""
     hook(receiver.url, events=["session.connected"])
-    store = admin.open_store(admin.Target(endpoint=stack.dynamodb_endpoint, region="us-east-1"))
-    other = admin.create_script(store, "hanging owner")
-    key = admin.create_key(store, [other.script_id], name="hanging owner")
+    other = operator_owner(stack, "hanging owner")
     hanging = start_receiver()
     hanging.hang_s = 3 * TIMEOUT_S
     ours, theirs = Fleet(stack.ws_url, stack.script_id), Fleet(stack.ws_url, other.script_id)
     path = f"/scripts/{other.script_id}/webhook"
-    with stack.client(key.api_key) as owner_b:
+    with stack.client(other.api_key) as owner_b:
         answer = owner_b.put(path, json={"url": hanging.url, "events": ["session.connected"]})
         assert answer.status_code == 200, answer.text
         try:

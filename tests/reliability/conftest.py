@@ -10,16 +10,15 @@ handler. The harness is the unit suite's (tests/support), so the two cannot drif
 
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
-from session_relay_client import admin
 from support import tables
-from support.environment import REGION, clear_caches, set_environment
+from support.environment import clear_caches, set_environment
 from support.faults import BackoffLog, record_backoff
 from support.functions import Handler, handlers
+from support.owners import OwnerKey, operator_owner
 from support.relay import Relay
 
 from session_relay_tools.local.dynamodb import EmbeddedDynamoDB
@@ -30,20 +29,10 @@ from session_relay_tools.local.process import RunningStack, free_port
 # ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OwnerKey:
-    script_id: str
-    api_key: str
-
-
 @pytest.fixture(scope="session")
 def second_owner(local_stack: RunningStack) -> OwnerKey:
     """Another script and an API key for it alone, made the way an operator does (admin commands)."""
-    target = admin.Target(endpoint=local_stack.dynamodb_endpoint, region=REGION)
-    relay_store = admin.open_store(target)
-    script = admin.create_script(relay_store, "second owner's game")
-    issued = admin.create_key(relay_store, [script.script_id], name="second owner")
-    return OwnerKey(script_id=script.script_id, api_key=issued.api_key)
+    return operator_owner(local_stack, "second owner")
 
 
 def scan_table(stack: RunningStack, logical_id: str) -> list[dict[str, Any]]:

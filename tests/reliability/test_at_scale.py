@@ -19,13 +19,12 @@ import httpx
 import pytest
 import websockets
 from session_relay.service.fitting import ENVELOPE_BYTES, LAMBDA_RESPONSE_LIMIT_BYTES, proxy_bytes
-from session_relay_client import admin
-from support.environment import REGION
+from support.owners import OwnerKey, operator_owner
 
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, RawClient, identity_for, raw_identity
 
-from .conftest import OwnerKey, scan_table
+from .conftest import scan_table
 
 NEVER = {"processed": False, "reason": "client never responded"}
 
@@ -329,11 +328,7 @@ def owner_b_echo(local_stack: RunningStack, second_owner: OwnerKey) -> Iterator[
 
 @pytest.fixture
 def owner_b_echo_capped(capped_stack: RunningStack) -> Iterator[Any]:
-    target = admin.Target(endpoint=capped_stack.dynamodb_endpoint, region=REGION)
-    relay_store = admin.open_store(target)
-    script = admin.create_script(relay_store, "owner B")
-    issued = admin.create_key(relay_store, [script.script_id], name="owner B")
-    yield from owner_b_echo_on(capped_stack, OwnerKey(script.script_id, issued.api_key))
+    yield from owner_b_echo_on(capped_stack, operator_owner(capped_stack, "owner B"))
 
 
 def test_owner_b_stays_fast_while_owner_a_floods_calls_in_flight(capped_stack, owner_b_echo_capped):

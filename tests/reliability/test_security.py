@@ -16,13 +16,14 @@ import pytest
 from session_relay import FRAME_LIMIT_BYTES
 from session_relay_client import admin
 from support.environment import REGION
+from support.owners import OwnerKey
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from session_relay_tools.local.process import RunningStack, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet, RawClient, SimulatedClient, identity_for, raw_identity
 
-from .conftest import OwnerKey, scan_table
+from .conftest import scan_table
 
 
 def same_bytes(first: httpx.Response, second: httpx.Response) -> None:

@@ -1,4 +1,5 @@
-"""Owners: scripts and an API key covering them, written straight to the store."""
+"""Owners: scripts and an API key covering them, written straight to the store, or on a running stack
+the way an operator makes them (the admin commands)."""
 
 import secrets
 from dataclasses import dataclass
@@ -6,6 +7,9 @@ from dataclasses import dataclass
 from session_relay.clock import now_ms
 from session_relay.service.access import new_api_key
 from session_relay.store import ApiKeyRecord, ScriptRecord, Store
+from session_relay_client import admin
+
+from support.environment import REGION
 
 
 @dataclass(frozen=True)
@@ -52,3 +56,19 @@ def make_owner(
         )
     )
     return Owner(api_key=api_key, key_id=key_id, script_ids=script_ids)
+
+
+@dataclass(frozen=True)
+class OwnerKey:
+    """A script and an API key for it alone, on a running stack."""
+
+    script_id: str
+    api_key: str
+
+
+def operator_owner(stack, name: str) -> OwnerKey:
+    """Another script on ``stack`` (anything with a ``dynamodb_endpoint``) and an API key for it alone,
+    made the way an operator does (admin commands), both named ``name``."""
+    store = admin.open_store(admin.Target(endpoint=stack.dynamodb_endpoint, region=REGION))
+    script = admin.create_script(store, name)
+    return OwnerKey(script.script_id, admin.create_key(store, [script.script_id], name=name).api_key)
