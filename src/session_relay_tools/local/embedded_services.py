@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from session_relay_tools.local import moto_queries, moto_sqs
+from session_relay_tools.local import moto_json, moto_queries, moto_sqs, moto_updates
 
 SERVICES = ("dynamodb", "dynamodbstreams", "sqs")
 # The JSON protocols' target prefixes (botocore's service models: ``targetPrefix``).
@@ -57,6 +57,8 @@ class EmbeddedServices:
         _cache_method_names()
         moto_queries.install()
         moto_queries.track_writes()  # every request passes here: none is missed
+        moto_json.install()  # an answer of plain data is serialized without moto's alias lookups
+        moto_updates.install()  # an update expression is parsed once, not at every request
         # Each service's own app, without moto's per-request lookup of the service by host name
         # (which stats dozens of module folders per request and more than doubles the latency).
         self.apps = {name: create_backend_app(name) for name in SERVICES}

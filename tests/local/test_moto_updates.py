@@ -1,0 +1,110 @@
+"""moto's ``UpdateItem`` with each update expression parsed once (``moto_updates``) leaves the same items
+and answers the same errors as moto's own path, request after request on the same expressions."""
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from session_relay_tools.local import moto_json, moto_queries, moto_updates
+from session_relay_tools.local.embedded_database import InProcessDatabase
+from session_relay_tools.local.process import free_port
+
+CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+START = {
+    "n": {"N": "1"},
+    "l": {"L": [{"S": "a"}]},
+    "ss": {"SS": ["x", "y"]},
+    "m": {"M": {"deep": {"M": {"k": {"N": "2"}}}}},
+    "gone": {"S": "soon"},
+}
+UPDATES = [
+    ("SET n = n + :one, #r = :s", {"#r": "result"}, {":one": {"N": "1"}, ":s": {"S": "v"}}),
+    ("SET c = if_not_exists(c, :zero) + :one", None, {":zero": {"N": "0"}, ":one": {"N": "1"}}),
+    ("SET l = list_append(l, :more)", None, {":more": {"L": [{"S": "b"}]}}),
+    (
+        "SET m.deep.k = m.deep.k - :one, m.#new = :s",
+        {"#new": "added"},
+        {":one": {"N": "1"}, ":s": {"S": "w"}},
+    ),
+    ("REMOVE gone, l[0]", None, None),
+    ("ADD ss :more, n :one", None, {":more": {"SS": ["z"]}, ":one": {"N": "5"}}),
+    ("DELETE ss :less", None, {":less": {"SS": ["x"]}}),
+]
+BAD = [
+    ("SET n = :missing", None, {":one": {"N": "1"}}),  # a value the expression names is not given
+    ("SET = :one", None, {":one": {"N": "1"}}),  # no path
+    ("SET n = :one REMOVE n", None, {":one": {"N": "1"}}),  # one path in two actions
+    ("SET a = :one, a = :one", None, {":one": {"N": "1"}}),  # the same path twice
+    ("SET m.inner = :one", None, {":one": {"N": "1"}}),  # a reserved word
+]
+
+
+@pytest.fixture
+def client():
+    database = InProcessDatabase("127.0.0.1", free_port())
+    database.start()
+    client = boto3.client("dynamodb", endpoint_url=f"http://{database.host}:{database.port}", **CREDENTIALS)
+    yield client
+    database.stop()
+    from moto.backends import get_backend
+
+    get_backend("dynamodb").reset()  # moto's backends live as long as the process
+    for module in (moto_queries, moto_json, moto_updates):
+        module.uninstall()
+
+
+def _apply(client, table: str) -> tuple[list, list, dict]:
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    answers, errors = [], []
+    for round_ in range(3):  # the same expressions again: a kept tree must not carry the last item
+        key = {"id": {"S": f"i{round_}"}}
+        client.put_item(TableName=table, Item={**key, **START})
+        for expression, names, values in UPDATES + BAD:
+            request = {"TableName": table, "Key": key, "UpdateExpression": expression}
+            request["ReturnValues"] = "ALL_NEW"
+            if names:
+                request["ExpressionAttributeNames"] = names
+            if values:
+                request["ExpressionAttributeValues"] = values
+            try:
+                answers.append(client.update_item(**request)["Attributes"])
+            except ClientError as error:
+                errors.append((error.response["Error"]["Code"], error.response["Error"]["Message"]))
+    items = client.scan(TableName=table, ConsistentRead=True)["Items"]
+    return answers, errors, {item["id"]["S"]: item for item in items}
+
+
+def test_items_answers_and_errors_match_motos_own(client) -> None:
+    moto_updates.uninstall()
+    theirs = _apply(client, "theirs")
+    moto_updates.install()
+    ours = _apply(client, "ours")
+    assert ours == theirs
+    answers, errors, items = ours
+    assert len(answers) == 3 * len(UPDATES)
+    assert len(errors) == 3 * len(BAD)
+    assert items["i2"]["c"] == {"N": "1"}
+    assert items["i2"]["ss"] == {"SS": ["y", "z"]}
+
+
+def test_an_expression_is_parsed_once_and_a_rejected_one_each_time(client, monkeypatch) -> None:
+    from moto.dynamodb.parsing import expressions
+
+    moto_updates.uninstall()
+    parsed: list[str] = []
+    original = expressions.ExpressionTokenizer.make_list
+    monkeypatch.setattr(
+        expressions.ExpressionTokenizer,
+        "make_list",
+        staticmethod(lambda text: parsed.append(text) or original(text)),
+    )
+    moto_updates.install()
+    _apply(client, "counted")
+    for expression, _, _ in UPDATES:
+        assert parsed.count(expression) == 1, expression
+    assert parsed.count("SET = :one") >= 3  # not kept: rejected again at every request
