@@ -1,6 +1,6 @@
 """What one write costs moto itself (``python -m bench.moto_update``): a reply-shaped conditional
 ``UpdateItem`` (``ReturnValues=ALL_OLD``, on an item in a global secondary index) and a ``PutItem`` on
-the embedded database, answered in-process as the handlers' requests are, and where an ``UpdateItem``'s
+the embedded database, answered without HTTP as the handlers' requests are, and where an ``UpdateItem``'s
 time goes inside moto (cProfile's cumulative time of its stages). docs/benchmarks.md, section 8."""
 
 import argparse

@@ -11,10 +11,11 @@ from bench.report_targets import TARGETS, mark
 NOT_JUDGED = "not judged, the floor is measured over HTTP"
 OVER_HTTP = [
     "The floors of this section and of section 3 are timed from the benchmark's process, over the",
-    "embedded database's port (HTTP) and the Management API's; the handlers' own requests are answered",
-    "in the stack's process without a socket (section 8). Each floor request therefore costs more here",
-    "than the same request costs a handler, and the ratios against these floors flatter: a ratio under",
-    "1 is that, not a result. A floor timed on the in-process path is the next step for these targets.",
+    "embedded database's port (HTTP) and the Management API's; the handlers' own requests reach the",
+    "database's process over a Unix socket without HTTP, and the Management API in the stack's process",
+    "(section 8). Each floor request therefore costs more here than the same request costs a handler,",
+    "and the ratios against these floors flatter: a ratio under 1 is that, not a result. A floor timed",
+    "on the handlers' own path is the next step for these targets.",
     "",
 ]
 

@@ -81,7 +81,7 @@ def memory_section(results: dict[str, Any]) -> list[str]:
     lines = [
         "## 7. The REST function's memory size",
         "",
-        "The local stack's process (gateways, every handler and the embedded database) spent",
+        "The local stack's processes (gateways and every handler; the embedded database's child) spent",
         f"{cpu['cpu_ms']} ms of CPU per answered message over {cpu['messages']} messages of",
         f"{cpu['wall_ms']} ms each: an upper",
         "bound on the REST function's CPU. A fresh interpreter with the REST entry module and its clients",

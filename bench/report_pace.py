@@ -1,5 +1,5 @@
-"""docs/benchmarks.md's section on the local stack's own pace (``bench.pace``), before and after the
-embedded database moved into the stack's process."""
+"""docs/benchmarks.md's section on the local stack's own pace (``bench.pace``), before (moto in a child
+process behind HTTP) and now."""
 
 import json
 from pathlib import Path

@@ -1,13 +1,20 @@
-"""The embedded database in the stack's own process: the handlers' client is answered in-process, every
-other client over the port, both by the same moto backends, each request atomic."""
+"""The embedded database, in the stack's own process (``InProcessDatabase``) or in a child process
+(``DatabaseProcess``, the stack's): the handlers' client is answered without HTTP, every other client
+over the port, both by the same moto backends, each request atomic."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from session_relay_tools.local import moto_queries
+from session_relay_tools.local import moto_json, moto_queries, moto_updates
+from session_relay_tools.local.database_process import DatabaseProcess
 from session_relay_tools.local.dynamodb import patient_dynamodb_client
 from session_relay_tools.local.embedded_database import InProcessDatabase
 from session_relay_tools.local.process import free_port
@@ -15,18 +22,20 @@ from session_relay_tools.local.process import free_port
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 
-@pytest.fixture
-def database(monkeypatch):
+@pytest.fixture(params=[InProcessDatabase, DatabaseProcess])
+def database(request, monkeypatch):
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name.upper().replace("REGION_NAME", "AWS_DEFAULT_REGION"), value)
-    database = InProcessDatabase("127.0.0.1", free_port())
+    database = request.param("127.0.0.1", free_port())
     database.start()
     yield database
     database.stop()
-    from moto.backends import get_backend
+    if request.param is InProcessDatabase:
+        from moto.backends import get_backend
 
-    get_backend("dynamodb").reset()  # moto's backends live as long as the process
-    moto_queries.uninstall()
+        get_backend("dynamodb").reset()  # moto's backends live as long as the process
+        for module in (moto_queries, moto_json, moto_updates):
+            module.uninstall()
 
 
 @pytest.fixture
@@ -52,11 +61,76 @@ def test_both_paths_see_the_same_tables_and_items(clients):
     assert in_process.list_tables()["TableNames"] == ["counters"]
 
 
-def test_the_handlers_client_needs_no_socket(database, clients):
+@pytest.mark.parametrize("database", [InProcessDatabase], indirect=True)
+def test_the_in_process_client_needs_no_socket(database, clients):
     in_process, _ = clients
     database.stop()  # the port is closed: only the in-process path is left
     in_process.put_item(TableName="counters", Item={"id": {"S": "a"}})
     assert in_process.get_item(TableName="counters", Key={"id": {"S": "a"}})["Item"] == {"id": {"S": "a"}}
+
+
+@pytest.mark.parametrize("database", [DatabaseProcess], indirect=True)
+def test_a_request_to_a_child_that_ended_fails_as_a_connection_error(database, clients):
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    handlers, _ = clients
+    handlers.put_item(TableName="counters", Item={"id": {"S": "a"}})  # a connection is open and idle
+    os.kill(database.pid, signal.SIGKILL)
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        handlers.get_item(TableName="counters", Key={"id": {"S": "a"}})
+
+
+def test_the_child_meters_the_handlers_requests_when_asked(monkeypatch):
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name.upper().replace("REGION_NAME", "AWS_DEFAULT_REGION"), value)
+    metered = DatabaseProcess("127.0.0.1", free_port())
+    metered.start(meter=True)
+    try:
+        endpoint = f"http://{metered.host}:{metered.port}"
+        handlers = patient_dynamodb_client(endpoint, embedded=metered)
+        handlers.create_table(
+            TableName="metered",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        handlers.put_item(TableName="metered", Item={"id": {"S": "a"}, "data": {"S": "x" * 1500}})
+        assert metered.meter.snapshot()["write_units"] == {"dynamodb": 2}  # 1.5 KB: two units
+        metered.meter.reset()
+        assert metered.meter.snapshot()["write_units"] == {"dynamodb": 0}
+    finally:
+        metered.stop()
+
+
+def test_the_child_dies_with_its_parent(tmp_path):
+    script = (
+        "import sys, time\n"
+        "from session_relay_tools.local.database_process import DatabaseProcess\n"
+        "from session_relay_tools.local.process import free_port\n"
+        "database = DatabaseProcess('127.0.0.1', free_port())\n"
+        "database.start()\n"
+        "print(database.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        parent.kill()  # SIGKILL: no cleanup runs in the parent
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(child):
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_a_failed_condition_is_dynamodbs_error_and_changes_nothing(clients):

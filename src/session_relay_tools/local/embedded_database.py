@@ -1,6 +1,7 @@
-"""The embedded database inside the local stack's own process: moto's DynamoDB, DynamoDB Streams and
-SQS served on a port for every client (``aws --endpoint-url``, tests, other tools), and answered
-in-process for the handlers' own DynamoDB client, with no HTTP hop.
+"""The embedded database: moto's DynamoDB, DynamoDB Streams and SQS served on a port for every client
+(``aws --endpoint-url``, tests, other tools), and answered without an HTTP hop for the handlers' own
+DynamoDB client. The local stack runs it in a child process and answers that client over a Unix socket
+(``database_process``); tests and benchmarks may run it in their own process (``answer``).
 
 Both paths reach the same moto backends through ``EmbeddedServices``' lock, so every request is atomic
 (moto's backends are not thread-safe) whichever way it came. The handlers' client still serializes
@@ -51,6 +52,12 @@ class InProcessDatabase:
     def answer(self, request: Any, **_: Any) -> Any:
         """botocore ``before-send``: the AWS response to ``request``, computed by moto in this process."""
         from botocore.awsrequest import AWSResponse
+
+        status, headers, body = self.respond(request)
+        return AWSResponse(request.url, status, headers, self._raw(body))
+
+    def respond(self, request: Any) -> tuple[int, Any, Any]:
+        """moto's status, headers and body for a request botocore prepared (``AWSPreparedRequest``)."""
         from moto.core.exceptions import HTTPException
         from moto.core.request import normalize_request
 
@@ -70,8 +77,7 @@ class InProcessDatabase:
         with self.services.lock:
             moto_queries.note_request(name)
             metered = self.meter
-            status, headers, body = run() if metered is None else metered.measure(name, request.body, run)
-        return AWSResponse(request.url, status, headers, self._raw(body))
+            return run() if metered is None else metered.measure(name, request.body, run)
 
 
 def _service(target: str | None, url: str) -> str:

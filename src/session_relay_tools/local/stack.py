@@ -29,7 +29,6 @@ from session_relay_tools.local.functions import FunctionHost
 from session_relay_tools.local.limits import connect_rate, request_rate, stage_throttle
 from session_relay_tools.local.management_client import use_in_process_management
 from session_relay_tools.local.mappings import LocalMappings
-from session_relay_tools.local.metering import Meter
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
 from session_relay_tools.template import create_tables, load_template
@@ -103,9 +102,10 @@ class LocalStack:
             calls = CallCounter()
             calls.install()  # before any client exists: every client then reports its calls
         if self.config.dynamodb_endpoint is None:
-            self._start_moto()
-            if calls is not None and os.environ.get("SESSION_RELAY_METER") == "1":
-                calls.meter = self._moto.meter = Meter()  # read and write units, items read: at a price
+            # read and write units, items read: at a price, so only when asked for
+            self._start_moto(meter=calls is not None and os.environ.get("SESSION_RELAY_METER") == "1")
+            if calls is not None:
+                calls.meter = self._moto.meter
         integration_timeout_ms = self._prepare_resources()
         use_patient_dynamodb_client(self.dynamodb_endpoint, embedded=self._moto)
         # Imported only now: the handlers read their settings from the environment set above.
@@ -163,14 +163,15 @@ class LocalStack:
                 raise SystemExit("the local stack could not start (is a port already in use?)")
             await asyncio.sleep(0.02)
 
-    def _start_moto(self) -> None:
-        # In this process: the handlers' requests are answered without HTTP (docs/benchmarks.md, "The
-        # local stack's pace"); every other client reaches the same backends on the port.
-        from session_relay_tools.local.embedded_database import InProcessDatabase
+    def _start_moto(self, meter: bool) -> None:
+        # In a process of its own, on the second core: the handlers' requests reach it over a Unix
+        # socket, without HTTP (docs/benchmarks.md, "The local stack's pace"); every other client
+        # reaches the same backends on the port.
+        from session_relay_tools.local.database_process import DatabaseProcess
 
         try:
-            self._moto = InProcessDatabase(HOST, self.config.dynamodb_port)
-            self._moto.start()
+            self._moto = DatabaseProcess(HOST, self.config.dynamodb_port)
+            self._moto.start(meter=meter)
         except OSError as exc:
             raise SystemExit(
                 f"the embedded DynamoDB could not listen on {self.dynamodb_endpoint}: {exc}"

@@ -1,0 +1,225 @@
+"""The embedded database in a process of its own, so that moto's work has a core of its own.
+
+In the stack's process, moto's work (about a third of a wave's time) and the handlers', gateways' and
+mappings' work took turns on one interpreter lock while the machine's second core stood idle. Here a
+child process holds moto's backends (``InProcessDatabase``: the port for every client, one lock making
+each request atomic) and answers the handlers' DynamoDB client over a Unix socket: the request
+botocore prepared (method, URL, headers, body: serialized and signed as for HTTP) goes in, moto's
+status, headers and body come back, and the client parses them as it parses an HTTP answer. No HTTP
+stack on either side: one message each way, on a connection kept open.
+
+The socket lives in a folder only this user can enter. The child dies with the stack, even on SIGKILL
+(Linux parent-death signal), and a request it cannot answer any more fails as a connection error, as
+it would over HTTP.
+"""
+
+import argparse
+import contextlib
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any
+
+from session_relay_tools.local.dynamodb import _die_with_parent
+
+IN_FLIGHT = 16  # requests waiting at the child at once; the rest wait here (moto answers one at a time)
+_SOCKET_NAME = "database.sock"
+
+
+class DatabaseProcess:
+    """``start()`` launches the child and waits until it serves; ``answer`` is the handlers'
+    ``before-send``; ``stop()`` ends the child."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._folder = tempfile.mkdtemp(prefix="session-relay-db-")  # mode 0700
+        self._address = os.path.join(self._folder, _SOCKET_NAME)
+        self._process: subprocess.Popen | None = None
+        self._idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+        self._slots = threading.BoundedSemaphore(IN_FLIGHT)
+        self.meter: RemoteMeter | None = None
+
+    def start(self, timeout_s: float = 30, meter: bool = False) -> None:
+        """Start the child; ``meter``: it meters the handlers' requests (``RemoteMeter`` reads it)."""
+        command = [sys.executable, "-m", __name__, "--host", self.host, "--port", str(self.port)]
+        command += ["--socket", self._address] + (["--meter"] if meter else [])
+        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise OSError(f"the embedded database exited with status {self._process.returncode}")
+            if os.path.exists(self._address) and _accepts(self.host, self.port):
+                self.meter = RemoteMeter(self) if meter else None
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise OSError(f"the embedded database did not listen on {self.host}:{self.port} in {timeout_s} s")
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def stop(self) -> None:
+        while not self._idle.empty():
+            self._idle.get_nowait().close()
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(5)
+        self._process = None
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def answer(self, request: Any, **_: Any) -> Any:
+        """botocore ``before-send``: moto's answer to ``request``, from the child."""
+        from botocore.awsrequest import AWSResponse
+        from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+        message = ("request", (request.method, request.url, list(request.headers.items()), request.body))
+        try:
+            status, headers, body = self.exchange(message)
+        except _Unreachable as exc:
+            raise EndpointConnectionError(endpoint_url=request.url, error=exc.__cause__) from exc
+        except (OSError, EOFError) as exc:  # the child ended with the request: it may have been applied
+            raise ConnectionClosedError(endpoint_url=request.url, request=request) from exc
+        return AWSResponse(request.url, status, headers, _Raw(body))
+
+    def exchange(self, message: tuple[str, Any]) -> Any:
+        """Send ``message`` on an idle connection (a new one if none is idle) and return the reply."""
+        with self._slots:
+            try:
+                connection = self._idle.get_nowait()
+            except queue.Empty:
+                try:
+                    connection = Client(self._address, family="AF_UNIX")
+                except OSError as exc:
+                    raise _Unreachable from exc
+            try:
+                connection.send(message)
+                reply = connection.recv()
+            except BaseException:
+                connection.close()
+                raise
+            self._idle.put(connection)
+        return reply
+
+
+class _Unreachable(Exception):
+    """No connection to the child could be made: the request was not sent."""
+
+
+class RemoteMeter:
+    """The child's ``Meter``, read and reset over the socket (for the call counter)."""
+
+    def __init__(self, database: DatabaseProcess) -> None:
+        self._database = database
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        return self._database.exchange(("meter", None))
+
+    def reset(self) -> None:
+        self._database.exchange(("meter-reset", None))
+
+
+class _Raw:
+    """What ``AWSResponse`` reads a body from (``stream()`` for a streamed answer, ``read()``)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+    def read(self, *_: Any, **__: Any) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+
+def _accepts(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
+def serve(host: str, port: int, address: str, meter: bool) -> None:
+    """The child: moto on ``host:port`` and on the socket at ``address``, until SIGTERM (or its
+    parent's death)."""
+    from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+
+    from session_relay_tools.local.embedded_database import InProcessDatabase
+    from session_relay_tools.local.metering import Meter
+
+    database = InProcessDatabase(host, port)
+    if meter:
+        database.meter = Meter()
+    listener = Listener(address, family="AF_UNIX", backlog=IN_FLIGHT * 4)
+    stopping = threading.Event()
+
+    def answer(method: str, url: str, headers: list[tuple[str, Any]], body: Any) -> tuple[int, Any, bytes]:
+        prepared = AWSPreparedRequest(method, url, HeadersDict(headers), body, stream_output=False)
+        try:
+            status, answered_headers, answered = database.respond(prepared)
+        except Exception as exc:  # a fault inside moto: DynamoDB's answer to its own faults
+            status, answered_headers = 500, {"Content-Type": "application/x-amz-json-1.0"}
+            answered = f'{{"__type":"InternalServerError","message":"{type(exc).__name__}"}}'
+        if isinstance(answered, str):
+            answered = answered.encode()
+        return status, dict(answered_headers), answered
+
+    def converse(connection: Connection) -> None:
+        with connection:
+            while True:
+                try:
+                    kind, payload = connection.recv()
+                except (EOFError, OSError):
+                    return
+                if kind == "request":
+                    connection.send(answer(*payload))
+                elif kind == "meter":
+                    connection.send(database.meter.snapshot() if database.meter else {})
+                elif kind == "meter-reset":
+                    if database.meter is not None:
+                        database.meter.reset()
+                    connection.send(None)
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                connection = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=converse, args=(connection,), daemon=True).start()
+
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Ctrl-C reaches the terminal's whole process group: the stack still needs its database while it
+    # drains (each closed connection's $disconnect), then stops it with SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    database.start()
+    threading.Thread(target=accept, name="database-socket", daemon=True).start()
+    stopping.wait()
+    with contextlib.suppress(OSError):
+        listener.close()
+    database.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The local stack's embedded database (a child process).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--socket", required=True, help="the Unix socket the stack's handlers use")
+    parser.add_argument("--meter", action="store_true", help="meter the requests (SESSION_RELAY_METER)")
+    args = parser.parse_args()
+    serve(args.host, args.port, args.socket, args.meter)
+
+
+if __name__ == "__main__":
+    main()
