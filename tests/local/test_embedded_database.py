@@ -184,3 +184,29 @@ def test_concurrent_updates_from_both_paths_are_each_atomic(clients):
     for thread in threads:
         thread.join()
     assert over_http.get_item(TableName="counters", Key={"id": {"S": "c"}})["Item"]["n"] == {"N": "200"}
+
+
+def test_the_childs_requests_are_unsigned_and_reach_the_clients_region(monkeypatch):
+    for name, value in {**CREDENTIALS, "region_name": "eu-west-1"}.items():
+        monkeypatch.setenv(name.upper().replace("REGION_NAME", "AWS_DEFAULT_REGION"), value)
+    database = DatabaseProcess("127.0.0.1", free_port())
+    database.start()
+    try:
+        endpoint = f"http://{database.host}:{database.port}"
+        handlers = patient_dynamodb_client(endpoint, embedded=database)
+        sent: list[dict] = []
+        handlers.meta.events.register_first("before-send.dynamodb", lambda request, **_: sent.append(request))
+        handlers.create_table(
+            TableName="regional",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        assert "Authorization" not in sent[0].headers  # botocore did not sign it
+        over_http = {**CREDENTIALS, "endpoint_url": endpoint}
+        assert boto3.client("dynamodb", **{**over_http, "region_name": "eu-west-1"}).list_tables()[
+            "TableNames"
+        ] == ["regional"]
+        assert boto3.client("dynamodb", **over_http).list_tables()["TableNames"] == []  # us-east-1
+    finally:
+        database.stop()

@@ -4,9 +4,9 @@ In the stack's process, moto's work (about a third of a wave's time) and the han
 mappings' work took turns on one interpreter lock while the machine's second core stood idle. Here a
 child process holds moto's backends (``InProcessDatabase``: the port for every client, one lock making
 each request atomic) and answers the handlers' DynamoDB client over a Unix socket: the request
-botocore prepared (method, URL, headers, body: serialized and signed as for HTTP) goes in, moto's
-status, headers and body come back, and the client parses them as it parses an HTTP answer. No HTTP
-stack on either side: one message each way, on a connection kept open.
+botocore prepared (method, URL, headers, body: serialized as for HTTP; unsigned, see ``serve``) goes
+in, moto's status, headers and body come back, and the client parses them as it parses an HTTP answer.
+No HTTP stack on either side: one message each way, on a connection kept open.
 
 The socket lives in a folder only this user can enter. The child dies with the stack, even on SIGKILL
 (Linux parent-death signal), and a request it cannot answer any more fails as a connection error, as
@@ -15,6 +15,7 @@ it would over HTTP.
 
 import argparse
 import contextlib
+import functools
 import os
 import queue
 import shutil
@@ -80,12 +81,38 @@ class DatabaseProcess:
         self._process = None
         shutil.rmtree(self._folder, ignore_errors=True)
 
-    def answer(self, request: Any, **_: Any) -> Any:
-        """botocore ``before-send``: moto's answer to ``request``, from the child."""
+    def serve(self, client: Any) -> None:
+        """Have the child answer ``client``'s requests (botocore ``before-send``), unsigned.
+
+        moto checks no signature: of the ``Authorization`` header it reads only the access key (the
+        account) and the Region, so a stand-in header names the client's, and the client skips
+        SigV4's hashing and HMACs (``choose-signer``: a quarter of its own work per request)."""
+        import boto3
+        import botocore
+
+        credentials = boto3.session.Session().get_credentials()
+        key = credentials.access_key if credentials is not None else "local"
+        service = client.meta.service_model
+        scope = f"{key}/{time.strftime('%Y%m%d')}/{client.meta.region_name}/{service.signing_name}"
+        stand_in = (
+            f"AWS4-HMAC-SHA256 Credential={scope}/aws4_request, SignedHeaders=host, Signature={'0' * 64}"
+        )
+        name = service.service_id.hyphenize()
+        client.meta.events.register(f"choose-signer.{name}", lambda **_: botocore.UNSIGNED)
+        client.meta.events.register(
+            f"before-send.{name}", functools.partial(self.answer, authorization=stand_in)
+        )
+
+    def answer(self, request: Any, authorization: str | None = None, **_: Any) -> Any:
+        """botocore ``before-send``: moto's answer to ``request``, from the child (``authorization``: the
+        header an unsigned request carries instead of a signature)."""
         from botocore.awsrequest import AWSResponse
         from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
-        message = ("request", (request.method, request.url, list(request.headers.items()), request.body))
+        headers = list(request.headers.items())
+        if authorization is not None and "Authorization" not in request.headers:
+            headers.append(("Authorization", authorization))
+        message = ("request", (request.method, request.url, headers, request.body))
         try:
             status, headers, body = self.exchange(message)
         except _Unreachable as exc:

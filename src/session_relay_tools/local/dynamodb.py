@@ -122,10 +122,10 @@ def patient_dynamodb_client(endpoint_url: str, embedded: Any = None) -> Any:
     and requests queued behind hundreds of others must not fail the product's 5 s read timeout: the
     read timeout is longer (the product's ``DYNAMODB_CONFIG`` otherwise).
 
-    ``embedded`` is the stack's own database when it serves the endpoint: an ``InProcessDatabase``
-    answers the client's requests in this process (``before-send``); ``True`` (moto's server in a
-    child process, ``EmbeddedDynamoDB``) queues them here, a few at a time reaching the server
-    (``EMBEDDED_DYNAMODB_IN_FLIGHT``), before the read timeout starts.
+    ``embedded`` is the stack's own database when it serves the endpoint: a ``DatabaseProcess`` (the
+    stack's) or an ``InProcessDatabase`` answers the client's requests without HTTP (``serve``);
+    ``True`` (moto's server in a child process, ``EmbeddedDynamoDB``) queues them here, a few at a time
+    reaching the server (``EMBEDDED_DYNAMODB_IN_FLIGHT``), before the read timeout starts.
     """
     import boto3
     from botocore.config import Config
@@ -136,7 +136,7 @@ def patient_dynamodb_client(endpoint_url: str, embedded: Any = None) -> Any:
     if embedded is True:
         client.meta.events.register("before-send.dynamodb", QueuedSend(client, EMBEDDED_DYNAMODB_IN_FLIGHT))
     elif embedded:
-        client.meta.events.register("before-send.dynamodb", embedded.answer)
+        embedded.serve(client)
     return client
 
 

@@ -49,6 +49,11 @@ class InProcessDatabase:
             self._thread = None
         self._server.server_close()
 
+    def serve(self, client: Any) -> None:
+        """Answer ``client``'s requests in this process (signed, as over HTTP)."""
+        name = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-send.{name}", self.answer)
+
     def answer(self, request: Any, **_: Any) -> Any:
         """botocore ``before-send``: the AWS response to ``request``, computed by moto in this process."""
         from botocore.awsrequest import AWSResponse
