@@ -88,6 +88,7 @@ class SimulatedClient:
         self.hello = asyncio.Event()
         self.closed = asyncio.Event()
         self.received: list[dict[str, Any]] = []
+        self.received_at: list[float] = []  # time.monotonic() of each frame of ``received``
         self.last_message_at: float | None = None  # time.monotonic() of the latest message frame
         self.handled = 0
         self.error: BaseException | None = None
@@ -131,6 +132,7 @@ class SimulatedClient:
             await socket.send(json.dumps({"action": "ping"}))
 
     async def _on_frame(self, socket: Any, frame: dict[str, Any]) -> None:
+        self.received_at.append(time.monotonic())
         self.received.append(frame)
         kind = frame.get("type")
         if kind == "message":
