@@ -193,7 +193,7 @@ class FunctionHost:
 
 
 def _run(function: Function, event: dict[str, Any], context: LambdaContext) -> Any:
-    with logs.invocation(function.name, context.aws_request_id):
+    with logs.invocation(function.name, context.aws_request_id, context):
         try:
             result = function.handler(event, context)
             size = payload_size(result)

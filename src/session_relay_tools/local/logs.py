@@ -51,14 +51,36 @@ _HIDDEN = {
 _current = threading.local()
 
 
+_cold: set[str] = set()  # the functions invoked so far (their first invocation is a cold start)
+_cold_lock = threading.Lock()
+
+
 @contextlib.contextmanager
-def invocation(function: str, request_id: str) -> Iterator[None]:
-    """Lines logged on this thread inside the block belong to this invocation."""
+def invocation(function: str, request_id: str, context: Any = None) -> Iterator[None]:
+    """Lines logged on this thread inside the block belong to this invocation (``context``: its
+    Lambda context, whose ARN and memory size the JSON line names)."""
+    with _cold_lock:
+        cold = function not in _cold
+        _cold.add(function)
     _current.function, _current.request_id = function, request_id
+    _current.context, _current.cold = context, cold
     try:
         yield
     finally:
-        _current.function = _current.request_id = None
+        _current.function = _current.request_id = _current.context = None
+
+
+def _invocation_keys() -> dict[str, Any]:
+    """The keys Powertools' ``inject_lambda_context`` adds, as this thread's invocation has them
+    (Powertools keeps one set per process, which concurrent invocations here would overwrite)."""
+    function, request_id = current()
+    keys: dict[str, Any] = {"function_name": function, "function_request_id": request_id}
+    context = getattr(_current, "context", None)
+    if context is not None:
+        keys["function_arn"] = context.invoked_function_arn
+        keys["function_memory_size"] = context.memory_limit_in_mb
+        keys["cold_start"] = _current.cold
+    return keys
 
 
 def current() -> tuple[str, str]:
@@ -79,7 +101,9 @@ def render(log: dict[str, Any]) -> str:
 
 class InvocationFormatter(LambdaPowertoolsFormatter):
     """Powertools' formatter (so its keys still work) that names the invocation a line belongs to
-    (Powertools keeps those keys per process, not per thread), as :func:`render` text or JSON."""
+    (Powertools keeps those keys per process, not per thread), as :func:`render` text or JSON. The
+    context keys are this thread's invocation's; ``cold_start`` is true on a function's first
+    invocation in the stack (one execution environment's view)."""
 
     def __init__(self, text: bool) -> None:
         super().__init__()
@@ -88,9 +112,10 @@ class InvocationFormatter(LambdaPowertoolsFormatter):
     def serialize(self, log: dict[str, Any]) -> str:
         if self.text:
             return render(log)
-        function, request_id = current()
         log.pop("correlation_id", None)
-        return json.dumps({**log, "function_name": function, "function_request_id": request_id}, default=str)
+        for key in ("function_arn", "function_memory_size", "cold_start"):  # another invocation's
+            log.pop(key, None)
+        return json.dumps({**log, **_invocation_keys()}, default=str)
 
 
 def text_wanted(environ: dict[str, str] | None = None, terminal: bool | None = None) -> bool:
