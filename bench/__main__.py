@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import broadcasts, coldstart, cost, memory, pace_main, peer, storm, throughput
-from bench.floor import bulk_floor
+from bench.floor import bulk_floor, handlers_path
 from bench.packaging import ROOT, package_sizes
 from bench.report import write_report
 from bench.scenarios import Bench
@@ -38,6 +38,7 @@ def main() -> None:
         bench = Bench(stack, fleet)
         print("round trip and floor...", flush=True)
         results["round_trip"] = bench.round_trip(50 if quick else 200)
+        results["floor_path"] = handlers_path(stack)[1]
         (client,) = fleet.connect(1)
         results["rest_cpu"] = memory.cpu_per_message(bench, client.session_id, 30 if quick else 100)
         print("operations per message...", flush=True)
@@ -48,7 +49,7 @@ def main() -> None:
         print("local throughput (sequential writes, 200 x a 1-second function)...", flush=True)
         results["throughput"] = {
             "sequential_writes": throughput.sequential_writes(
-                stack.dynamodb_endpoint, stack.table("ConnectionsTable"), 100 if quick else 1000
+                handlers_path(stack)[0], stack.table("ConnectionsTable"), 100 if quick else 1000
             ),
             "slow_bulk": throughput.slow_bulk(bench.api, bench.bulk_session_ids[:200]),
         }

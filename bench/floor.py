@@ -1,5 +1,6 @@
 """The floor under one answered message: its DynamoDB and Management API calls, each timed alone."""
 
+import os
 import statistics
 import time
 from typing import Any
@@ -9,6 +10,7 @@ from session_relay.aws import DYNAMODB_CONFIG, MANAGEMENT_CONFIG
 from session_relay.store.messages import OUTCOME_PROJECTION
 from session_relay.store.table import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT
 
+from session_relay_tools.local.database_process import DatabaseClient
 from session_relay_tools.local.process import RunningStack
 
 
@@ -151,9 +153,20 @@ def _medians(operations: dict[str, Any], repeats: int) -> dict[str, float]:
 
 
 def _dynamodb(stack: RunningStack) -> Any:
-    return boto3.client(
+    return handlers_path(stack)[0]
+
+
+def handlers_path(stack: RunningStack) -> tuple[Any, str]:
+    """A DynamoDB client on the path the stack's handlers take to its database, and which path that
+    is: ``"socket"`` (the embedded database's Unix socket, unsigned, as the handlers' requests go) or
+    ``"http"`` (a database the stack does not run: its endpoint, as the handlers reach it too)."""
+    client = boto3.client(
         "dynamodb", endpoint_url=stack.dynamodb_endpoint, config=DYNAMODB_CONFIG, **_credentials()
     )
+    if stack.database_socket is None or not os.path.exists(stack.database_socket):
+        return client, "http"
+    DatabaseClient(stack.database_socket).serve(client)
+    return client, "socket"
 
 
 def _credentials() -> dict[str, str]:

@@ -5,17 +5,12 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
-from session_relay.aws import DYNAMODB_CONFIG
-
 from session_relay_tools.simulate import RawClient, raw_identity
 
-CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
-
-def sequential_writes(endpoint: str, table: str, count: int = 1000) -> dict[str, Any]:
-    """Wall time of ``count`` PutItem calls one after another (items the size of a message)."""
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, config=DYNAMODB_CONFIG, **CREDENTIALS)
+def sequential_writes(dynamodb: Any, table: str, count: int = 1000) -> dict[str, Any]:
+    """Wall time of ``count`` PutItem calls one after another (items the size of a message), made by
+    ``dynamodb`` (a client on the handlers' own path: ``bench.floor.handlers_path``)."""
     item = {
         "connection_id": {"S": "floor-bench"},
         "status": {"S": "pending"},

@@ -21,6 +21,7 @@ import queue
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,55 +32,21 @@ from typing import Any
 
 from session_relay_tools.local.dynamodb import _die_with_parent
 
+# Where the stack puts the database's socket (benchmarks time the handlers' own path through it);
+# unset: a folder of its own.
+DATABASE_SOCKET_VARIABLE = "SESSION_RELAY_DATABASE_SOCKET"
 IN_FLIGHT = 16  # requests waiting at the child at once; the rest wait here (moto answers one at a time)
 _SOCKET_NAME = "database.sock"
 
 
-class DatabaseProcess:
-    """``start()`` launches the child and waits until it serves; ``answer`` is the handlers'
-    ``before-send``; ``stop()`` ends the child."""
+class DatabaseClient:
+    """Requests to a database process's socket at ``address``: ``serve(client)`` has it answer a
+    botocore client's requests; a few connections kept open, ``IN_FLIGHT`` requests at most at once."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self._folder = tempfile.mkdtemp(prefix="session-relay-db-")  # mode 0700
-        self._address = os.path.join(self._folder, _SOCKET_NAME)
-        self._process: subprocess.Popen | None = None
+    def __init__(self, address: str) -> None:
+        self.address = address
         self._idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         self._slots = threading.BoundedSemaphore(IN_FLIGHT)
-        self.meter: RemoteMeter | None = None
-
-    def start(self, timeout_s: float = 30, meter: bool = False) -> None:
-        """Start the child; ``meter``: it meters the handlers' requests (``RemoteMeter`` reads it)."""
-        command = [sys.executable, "-m", __name__, "--host", self.host, "--port", str(self.port)]
-        command += ["--socket", self._address] + (["--meter"] if meter else [])
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise OSError(f"the embedded database exited with status {self._process.returncode}")
-            if os.path.exists(self._address) and _accepts(self.host, self.port):
-                self.meter = RemoteMeter(self) if meter else None
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise OSError(f"the embedded database did not listen on {self.host}:{self.port} in {timeout_s} s")
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
-    def stop(self) -> None:
-        while not self._idle.empty():
-            self._idle.get_nowait().close()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(5)
-        self._process = None
-        shutil.rmtree(self._folder, ignore_errors=True)
 
     def serve(self, client: Any) -> None:
         """Have the child answer ``client``'s requests (botocore ``before-send``), unsigned.
@@ -94,14 +61,11 @@ class DatabaseProcess:
         key = credentials.access_key if credentials is not None else "local"
         service = client.meta.service_model
         scope = f"{key}/{time.strftime('%Y%m%d')}/{client.meta.region_name}/{service.signing_name}"
-        stand_in = (
-            f"AWS4-HMAC-SHA256 Credential={scope}/aws4_request, SignedHeaders=host, Signature={'0' * 64}"
-        )
+        stand_in = f"AWS4-HMAC-SHA256 Credential={scope}/aws4_request, SignedHeaders=host, Signature=0"
         name = service.service_id.hyphenize()
         client.meta.events.register(f"choose-signer.{name}", lambda **_: botocore.UNSIGNED)
-        client.meta.events.register(
-            f"before-send.{name}", functools.partial(self.answer, authorization=stand_in)
-        )
+        answer = functools.partial(self.answer, authorization=stand_in)
+        client.meta.events.register(f"before-send.{name}", answer)
 
     def answer(self, request: Any, authorization: str | None = None, **_: Any) -> Any:
         """botocore ``before-send``: moto's answer to ``request``, from the child (``authorization``: the
@@ -128,7 +92,7 @@ class DatabaseProcess:
                 connection = self._idle.get_nowait()
             except queue.Empty:
                 try:
-                    connection = Client(self._address, family="AF_UNIX")
+                    connection = Client(self.address, family="AF_UNIX")
                 except OSError as exc:
                     raise _Unreachable from exc
             try:
@@ -140,6 +104,57 @@ class DatabaseProcess:
             self._idle.put(connection)
         return reply
 
+    def close(self) -> None:
+        while not self._idle.empty():
+            self._idle.get_nowait().close()
+
+
+class DatabaseProcess(DatabaseClient):
+    """``start()`` launches the child and waits until it serves; ``serve``/``answer`` reach it;
+    ``stop()`` ends it. ``socket_path``: where its socket goes (``SESSION_RELAY_DATABASE_SOCKET`` for
+    the stack), a folder of its own otherwise."""
+
+    def __init__(self, host: str, port: int, socket_path: str | None = None) -> None:
+        self._folder = None if socket_path else tempfile.mkdtemp(prefix="session-relay-db-")  # mode 0700
+        super().__init__(socket_path or os.path.join(self._folder, _SOCKET_NAME))
+        self.host, self.port = host, port
+        self._process: subprocess.Popen | None = None
+        self.meter: RemoteMeter | None = None
+
+    def start(self, timeout_s: float = 30, meter: bool = False) -> None:
+        """Start the child; ``meter``: it meters the handlers' requests (``RemoteMeter`` reads it)."""
+        _remove_stale_socket(self.address)  # a killed stack's: the child could not bind, nor be awaited
+        command = [sys.executable, "-m", __name__, "--host", self.host, "--port", str(self.port)]
+        command += ["--socket", self.address] + (["--meter"] if meter else [])
+        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise OSError(f"the embedded database exited with status {self._process.returncode}")
+            if os.path.exists(self.address) and _accepts(self.host, self.port):
+                self.meter = RemoteMeter(self) if meter else None
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise OSError(f"the embedded database did not listen on {self.host}:{self.port} in {timeout_s} s")
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def stop(self) -> None:
+        self.close()
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(5)
+        self._process = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
 
 class _Unreachable(Exception):
     """No connection to the child could be made: the request was not sent."""
@@ -148,7 +163,7 @@ class _Unreachable(Exception):
 class RemoteMeter:
     """The child's ``Meter``, read and reset over the socket (for the call counter)."""
 
-    def __init__(self, database: DatabaseProcess) -> None:
+    def __init__(self, database: DatabaseClient) -> None:
         self._database = database
 
     def snapshot(self) -> dict[str, dict[str, int]]:
@@ -170,6 +185,12 @@ class _Raw:
     def read(self, *_: Any, **__: Any) -> bytes:
         body, self._body = self._body, b""
         return body
+
+
+def _remove_stale_socket(address: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISSOCK(os.lstat(address).st_mode):
+            os.unlink(address)
 
 
 def _accepts(host: str, port: int) -> bool:

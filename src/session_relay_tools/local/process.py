@@ -2,10 +2,12 @@
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from typing import Any
 import boto3
 import httpx
 
+from session_relay_tools.local.database_process import DATABASE_SOCKET_VARIABLE
 from session_relay_tools.local.stack import TABLE_PREFIX
 
 STARTUP_TIMEOUT_S = 90
@@ -48,6 +51,8 @@ class RunningStack:
     script_id: str
     api_key: str
     output: list[str] = field(default_factory=list)
+    # The embedded database's socket (the handlers' own path to it), in a folder of this run's own.
+    database_socket: str | None = None
 
     def table(self, logical_id: str) -> str:
         return f"{TABLE_PREFIX}{logical_id}"
@@ -74,6 +79,7 @@ class RunningStack:
 def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
     """Start the local stack as a child process and wait for its ``ready`` line."""
     rest, ws, dynamodb = free_port(), free_port(), free_port()
+    socket_folder = tempfile.mkdtemp(prefix="session-relay-stack-")  # mode 0700
     env = {
         **os.environ,
         "SESSION_RELAY_REST_PORT": str(rest),
@@ -84,6 +90,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
         "PYTHONUNBUFFERED": "1",
         "AWS_DEFAULT_REGION": "us-east-1",  # the region RunningStack.dynamodb() reads
         **(extra_env or {}),
+        DATABASE_SOCKET_VARIABLE: os.path.join(socket_folder, "database.sock"),  # removed at the stop
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "session_relay_tools.local"],
@@ -99,6 +106,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
         dynamodb_endpoint=env.get("SESSION_RELAY_DYNAMODB_ENDPOINT") or f"http://127.0.0.1:{dynamodb}",
         script_id=env["SESSION_RELAY_DEV_SCRIPT_ID"],
         api_key=env["SESSION_RELAY_DEV_API_KEY"],
+        database_socket=env[DATABASE_SOCKET_VARIABLE],
     )
     ready = threading.Event()
 
@@ -126,4 +134,6 @@ def stop_stack(stack: RunningStack) -> int | None:
         except subprocess.TimeoutExpired:
             stack.process.kill()
             stack.process.wait(5)
+    if stack.database_socket is not None:
+        shutil.rmtree(os.path.dirname(stack.database_socket), ignore_errors=True)
     return stack.process.returncode

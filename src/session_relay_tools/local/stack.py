@@ -167,10 +167,11 @@ class LocalStack:
         # In a process of its own, on the second core: the handlers' requests reach it over a Unix
         # socket, without HTTP (docs/benchmarks.md, "The local stack's pace"); every other client
         # reaches the same backends on the port.
-        from session_relay_tools.local.database_process import DatabaseProcess
+        from session_relay_tools.local.database_process import DATABASE_SOCKET_VARIABLE, DatabaseProcess
 
         try:
-            self._moto = DatabaseProcess(HOST, self.config.dynamodb_port)
+            socket_path = os.environ.get(DATABASE_SOCKET_VARIABLE) or None
+            self._moto = DatabaseProcess(HOST, self.config.dynamodb_port, socket_path)
             self._moto.start(meter=meter)
         except OSError as exc:
             raise SystemExit(
