@@ -16,7 +16,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("rest_api", "ws_connect", "ws_disconnect", "ws_default")
-TARGETS = {"rest_api": 3.0, "ws_connect": 1.5, "ws_disconnect": 1.5, "ws_default": 1.5}
+# The REST target leaves room under 3 x for a loaded machine.
+TARGETS = {"rest_api": 2.8, "ws_connect": 1.5, "ws_disconnect": 1.5, "ws_default": 1.5}
 
 _ENV = {
     "SESSIONS_TABLE": "bench-sessions",

@@ -3,6 +3,7 @@ package size (section 5), the REST function's memory size (section 7)."""
 
 from typing import Any
 
+from bench.coldstart import TARGETS as IMPORT_TARGETS
 from bench.report_targets import TARGETS, mark
 
 
@@ -22,7 +23,7 @@ def cold_start_section(results: dict[str, Any]) -> list[str]:
         f"| `import boto3` | {best['boto3']} ms | {medians['boto3']} ms | 1.0 | |",
     ]
     for name, ratio in ratios.items():
-        target = imports["targets"][name]
+        target = IMPORT_TARGETS[name]
         verdict = f"≤ {target}: {mark(ratio <= target)}"
         lines.append(f"| {name} | {best[name]} ms | {medians[name]} ms | {ratio} | {verdict} |")
     lines += [
@@ -36,8 +37,8 @@ def cold_start_section(results: dict[str, Any]) -> list[str]:
         f"rest_api as the layer ships it (without pydantic.v1, which FastAPI then does not import): "
         f"{best['rest_api as layered']} ms,",
         f"{imports['rest_api_as_layered_ratio_to_boto3']} x `import boto3` "
-        f"(target ≤ {imports['targets']['rest_api']}: "
-        f"{mark(imports['rest_api_as_layered_ratio_to_boto3'] <= imports['targets']['rest_api'])}).",
+        f"(target ≤ {IMPORT_TARGETS['rest_api']}: "
+        f"{mark(imports['rest_api_as_layered_ratio_to_boto3'] <= IMPORT_TARGETS['rest_api'])}).",
         "",
         "The fixed stack alone, as layered (`import boto3`, FastAPI with one route, Mangum, Powertools'",
         f"Logger and Metrics): {best['stack floor']} ms, {imports['stack_floor_ratio_to_boto3']} x "

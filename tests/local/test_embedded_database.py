@@ -102,25 +102,27 @@ def test_the_child_meters_the_handlers_requests_when_asked(monkeypatch):
         metered.stop()
 
 
-def test_the_child_dies_with_its_parent(tmp_path):
+def test_the_child_dies_with_its_parent_and_leaves_no_folder_behind():
     script = (
         "import sys, time\n"
         "from session_relay_tools.local.database_process import DatabaseProcess\n"
         "from session_relay_tools.local.process import free_port\n"
         "database = DatabaseProcess('127.0.0.1', free_port())\n"
         "database.start()\n"
-        "print(database.pid, flush=True)\n"
+        "print(database.pid, database.address, flush=True)\n"
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
-        child = int(parent.stdout.readline())
+        pid, address = parent.stdout.readline().split()
+        child = int(pid)
         parent.kill()  # SIGKILL: no cleanup runs in the parent
         parent.wait(10)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and _alive(child):
             time.sleep(0.05)
         assert not _alive(child)
+        assert not os.path.exists(os.path.dirname(address))  # the child removed its socket's folder
     finally:
         parent.kill()
 

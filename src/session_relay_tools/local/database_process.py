@@ -126,6 +126,7 @@ class DatabaseProcess(DatabaseClient):
         _remove_stale_socket(self.address)  # a killed stack's: the child could not bind, nor be awaited
         command = [sys.executable, "-m", __name__, "--host", self.host, "--port", str(self.port)]
         command += ["--socket", self.address] + (["--meter"] if meter else [])
+        command += ["--remove-folder"] if self._folder is not None else []
         self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -198,7 +199,7 @@ def _accepts(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def serve(host: str, port: int, address: str, meter: bool) -> None:
+def serve(host: str, port: int, address: str, meter: bool, remove_folder: bool = False) -> None:
     """The child: moto on ``host:port`` and on the socket at ``address``, until SIGTERM (or its
     parent's death)."""
     from botocore.awsrequest import AWSPreparedRequest, HeadersDict
@@ -257,6 +258,8 @@ def serve(host: str, port: int, address: str, meter: bool) -> None:
     with contextlib.suppress(OSError):
         listener.close()
     database.stop()
+    if remove_folder:  # its parent's, made for this socket alone: gone even when the parent was killed
+        shutil.rmtree(os.path.dirname(address), ignore_errors=True)
 
 
 def main() -> None:
@@ -265,8 +268,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--socket", required=True, help="the Unix socket the stack's handlers use")
     parser.add_argument("--meter", action="store_true", help="meter the requests (SESSION_RELAY_METER)")
+    parser.add_argument(
+        "--remove-folder", action="store_true", help="remove the socket's folder at the end (made for it)"
+    )
     args = parser.parse_args()
-    serve(args.host, args.port, args.socket, args.meter)
+    serve(args.host, args.port, args.socket, args.meter, args.remove_folder)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Run the local stack as a child process on free ports, for tests and benchmarks."""
 
+import atexit
 import os
 import secrets
 import shutil
@@ -80,6 +81,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
     """Start the local stack as a child process and wait for its ``ready`` line."""
     rest, ws, dynamodb = free_port(), free_port(), free_port()
     socket_folder = tempfile.mkdtemp(prefix="session-relay-stack-")  # mode 0700
+    atexit.register(shutil.rmtree, socket_folder, True)  # also when the stack is never stopped here
     env = {
         **os.environ,
         "SESSION_RELAY_REST_PORT": str(rest),
