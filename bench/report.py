@@ -8,31 +8,7 @@ from session_relay.service.delivery import FIRST_POLL_S
 from bench.report_broadcast import broadcast_section
 from bench.report_footprint import cold_start_section, memory_section, package_sizes_section
 from bench.report_pace import pace_section
-from bench.report_targets import TARGETS, mark
-
-NOT_JUDGED = "not judged, the floor is measured over HTTP"
-
-
-def _judged(results: dict[str, Any], ok: bool) -> str:
-    """A target's verdict: judged when the floors were timed on the handlers' own path."""
-    return mark(ok) if results.get("floor_path") == "socket" else f"{NOT_JUDGED}, {mark(ok)} as measured"
-
-
-def _floor_path(results: dict[str, Any]) -> list[str]:
-    if results.get("floor_path") == "socket":
-        return [
-            "The DynamoDB floors of this section and of section 3 are timed from the benchmark's process on",
-            "the handlers' own path: the embedded database's Unix socket, unsigned, as the stack's handlers",
-            "send their requests (`bench.floor.handlers_path`). `PostToConnection` is timed over the",
-            "Management API's HTTP port, while the handlers' own posts are answered in the stack's process:",
-            "that one operation costs more here than a handler's.",
-            "",
-        ]
-    return [
-        "The floors of this section and of section 3 are timed over HTTP (the stack's database was not",
-        "its own, so it had no socket); a ratio against them flatters and is not judged.",
-        "",
-    ]
+from bench.report_targets import TARGETS, floor_path_lines, judged, mark
 
 
 def write_report(results: dict[str, Any], path: Path) -> None:
@@ -86,14 +62,14 @@ def _round_trip(results: dict[str, Any]) -> list[str]:
         f"| p99 | {trip['p99_ms']} ms |",
         f"| floor (sum of the operations below, each timed alone) | {floor['total_ms']} ms |",
         f"| p50 / floor | {trip['ratio_p50_to_floor']} (target ≤ {TARGETS['ratio']}: "
-        f"{_judged(results, trip['ratio_p50_to_floor'] <= TARGETS['ratio'])}) |",
+        f"{judged(results, trip['ratio_p50_to_floor'] <= TARGETS['ratio'])}) |",
         f"| p50 / (floor + the first poll's wait, {FIRST_POLL_S * 1000:g} ms) | "
         f"{round(trip['p50_ms'] / (floor['total_ms'] + FIRST_POLL_S * 1000), 2)} (not a target) |",
         "",
         "The delivery core waits `FIRST_POLL_S` before its first poll for the reply (then 1.5 x longer",
         "each time): a wait the floor of requests does not count, paid by every call answered at once.",
         "",
-        *_floor_path(results),
+        *floor_path_lines(results),
         "The floor is the sequence of requests the design makes for one answered message under the",
         "default cap (the lease pair included), against the same embedded DynamoDB and local",
         "Management API, each call's median over 200 repetitions:",
@@ -172,12 +148,12 @@ def _bulk(results: dict[str, Any]) -> list[str]:
         "",
         f"Floor: {floor['count']} sequential PutItem calls to the same embedded DynamoDB took "
         f"{floor['wall_s']} s. Bulk echo to {largest} sessions / floor: {bulk_ratio} (target ≤ "
-        f"{TARGETS['bulk_to_writes']}: {_judged(results, bulk_ok)}).",
+        f"{TARGETS['bulk_to_writes']}: {judged(results, bulk_ok)}).",
         "",
         f"{slow['sessions']} sessions x a {slow['function_s']:g}-second function (`sleep`), one bulk "
         f"message: answered in {slow['wall_s']} s, all processed: {slow['all_processed']}; "
         f"/ its floor (below): {slow_ratio} (target ≤ {TARGETS['slow_bulk_to_floor']}: "
-        f"{_judged(results, slow_ok)}).",
+        f"{judged(results, slow_ok)}).",
         "",
         *_slow_bulk_floor(results, slow),
         *_bulk_floor(results, floor["count"]),

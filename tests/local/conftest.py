@@ -5,7 +5,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from session_relay_tools.local import moto_json, moto_queries, moto_updates
+from session_relay_tools.local.embedded_database import InProcessDatabase
 from session_relay_tools.local.functions import FunctionHost
+from session_relay_tools.local.process import free_port
 from session_relay_tools.local.rest_gateway import RestGateway
 
 HANDLERS = Path(__file__).parent / "handlers"
@@ -80,3 +83,22 @@ def rest_client():
         return httpx.AsyncClient(transport=transport, base_url="http://rest.local", timeout=30)
 
     return client
+
+
+def reset_in_process_moto() -> None:
+    """moto's DynamoDB emptied and its patches undone (moto's backends live as long as the process)."""
+    from moto.backends import get_backend
+
+    get_backend("dynamodb").reset()
+    for module in (moto_queries, moto_json, moto_updates):
+        module.uninstall()
+
+
+@pytest.fixture
+def in_process_database():
+    """The embedded database in this test's process (``InProcessDatabase``) on a free port."""
+    database = InProcessDatabase("127.0.0.1", free_port())
+    database.start()
+    yield database
+    database.stop()
+    reset_in_process_moto()

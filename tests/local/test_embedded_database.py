@@ -13,11 +13,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from session_relay_tools.local import moto_json, moto_queries, moto_updates
 from session_relay_tools.local.database_process import DatabaseProcess
 from session_relay_tools.local.dynamodb import patient_dynamodb_client
 from session_relay_tools.local.embedded_database import InProcessDatabase
 from session_relay_tools.local.process import free_port
+
+from .conftest import reset_in_process_moto
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
@@ -31,11 +32,7 @@ def database(request, monkeypatch):
     yield database
     database.stop()
     if request.param is InProcessDatabase:
-        from moto.backends import get_backend
-
-        get_backend("dynamodb").reset()  # moto's backends live as long as the process
-        for module in (moto_queries, moto_json, moto_updates):
-            module.uninstall()
+        reset_in_process_moto()
 
 
 @pytest.fixture

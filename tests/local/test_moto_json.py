@@ -5,9 +5,7 @@ import boto3
 import pytest
 from moto.core.responses import ActionResult
 
-from session_relay_tools.local import moto_json, moto_queries
-from session_relay_tools.local.embedded_database import InProcessDatabase
-from session_relay_tools.local.process import free_port
+from session_relay_tools.local import moto_json
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
@@ -49,16 +47,8 @@ class Recorder:
 
 
 @pytest.fixture
-def endpoint():
-    database = InProcessDatabase("127.0.0.1", free_port())
-    database.start()
-    yield f"http://{database.host}:{database.port}"
-    database.stop()
-    from moto.backends import get_backend
-
-    get_backend("dynamodb").reset()  # moto's backends live as long as the process
-    moto_queries.uninstall()
-    moto_json.uninstall()
+def endpoint(in_process_database):
+    return f"http://{in_process_database.host}:{in_process_database.port}"
 
 
 @pytest.fixture

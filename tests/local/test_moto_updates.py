@@ -5,9 +5,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from session_relay_tools.local import moto_json, moto_queries, moto_updates
-from session_relay_tools.local.embedded_database import InProcessDatabase
-from session_relay_tools.local.process import free_port
+from session_relay_tools.local import moto_updates
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
 START = {
@@ -40,17 +38,9 @@ BAD = [
 
 
 @pytest.fixture
-def client():
-    database = InProcessDatabase("127.0.0.1", free_port())
-    database.start()
-    client = boto3.client("dynamodb", endpoint_url=f"http://{database.host}:{database.port}", **CREDENTIALS)
-    yield client
-    database.stop()
-    from moto.backends import get_backend
-
-    get_backend("dynamodb").reset()  # moto's backends live as long as the process
-    for module in (moto_queries, moto_json, moto_updates):
-        module.uninstall()
+def client(in_process_database):
+    endpoint = f"http://{in_process_database.host}:{in_process_database.port}"
+    return boto3.client("dynamodb", endpoint_url=endpoint, **CREDENTIALS)
 
 
 def _apply(client, table: str) -> tuple[list, list, dict]:

@@ -30,7 +30,7 @@ import time
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
-from session_relay_tools.local.dynamodb import _die_with_parent
+from session_relay_tools.local.dynamodb import die_with_parent, stop_child
 
 # Where the stack puts the database's socket (benchmarks time the handlers' own path through it);
 # unset: a folder of its own.
@@ -127,7 +127,7 @@ class DatabaseProcess(DatabaseClient):
         command = [sys.executable, "-m", __name__, "--host", self.host, "--port", str(self.port)]
         command += ["--socket", self.address] + (["--meter"] if meter else [])
         command += ["--remove-folder"] if self._folder is not None else []
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -145,13 +145,7 @@ class DatabaseProcess(DatabaseClient):
 
     def stop(self) -> None:
         self.close()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(5)
+        stop_child(self._process)
         self._process = None
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -202,8 +196,6 @@ def _accepts(host: str, port: int) -> bool:
 def serve(host: str, port: int, address: str, meter: bool, remove_folder: bool = False) -> None:
     """The child: moto on ``host:port`` and on the socket at ``address``, until SIGTERM (or its
     parent's death)."""
-    from botocore.awsrequest import AWSPreparedRequest, HeadersDict
-
     from session_relay_tools.local.embedded_database import InProcessDatabase
     from session_relay_tools.local.metering import Meter
 
@@ -213,17 +205,6 @@ def serve(host: str, port: int, address: str, meter: bool, remove_folder: bool =
     listener = Listener(address, family="AF_UNIX", backlog=IN_FLIGHT * 4)
     stopping = threading.Event()
 
-    def answer(method: str, url: str, headers: list[tuple[str, Any]], body: Any) -> tuple[int, Any, bytes]:
-        prepared = AWSPreparedRequest(method, url, HeadersDict(headers), body, stream_output=False)
-        try:
-            status, answered_headers, answered = database.respond(prepared)
-        except Exception as exc:  # a fault inside moto: DynamoDB's answer to its own faults
-            status, answered_headers = 500, {"Content-Type": "application/x-amz-json-1.0"}
-            answered = f'{{"__type":"InternalServerError","message":"{type(exc).__name__}"}}'
-        if isinstance(answered, str):
-            answered = answered.encode()
-        return status, dict(answered_headers), answered
-
     def converse(connection: Connection) -> None:
         with connection:
             while True:
@@ -232,7 +213,7 @@ def serve(host: str, port: int, address: str, meter: bool, remove_folder: bool =
                 except (EOFError, OSError):
                     return
                 if kind == "request":
-                    connection.send(answer(*payload))
+                    connection.send(_respond(database, *payload))
                 elif kind == "meter":
                     connection.send(database.meter.snapshot() if database.meter else {})
                 elif kind == "meter-reset":
@@ -260,6 +241,21 @@ def serve(host: str, port: int, address: str, meter: bool, remove_folder: bool =
     database.stop()
     if remove_folder:  # its parent's, made for this socket alone: gone even when the parent was killed
         shutil.rmtree(os.path.dirname(address), ignore_errors=True)
+
+
+def _respond(database: Any, method: str, url: str, headers: list[tuple[str, Any]], body: Any) -> Any:
+    """moto's ``(status, headers, body)`` for a request botocore prepared, sent over the socket."""
+    from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+
+    prepared = AWSPreparedRequest(method, url, HeadersDict(headers), body, stream_output=False)
+    try:
+        status, answered_headers, answered = database.respond(prepared)
+    except Exception as exc:  # a fault inside moto: DynamoDB's answer to its own faults
+        status, answered_headers = 500, {"Content-Type": "application/x-amz-json-1.0"}
+        answered = f'{{"__type":"InternalServerError","message":"{type(exc).__name__}"}}'
+    if isinstance(answered, str):
+        answered = answered.encode()
+    return status, dict(answered_headers), answered
 
 
 def main() -> None:

@@ -42,7 +42,8 @@ def serve(host: str, port: int) -> None:
     server.server_close()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """``preexec_fn`` of a child process that must end with this one, even on SIGKILL."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -67,7 +68,7 @@ class EmbeddedDynamoDB:
                 str(self.port),
             ],
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -81,14 +82,19 @@ class EmbeddedDynamoDB:
         raise OSError(f"the embedded DynamoDB did not start within {timeout_s:.0f} s")
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(5)
+        stop_child(self._process)
         self._process = None
+
+
+def stop_child(process: subprocess.Popen | None) -> None:
+    """SIGTERM ``process`` if it still runs, and wait; SIGKILL if it does not end within 10 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 class QueuedSend:
