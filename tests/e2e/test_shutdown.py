@@ -2,6 +2,7 @@
 however many connections were closing and whatever calls were still waiting."""
 
 import asyncio
+import os
 import signal
 import threading
 import time
@@ -43,6 +44,24 @@ def test_stop_right_after_many_clients_closed_is_quiet_and_exits_0(signum):
             fleet.connect(50)
         close_without_waiting(fleet)
         stack.process.send_signal(signum)
+
+        assert stack.process.wait(30) == 0
+    finally:
+        stop_stack(stack)
+        fleet.stop()
+    assert_quiet("".join(stack.output))
+
+
+def test_ctrl_c_on_a_terminal_reaches_the_database_too_yet_the_closing_connections_drain():
+    """A terminal's Ctrl-C signals the whole process group, the embedded database's child included:
+    it must stay until the stack has run every closed connection's $disconnect."""
+    stack = start_stack(own_group=True)
+    fleet = Fleet(stack.ws_url, stack.script_id)
+    try:
+        for _ in range(CLIENTS // 50):
+            fleet.connect(50)
+        close_without_waiting(fleet)
+        os.killpg(stack.process.pid, signal.SIGINT)
 
         assert stack.process.wait(30) == 0
     finally:

@@ -77,8 +77,10 @@ class RunningStack:
         return httpx.Client(base_url=self.rest_url, headers=headers, timeout=timeout)
 
 
-def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
-    """Start the local stack as a child process and wait for its ``ready`` line."""
+def start_stack(extra_env: dict[str, str] | None = None, own_group: bool = False) -> RunningStack:
+    """Start the local stack as a child process and wait for its ``ready`` line; ``own_group``: in a
+    process group of its own, as a terminal runs ``make dev`` (a signal to the group reaches all of
+    it, and none of the caller)."""
     rest, ws, dynamodb = free_port(), free_port(), free_port()
     socket_folder = tempfile.mkdtemp(prefix="session-relay-stack-")  # mode 0700
     atexit.register(shutil.rmtree, socket_folder, True)  # also when the stack is never stopped here
@@ -100,6 +102,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        process_group=0 if own_group else None,
     )
     stack = RunningStack(
         process=process,
