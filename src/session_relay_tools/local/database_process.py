@@ -78,12 +78,12 @@ class DatabaseClient:
             headers.append(("Authorization", authorization))
         message = ("request", (request.method, request.url, headers, request.body))
         try:
-            status, headers, body = self.exchange(message)
+            status, answered_headers, body = self.exchange(message)
         except _Unreachable as exc:
             raise EndpointConnectionError(endpoint_url=request.url, error=exc.__cause__) from exc
         except (OSError, EOFError) as exc:  # the child ended with the request: it may have been applied
             raise ConnectionClosedError(endpoint_url=request.url, request=request) from exc
-        return AWSResponse(request.url, status, headers, _Raw(body))
+        return AWSResponse(request.url, status, answered_headers, _Raw(body))
 
     def exchange(self, message: tuple[str, Any]) -> Any:
         """Send ``message`` on an idle connection (a new one if none is idle) and return the reply."""

@@ -86,12 +86,12 @@ class EmbeddedDynamoDB:
         self._process = None
 
 
-def stop_child(process: subprocess.Popen | None) -> None:
-    """SIGTERM ``process`` if it still runs, and wait; SIGKILL if it does not end within 10 s."""
+def stop_child(process: subprocess.Popen | None, grace_s: float = 10) -> None:
+    """SIGTERM ``process`` if it still runs, and wait; SIGKILL if it does not end within ``grace_s``."""
     if process is not None and process.poll() is None:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(grace_s)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)

@@ -144,8 +144,9 @@ def _aliases(parent: Any, name: str, member: Any) -> set[str]:
     named = member.type_name in ("list", "structure") and member.name != name
     if named and member.name not in parent.members:
         aliases.add(member.name)  # ``ShapeNameAlias``
-    if name.lower().startswith(parent.name.lower()):
-        aliases.add(name[len(parent.name) :])  # ``ShapePrefixAlias``
+    prefixed = name[len(parent.name) :]
+    if name.lower().startswith(parent.name.lower()) and prefixed not in parent.members:
+        aliases.add(prefixed)  # ``ShapePrefixAlias``
     if name.lower().startswith("dict"):
         aliases.add(name[len("dict") :])  # ``ClassPrefixAlias``: the result is a ``dict``
     return (aliases | {xform_name(alias) for alias in aliases if alias}) - {name}

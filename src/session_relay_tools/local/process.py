@@ -4,7 +4,6 @@ import atexit
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import boto3
 import httpx
 
 from session_relay_tools.local.database_process import DATABASE_SOCKET_VARIABLE
+from session_relay_tools.local.dynamodb import stop_child
 from session_relay_tools.local.stack import TABLE_PREFIX
 
 STARTUP_TIMEOUT_S = 90
@@ -132,13 +132,7 @@ def start_stack(extra_env: dict[str, str] | None = None, own_group: bool = False
 
 def stop_stack(stack: RunningStack) -> int | None:
     """SIGTERM, then wait; SIGKILL only if it does not stop by itself. Returns the exit code."""
-    if stack.process.poll() is None:
-        stack.process.send_signal(signal.SIGTERM)
-        try:
-            stack.process.wait(20)
-        except subprocess.TimeoutExpired:
-            stack.process.kill()
-            stack.process.wait(5)
+    stop_child(stack.process, grace_s=20)
     if stack.database_socket is not None:
         shutil.rmtree(os.path.dirname(stack.database_socket), ignore_errors=True)
     return stack.process.returncode
