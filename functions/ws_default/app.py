@@ -7,9 +7,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from session_relay.observability import logger, publish_metrics, tracer
 from session_relay.websocket import events, frames
 
+# This execution environment's own: the flood counts and sessions of the connections whose frames it ran.
+kept = frames.Kept()
+
 
 def handler(event, context):
-    if frames.closed_for_flooding(event):  # its frames cost nothing more, not even a log line
+    if frames.closed_for_flooding(event, kept):  # its frames cost nothing more, not even a log line
         return {"statusCode": 200, "body": ""}
     return _handle(event, context)
 
@@ -20,4 +23,4 @@ def handler(event, context):
 @tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
 def _handle(event, context):
-    return frames.handle_frame(events.WebSocketEvent.parse(event))
+    return frames.handle_frame(events.WebSocketEvent.parse(event), kept)

@@ -1,11 +1,13 @@
-"""What the event source mapping tests' handlers saw, per function: kept outside the handlers' folder,
-so every execution environment of a function (each importing the handlers' module for itself) records
-into the same place."""
+"""What the local tests' handlers saw (the event source mappings' per function, the WebSocket routes'
+in order): kept outside the handlers' folder, so every execution environment of a function (each
+importing the handlers' module for itself) records into the same place."""
 
 import threading
 
 EVENTS: dict[str, list[dict]] = {}
 PEAK: dict[str, int] = {}
+# (route key, connection id) of every WebSocket invocation that ran to its end, in order.
+WEBSOCKET_CALLS: list[tuple[str, str]] = []
 _running: dict[str, int] = {}
 _lock = threading.Lock()
 
@@ -28,6 +30,7 @@ def reset() -> None:
         EVENTS.clear()
         PEAK.clear()
         _running.clear()
+        WEBSOCKET_CALLS.clear()
 
 
 class Seen:

@@ -57,7 +57,7 @@ def test_a_burst_of_handshakes_beyond_the_connect_rate_is_refused_429_and_runs_n
     monkeypatch.setenv(logs.FORMAT_VARIABLE, "json")  # request lines as JSON, to read them back
     rate = limits.TokenBucket(NO_REFILL_PER_S, 3)
     gateway = WebSocketGateway(host, "127.0.0.1:1", connect_rate=rate)
-    calls = _calls(host)
+    calls = _calls()
 
     async def scenario():
         async with serving(gateway) as (address, port):

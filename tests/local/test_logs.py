@@ -23,7 +23,7 @@ def _line(function: str, memory_mb: int, barrier: threading.Barrier, lines: dict
     formatter = logs.InvocationFormatter(text=False)
     for attempt in range(2):
         context = LambdaContext(function, 3.0, memory_mb)
-        with logs.invocation(function, context.aws_request_id, context):
+        with logs.invocation(function, context.aws_request_id, context, cold_start=attempt == 0):
             barrier.wait()  # both invocations are open at once
             lines[(function, attempt)] = (context, json.loads(formatter.serialize(dict(SHARED))))
 
@@ -43,5 +43,5 @@ def test_concurrent_invocations_each_log_their_own_context_keys() -> None:
         assert line["function_arn"].endswith(f":function:{function}")
         assert line["function_memory_size"] == names[function]
         assert line["function_request_id"] == context.aws_request_id
-        assert line["cold_start"] is (attempt == 0)  # a function's first invocation only
+        assert line["cold_start"] is (attempt == 0)  # this invocation's, not the other's
         assert line["message"] == "session closed"

@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 import websockets
 
+from local import mapping_records
 from session_relay_tools.local import limits
 from session_relay_tools.local.connection import Connection
 from session_relay_tools.local.functions import FunctionHost
@@ -45,9 +46,11 @@ def websocket_host(tmp_path):
         host.close()
 
 
-def _calls(host: FunctionHost) -> list[tuple[str, str]]:
-    """The test handler module's record of the WebSocket invocations (one module for every route)."""
-    return host.websocket_routes["$default"].handler.__globals__["WEBSOCKET_CALLS"]
+def _calls() -> list[tuple[str, str]]:
+    """The record of the WebSocket invocations the test handlers ran from now on (every route's, in
+    every execution environment)."""
+    mapping_records.reset()
+    return mapping_records.WEBSOCKET_CALLS
 
 
 def _free_port() -> int:
@@ -99,7 +102,7 @@ async def _upgrade_then_leave(address: tuple[str, int], query: str) -> None:
 def test_clients_that_leave_during_a_slow_connect_each_get_their_disconnect(websocket_host):
     host = websocket_host()
     gateway = WebSocketGateway(host, "127.0.0.1:1")
-    calls = _calls(host)
+    calls = _calls()
 
     async def scenario():
         async with serving(gateway) as address:
@@ -121,7 +124,7 @@ def test_clients_that_leave_during_a_slow_connect_each_get_their_disconnect(webs
 def test_a_disconnect_that_lambda_throttles_is_lost_as_api_gateway_never_retries(websocket_host):
     host = websocket_host(concurrency=1)
     gateway = WebSocketGateway(host, "127.0.0.1:1")
-    calls = _calls(host)
+    calls = _calls()
 
     async def scenario():
         async with serving(gateway) as (address, port):
@@ -153,7 +156,7 @@ def test_a_burst_beyond_the_stage_burst_limit_is_throttled_and_the_rest_passes(w
     host = websocket_host()
     # No refill within the test: exactly the burst passes.
     gateway = WebSocketGateway(host, "127.0.0.1:1", throttle=limits.TokenBucket(0.001, 5))
-    calls = _calls(host)
+    calls = _calls()
 
     async def scenario():
         async with serving(gateway) as (ip, port), websockets.connect(f"ws://{ip}:{port}/") as client:
@@ -177,7 +180,7 @@ def test_a_burst_beyond_the_stage_burst_limit_is_throttled_and_the_rest_passes(w
 def test_the_stage_throttle_is_shared_by_every_connection(websocket_host):
     host = websocket_host()
     gateway = WebSocketGateway(host, "127.0.0.1:1", throttle=limits.TokenBucket(0.001, 5))
-    calls = _calls(host)
+    calls = _calls()
 
     async def scenario():
         async with serving(gateway) as (address, port):

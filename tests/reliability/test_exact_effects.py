@@ -223,9 +223,10 @@ def test_429_carries_retry_after_in_seconds(relay, cap_of_two, monkeypatch):
 # ------------------------------------------------------------------------------------------------
 
 
-def test_a_flooding_connection_is_told_closed_and_costs_nothing_more(relay, monkeypatch):
+def test_a_flooding_connection_is_told_closed_and_costs_nothing_more(relay, function_handlers, monkeypatch):
     frozen = time.monotonic()
-    monkeypatch.setattr(floods.frame_rate, "clock", lambda: frozen)  # no refill: the burst is all
+    kept = function_handlers["ws_default"].__globals__["kept"]  # what the function's environment keeps
+    monkeypatch.setattr(kept.rate, "clock", lambda: frozen)  # no refill: the burst is all
     executor = relay.connect()
     for _ in range(floods.BURST):
         executor.send('{"action":"ping"}')

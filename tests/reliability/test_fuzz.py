@@ -22,7 +22,6 @@ from session_relay.errors import ReplyRejected
 from session_relay.settings import max_wait_for
 from session_relay.store import RecordedReply
 from session_relay.websocket import events, frames
-from session_relay.websocket.floods import FrameRate
 from session_relay.wire import dump_json, parse_json
 
 from session_relay_tools.local.process import RunningStack
@@ -161,7 +160,7 @@ def handle(body: str, encoded: bool = False) -> tuple[dict[str, Any], RecordingG
     )
     gateway, store = RecordingGateway(), MemoryStore()
     # A fresh frame rate each time: these frames test the handling, not the flood limit.
-    answer = frames.FrameHandler(event, store, gateway).handle(FrameRate())  # type: ignore[arg-type]
+    answer = frames.FrameHandler(event, store, gateway, frames.Kept()).handle()  # type: ignore[arg-type]
     return answer, gateway, store
 
 

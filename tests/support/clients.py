@@ -43,9 +43,10 @@ class RouteFunctions:
 
     def __init__(self, gateway: "FakeManagementApi") -> None:
         self.gateway = gateway
+        self.kept = frames.Kept()  # as one execution environment of ``$default`` keeps it
 
     def frame(self, connection_id: str, body: str) -> dict[str, Any]:
-        return frames.handle_frame(frame_event(connection_id, body), gateway=self.gateway)
+        return frames.handle_frame(frame_event(connection_id, body), self.kept, gateway=self.gateway)
 
     def disconnect(self, connection_id: str) -> dict[str, Any]:
         return handshake.disconnect(websocket_events.WebSocketEvent.parse(disconnect_event(connection_id)))

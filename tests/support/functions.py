@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import Any
 
 from session_relay_tools.local import functions
+from session_relay_tools.local.environments import load_module
 from support.environment import REPO_ROOT
 
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -39,7 +40,7 @@ def LambdaContext(
 
 def import_function(name: str) -> ModuleType:
     """``functions/<name>/app.py`` as a module (loaded anew)."""
-    return functions.load_module(FUNCTIONS_DIR / name / "app.py", f"function_{name}_app")
+    return load_module(FUNCTIONS_DIR / name / "app.py", f"function_{name}_app")
 
 
 @functools.cache

@@ -293,7 +293,8 @@ def test_session_whose_disconnect_was_lost_stops_being_listed_after_the_limit(
 def test_hello_on_a_connection_without_session_is_an_error_frame(gateway):
     connection_id = new_connection_id()
 
-    frames.handle_frame(frame_event(connection_id, dump_json({"action": "hello"})), gateway=gateway)
+    hello = frame_event(connection_id, dump_json({"action": "hello"}))
+    frames.handle_frame(hello, frames.Kept(), gateway=gateway)
 
     [frame] = gateway.frames_for(connection_id)
     assert frame["type"] == "error"
@@ -305,7 +306,7 @@ def test_base64_encoded_frame_is_decoded(owner, connect, gateway):
     event = frame_event(session.connection_id, base64.b64encode(b'{"action":"ping"}').decode())
     event = dataclasses.replace(event, is_base64_encoded=True)
 
-    frames.handle_frame(event, gateway=gateway)
+    frames.handle_frame(event, frames.Kept(), gateway=gateway)
 
     assert session.received == [{"type": "pong"}]
 
@@ -354,7 +355,7 @@ def test_invalid_base64_frame_gets_an_error_frame(owner, connect, gateway):
     event = frame_event(session.connection_id, "%%% not base64 %%%")
     event = dataclasses.replace(event, is_base64_encoded=True)
 
-    frames.handle_frame(event, gateway=gateway)
+    frames.handle_frame(event, frames.Kept(), gateway=gateway)
 
     assert [frame["type"] for frame in session.received] == ["error"]
 
@@ -381,7 +382,7 @@ def test_answers_go_to_the_stage_of_the_event_without_management_url(owner, conn
     settings.get_settings.cache_clear()
     gateway.urls.clear()
 
-    frames.handle_frame(frame_event(session.connection_id, '{"action":"ping"}'))
+    frames.handle_frame(frame_event(session.connection_id, '{"action":"ping"}'), frames.Kept())
 
     assert gateway.urls == ["https://w3bs0ck3t1.execute-api.us-east-1.amazonaws.com/prod"]
     assert session.received == [{"type": "pong"}]

@@ -2,28 +2,27 @@
 
 The routes come from ``template.yaml`` itself: the REST API's OpenAPI integration and every
 WebSocket route's integration name a function, whose ``CodeUri`` and ``Handler`` say which
-``app.py`` to load. Each invocation runs on a worker thread (like concurrent Lambda instances
-sharing one warm container; ``metrics`` makes the handlers' one Powertools metric set safe for that)
-with a context that counts down the function's configured timeout.
+``app.py`` to load. Each invocation runs on a worker thread with a context that counts down the
+function's configured timeout (``metrics`` makes the handlers' one Powertools metric set safe for
+threads), in one of the function's execution environments (``environments``): one invocation at a time
+in each, a new one started when all are busy, and the entry module loaded anew for each, so whatever
+it keeps (the ``$default`` function's flood counts) is that environment's alone, as on AWS.
 Invocations draw on one account-wide pool of concurrent executions (``limits``): beyond it they are
 throttled, and a response over 6 MB fails the invocation, as in Lambda.
 """
 
 import asyncio
 import atexit
-import importlib.util
 import re
-import sys
 import time
 import uuid
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from session_relay_tools.local import logs, metrics
+from session_relay_tools.local.environments import Environment, Environments
 from session_relay_tools.local.limits import (
     MAX_PAYLOAD_BYTES,
     ConcurrencyPool,
@@ -69,7 +68,8 @@ class LambdaContext:
 @dataclass(frozen=True)
 class Function:
     name: str
-    handler: Any
+    entry: Path  # the entry module's file (``CodeUri`` and ``Handler``)
+    attribute: str  # the handler's name in it
     timeout_s: float
     memory_mb: int
     reserved: int | None = None
@@ -83,24 +83,9 @@ def _function_reference(value: Any) -> str:
     return match.group(1)
 
 
-def load_module(path: Path, module_name: str) -> ModuleType:
-    """Import a function's entry module from its file (every function folder has an ``app.py``)."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    with warnings.catch_warnings():
-        # Mangum probes for an event loop when built (Python 3.12 warns); Lambda prints the same.
-        warnings.filterwarnings("ignore", "There is no current event loop", DeprecationWarning)
-        spec.loader.exec_module(module)
-    return module
-
-
-def _load_handler(name: str, code_uri: Path, handler: str) -> Any:
+def _entry(code_uri: Path, handler: str) -> tuple[Path, str]:
     module_name, _, attribute = handler.rpartition(".")
-    path = code_uri / f"{module_name.replace('.', '/')}.py"
-    return getattr(load_module(path, f"lambda_{name}_{module_name}"), attribute)
+    return code_uri / f"{module_name.replace('.', '/')}.py", attribute
 
 
 class FunctionHost:
@@ -115,6 +100,7 @@ class FunctionHost:
         self.resources = template["Resources"]
         self.globals = template.get("Globals", {}).get("Function", {})
         self.functions: dict[str, Function] = {}
+        self._environments: dict[str, Environments] = {}
         self.rest_function = self._rest_function()
         self.websocket_routes = self._websocket_routes()
         total = account_concurrency() if concurrency is None else concurrency
@@ -128,15 +114,22 @@ class FunctionHost:
     def _function(self, logical_id: str) -> Function:
         if logical_id not in self.functions:
             props = self.resources[logical_id]["Properties"]
-            handler = _load_handler(logical_id, self.root / props["CodeUri"], props["Handler"])
+            entry, attribute = _entry(self.root / props["CodeUri"], props["Handler"])
             self.functions[logical_id] = Function(
                 name=logical_id,
-                handler=handler,
+                entry=entry,
+                attribute=attribute,
                 timeout_s=float(props.get("Timeout", self.globals.get("Timeout", 3))),
                 memory_mb=int(props.get("MemorySize", self.globals.get("MemorySize", 128))),
                 reserved=resolve(props.get("ReservedConcurrentExecutions"), self.template),
             )
+            self._environments[logical_id] = Environments(logical_id, entry, attribute)
+            self._environments[logical_id].warm()  # its first environment, so a bad entry fails here
         return self.functions[logical_id]
+
+    def environments(self, function: Function) -> list[Environment]:
+        """Every execution environment ``function`` has had, in the order they started."""
+        return self._environments[function.name].started()
 
     def function(self, logical_id: str) -> Function:
         """The template's function ``logical_id`` (loaded on first use), for ``invoke``."""
@@ -180,7 +173,7 @@ class FunctionHost:
             raise Throttled(function.name)
         context = LambdaContext(function.name, function.timeout_s, function.memory_mb)
         try:
-            running = self.pool.submit(_run, function, event, context)
+            running = self.pool.submit(_run, self._environments[function.name], event, context)
         except RuntimeError:  # the pool is shut down: the stack is stopping
             self.concurrency.release(function.name)
             raise
@@ -192,14 +185,16 @@ class FunctionHost:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _run(function: Function, event: dict[str, Any], context: LambdaContext) -> Any:
-    with logs.invocation(function.name, context.aws_request_id, context):
-        try:
-            result = function.handler(event, context)
-            size = payload_size(result)
-        except Exception as exc:
-            logs.log_failure(exc)
-            raise
+def _run(environments: Environments, event: dict[str, Any], context: LambdaContext) -> Any:
+    with environments.take() as environment:
+        cold = environment.invocations == 1
+        with logs.invocation(context.function_name, context.aws_request_id, context, cold):
+            try:
+                result = environment.handler(event, context)
+                size = payload_size(result)
+            except Exception as exc:
+                logs.log_failure(exc)
+                raise
         if size > MAX_PAYLOAD_BYTES:
             error = FunctionError(
                 f"Response payload size ({size} bytes) exceeded maximum allowed payload size "

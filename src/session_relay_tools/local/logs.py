@@ -51,19 +51,15 @@ _HIDDEN = {
 _current = threading.local()
 
 
-_cold: set[str] = set()  # the functions invoked so far (their first invocation is a cold start)
-_cold_lock = threading.Lock()
-
-
 @contextlib.contextmanager
-def invocation(function: str, request_id: str, context: Any = None) -> Iterator[None]:
+def invocation(
+    function: str, request_id: str, context: Any = None, cold_start: bool = False
+) -> Iterator[None]:
     """Lines logged on this thread inside the block belong to this invocation (``context``: its
-    Lambda context, whose ARN and memory size the JSON line names)."""
-    with _cold_lock:
-        cold = function not in _cold
-        _cold.add(function)
+    Lambda context, whose ARN and memory size the JSON line names; ``cold_start``: whether it is its
+    execution environment's first)."""
     _current.function, _current.request_id = function, request_id
-    _current.context, _current.cold = context, cold
+    _current.context, _current.cold = context, cold_start
     try:
         yield
     finally:
@@ -102,8 +98,8 @@ def render(log: dict[str, Any]) -> str:
 class InvocationFormatter(LambdaPowertoolsFormatter):
     """Powertools' formatter (so its keys still work) that names the invocation a line belongs to
     (Powertools keeps those keys per process, not per thread), as :func:`render` text or JSON. The
-    context keys are this thread's invocation's; ``cold_start`` is true on a function's first
-    invocation in the stack (one execution environment's view)."""
+    context keys are this thread's invocation's; ``cold_start`` is true on an execution environment's
+    first invocation."""
 
     def __init__(self, text: bool) -> None:
         super().__init__()

@@ -1,10 +1,16 @@
 """Small handlers of the local-limit tests: they do only what a test asks of them in the request."""
 
 import json
+import logging
 import time
+import uuid
 
-# (route key, connection id) of every WebSocket invocation that ran to its end, in order.
-WEBSOCKET_CALLS: list[tuple[str, str]] = []
+from local import mapping_records
+
+# Set when an execution environment loads this module: each has its own.
+ENVIRONMENT = uuid.uuid4().hex
+INVOCATIONS = 0  # this environment's invocations so far
+RUNNING = 0  # this environment's invocations running now
 
 
 def _asked(event: dict) -> dict:
@@ -16,9 +22,22 @@ def _asked(event: dict) -> dict:
 
 def rest(event, context):
     """Sleeps ``sleep_s``, then answers a body of ``quotes`` double quotes (each escaped as two bytes),
-    or with ``echo_path`` the event's ``path`` and ``pathParameters`` as JSON."""
-    asked = _asked(event)
-    time.sleep(asked.get("sleep_s", 0))
+    or with ``echo_path`` the event's ``path`` and ``pathParameters`` as JSON, or with ``count`` what
+    this module counted: its environment, its invocations, and the most that ran in it at once."""
+    global INVOCATIONS, RUNNING
+    INVOCATIONS += 1
+    RUNNING += 1
+    try:
+        most = RUNNING
+        asked = _asked(event)
+        time.sleep(asked.get("sleep_s", 0))
+        most = max(most, RUNNING)
+    finally:
+        RUNNING -= 1
+    if asked.get("count"):
+        logging.getLogger("local.handlers").info("counted")  # a line of this invocation's
+        body = json.dumps({"environment": ENVIRONMENT, "invocations": INVOCATIONS, "at_once": most})
+        return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": body}
     if asked.get("echo_path"):
         body = json.dumps({"path": event["path"], "pathParameters": event["pathParameters"]})
         return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": body}
@@ -28,9 +47,9 @@ def rest(event, context):
 
 def websocket(event, context):
     """Every WebSocket route: sleeps ``sleep_s`` (the frame's, or ``$connect``'s query string's), then
-    records the call in ``WEBSOCKET_CALLS``."""
+    records the call in ``mapping_records.WEBSOCKET_CALLS``."""
     query = event.get("queryStringParameters") or {}
     time.sleep(float(query.get("sleep_s", 0)) or _asked(event).get("sleep_s", 0))
     request = event.get("requestContext") or {}
-    WEBSOCKET_CALLS.append((request.get("routeKey"), request.get("connectionId")))
+    mapping_records.WEBSOCKET_CALLS.append((request.get("routeKey"), request.get("connectionId")))
     return {"statusCode": 200}

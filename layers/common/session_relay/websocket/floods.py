@@ -1,6 +1,7 @@
 """Per-connection frame rate on the ``$default`` route (PROTOCOL.md section 2, "too many frames"): a token
 bucket per connection, timed by when the gateway received each frame. A reply the server accepts never
-takes a token. Kept per execution environment; why, and what that means on AWS: docs/design.md, "Floods".
+takes a token. Kept per execution environment (``frames.Kept``, held by the ``$default`` function's entry
+module); why, and what that means on AWS: docs/design.md, "Floods".
 """
 
 import threading
@@ -82,7 +83,3 @@ class FrameRate:
 def _bound(table: OrderedDict) -> None:
     while len(table) > _TRACKED:
         table.popitem(last=False)
-
-
-frame_rate = FrameRate()
-"""The container's frame rate limiter (one per execution environment)."""

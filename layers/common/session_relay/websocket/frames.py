@@ -16,7 +16,7 @@ from session_relay.observability import count, logger
 from session_relay.store import Store, get_store
 from session_relay.websocket.declarations import declare
 from session_relay.websocket.events import WebSocketEvent
-from session_relay.websocket.floods import ADMIT, EMPTY, FLOOD_REASON, FrameRate, frame_rate
+from session_relay.websocket.floods import ADMIT, EMPTY, FLOOD_REASON, FrameRate
 from session_relay.websocket.handshake import answer
 from session_relay.wire import parse_json
 
@@ -30,7 +30,7 @@ LAST_SEEN_RESOLUTION_MS = 60_000
 
 class _BoundedMap:
     """A small thread-safe map that forgets its oldest entries: a connection's session never changes,
-    so this container remembers it instead of reading it again for every frame."""
+    so an execution environment remembers it instead of reading it again for every frame."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -48,23 +48,30 @@ class _BoundedMap:
                 self._items.popitem(last=False)
 
 
-_sessions_by_connection = _BoundedMap(20_000)
+class Kept:
+    """What one execution environment of ``$default`` keeps from frame to frame (its entry module
+    holds one): each connection's frame rate, and which session each connection is. On AWS an
+    environment runs one frame at a time, and a connection's frames may reach several."""
+
+    def __init__(self, rate: FrameRate | None = None) -> None:
+        self.rate = FrameRate() if rate is None else rate
+        self.sessions = _BoundedMap(20_000)
 
 
 class FrameHandler:
     """Handles one client frame; every reply to the client goes out through ``gateway``."""
 
-    def __init__(self, event: WebSocketEvent, store: Store, gateway: Gateway) -> None:
+    def __init__(self, event: WebSocketEvent, store: Store, gateway: Gateway, kept: Kept) -> None:
         self.event = event
         self.store = store
         self.gateway = gateway
         self.connection_id = event.connection_id
-        self.rate = frame_rate
+        self.kept = kept
+        self.rate = kept.rate
         self._unrecorded: ServiceUnavailable | None = None  # why a reply could not be recorded
 
-    def handle(self, rate: FrameRate = frame_rate) -> dict[str, Any]:
-        self.rate = rate
-        if rate.is_closed(self.connection_id):  # closed for flooding already: this frame costs nothing more
+    def handle(self) -> dict[str, Any]:
+        if self.rate.is_closed(self.connection_id):  # closed for flooding: this frame costs nothing more
             return answer(200)
         document = self._document()
         try:
@@ -121,11 +128,11 @@ class FrameHandler:
         return document
 
     def _session_id(self) -> str | None:
-        session_id = _sessions_by_connection.get(self.connection_id)
+        session_id = self.kept.sessions.get(self.connection_id)
         if session_id is None:
             session_id = self.store.sessions.session_id_for_connection(self.connection_id)
             if session_id is not None:
-                _sessions_by_connection.put(self.connection_id, session_id)
+                self.kept.sessions.put(self.connection_id, session_id)
         return session_id
 
     def _touch(self) -> Any:
@@ -215,14 +222,16 @@ def _usable_id(message_id: Any) -> bool:
     return isinstance(message_id, str) and 0 < len(message_id) <= MAX_MESSAGE_ID_LENGTH
 
 
-def closed_for_flooding(event: Any) -> bool:
-    """True for a frame of a connection this container closed for flooding (checked on the raw
-    event, before anything else is done with it)."""
+def closed_for_flooding(event: Any, kept: Kept) -> bool:
+    """True for a frame of a connection this execution environment closed for flooding (checked on
+    the raw event, before anything else is done with it)."""
     context = event.get("requestContext") if isinstance(event, dict) else None
     connection_id = context.get("connectionId") if isinstance(context, dict) else None
-    return isinstance(connection_id, str) and frame_rate.is_closed(connection_id)
+    return isinstance(connection_id, str) and kept.rate.is_closed(connection_id)
 
 
-def handle_frame(event: WebSocketEvent, store: Store | None = None, gateway: Gateway | None = None) -> Any:
-    """Handle a client frame on the ``$default`` route."""
-    return FrameHandler(event, store or get_store(), gateway or event.gateway()).handle()
+def handle_frame(
+    event: WebSocketEvent, kept: Kept, store: Store | None = None, gateway: Gateway | None = None
+) -> Any:
+    """Handle a client frame on the ``$default`` route, in the execution environment that keeps ``kept``."""
+    return FrameHandler(event, store or get_store(), gateway or event.gateway(), kept).handle()
