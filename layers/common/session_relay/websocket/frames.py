@@ -88,7 +88,7 @@ class FrameHandler:
         arrived_ms = self.event.request_context.request_time_epoch
         verdict = self.rate.take(self.connection_id, None if arrived_ms is None else arrived_ms / 1000)
         if verdict == EMPTY and self.rate.close(self.connection_id):
-            self._close_for_flooding(self.rate)
+            self._close_for_flooding()
         return verdict == ADMIT
 
     def _handle(self, document: dict[str, Any] | str) -> None:
@@ -186,7 +186,7 @@ class FrameHandler:
             self._touch()
             self._error(f"reply to {message_id} ignored: no message waiting for it on this connection")
 
-    def _close_for_flooding(self, rate: FrameRate) -> None:
+    def _close_for_flooding(self) -> None:
         count("ConnectionsFlooding")
         logger.warning("connection closed for flooding", extra={"connection_id": self.connection_id})
         self._mark_ended(FLOOD_ENDED)
@@ -195,7 +195,7 @@ class FrameHandler:
             self.gateway.close(self.connection_id)
         except ServiceUnavailable:  # the connection's next frame tries the close again
             logger.warning("could not close a flooding connection")
-            rate.retry_close(self.connection_id)
+            self.rate.retry_close(self.connection_id)
 
     def _mark_ended(self, reason: str) -> None:
         """Write why the session ends on its item before the close (the change stream reads it from the
