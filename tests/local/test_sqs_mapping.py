@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from local.mapping_stack import MappingStack, embedded_server
+from local.mapping_stack import PATHS, MappingStack, embedded_server
 from session_relay_tools.local.limits import MAX_PAYLOAD_BYTES, payload_size
 from session_relay_tools.local.mappings.declared import declared_mappings
 from session_relay_tools.local.mappings.scaling import Scaler
@@ -43,10 +43,10 @@ WORKER = """  Worker:
 {dead_letter_extra}"""
 
 
-@pytest.fixture(scope="module")
-def endpoint():
-    with embedded_server() as url:
-        yield url
+@pytest.fixture(scope="module", params=PATHS)
+def endpoint(request):
+    with embedded_server(request.param) as server:
+        yield server
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from local.conftest import template_text
-from local.mapping_stack import MappingStack, embedded_server
+from local.mapping_stack import PATHS, MappingStack, embedded_server
 from session_relay_tools.local.mappings.declared import declared_mappings
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed
 from session_relay_tools.local.mappings.stream_events import checkpoint
@@ -58,10 +58,10 @@ ON_FAILURE = """            DestinationConfig:
 """
 
 
-@pytest.fixture(scope="module")
-def endpoint():
-    with embedded_server() as url:
-        yield url
+@pytest.fixture(scope="module", params=PATHS)
+def endpoint(request):
+    with embedded_server(request.param) as server:
+        yield server
 
 
 @pytest.fixture
@@ -341,7 +341,7 @@ def test_limits_lambda_refuses_stop_the_stack_with_a_sentence(tmp_path):
 def test_a_table_that_exists_without_its_stream_gets_it(endpoint, tmp_path, monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
         monkeypatch.setenv(name, value)
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint.url, region_name="us-east-1")
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     dynamodb.create_table(  # as an external DynamoDB may hold it from before the stream was declared
         TableName=f"{prefix}Sessions",

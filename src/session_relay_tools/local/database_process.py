@@ -3,7 +3,8 @@
 In the stack's process, moto's work (about a third of a wave's time) and the handlers', gateways' and
 mappings' work took turns on one interpreter lock while the machine's second core stood idle. Here a
 child process holds moto's backends (``InProcessDatabase``: the port for every client, one lock making
-each request atomic) and answers the handlers' DynamoDB client over a Unix socket: the request
+each request atomic) and answers the handlers' DynamoDB client (and the event source mappings' SQS
+and DynamoDB Streams clients) over a Unix socket: the request
 botocore prepared (method, URL, headers, body: serialized as for HTTP; unsigned, see ``serve``) goes
 in, moto's status, headers and body come back, and the client parses them as it parses an HTTP answer.
 No HTTP stack on either side: one message each way, on a connection kept open.
@@ -54,18 +55,41 @@ class DatabaseClient:
         moto checks no signature: of the ``Authorization`` header it reads only the access key (the
         account) and the Region, so a stand-in header names the client's, and the client skips
         SigV4's hashing and HMACs (``choose-signer``: a quarter of its own work per request)."""
-        import boto3
         import botocore
 
-        credentials = boto3.session.Session().get_credentials()
-        key = credentials.access_key if credentials is not None else "local"
-        service = client.meta.service_model
-        scope = f"{key}/{time.strftime('%Y%m%d')}/{client.meta.region_name}/{service.signing_name}"
-        stand_in = f"AWS4-HMAC-SHA256 Credential={scope}/aws4_request, SignedHeaders=host, Signature=0"
-        name = service.service_id.hyphenize()
+        name = client.meta.service_model.service_id.hyphenize()
         client.meta.events.register(f"choose-signer.{name}", lambda **_: botocore.UNSIGNED)
-        answer = functools.partial(self.answer, authorization=stand_in)
+        answer = functools.partial(self.answer, authorization=_stand_in(client))
         client.meta.events.register(f"before-send.{name}", answer)
+
+    def answer_as_json(self, client: Any, operation: str) -> None:
+        """Have ``client``'s successful ``operation`` calls return moto's JSON answer as it was sent
+        (botocore ``before-call``), not parsed member by member against the operation's output shape:
+        for ``GetRecords``, a page of a thousand stream records, the parse is most of what reading it
+        costs, and the local stack's mappings want the wire's typed JSON anyway (it is Lambda's event
+        format). A call the child fails or cannot answer returns nothing here, so botocore asks again
+        the usual way (``serve``) and raises what it parses: only idempotent reads belong here."""
+        import json
+
+        from botocore.awsrequest import AWSResponse
+
+        authorization = _stand_in(client)
+
+        def call(params: dict[str, Any], **_: Any) -> Any:
+            url = params["url"]  # botocore's join of the endpoint, the path and any query string
+            headers = [*params["headers"].items(), ("Authorization", authorization)]
+            try:
+                status, answered_headers, body = self.exchange(
+                    ("request", (params["method"], url, headers, params["body"]))
+                )
+            except (_Unreachable, OSError, EOFError):
+                return None
+            if status != 200:
+                return None
+            return AWSResponse(url, status, answered_headers, _Raw(body)), json.loads(body)
+
+        name = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-call.{name}.{operation}", call)
 
     def answer(self, request: Any, authorization: str | None = None, **_: Any) -> Any:
         """botocore ``before-send``: moto's answer to ``request``, from the child (``authorization``: the
@@ -166,6 +190,18 @@ class RemoteMeter:
 
     def reset(self) -> None:
         self._database.exchange(("meter-reset", None))
+
+
+def _stand_in(client: Any) -> str:
+    """The ``Authorization`` header an unsigned request of ``client`` carries: its access key (the
+    account) and Region, all moto reads of a signature."""
+    import boto3
+
+    credentials = boto3.session.Session().get_credentials()
+    key = credentials.access_key if credentials is not None else "local"
+    service = client.meta.service_model
+    scope = f"{key}/{time.strftime('%Y%m%d')}/{client.meta.region_name}/{service.signing_name}"
+    return f"AWS4-HMAC-SHA256 Credential={scope}/aws4_request, SignedHeaders=host, Signature=0"
 
 
 class _Raw:

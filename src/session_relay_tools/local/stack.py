@@ -137,7 +137,8 @@ class LocalStack:
             raise SystemExit(f"the tables could not be set up on {self.dynamodb_endpoint}: {exc}") from exc
         integration_timeout_ms = _integration_timeout_ms()
         os.environ.update(self.tables)
-        self.mappings = LocalMappings(self.dynamodb_endpoint, TABLE_PREFIX)  # queues here, mappings below
+        # queues here, mappings below
+        self.mappings = LocalMappings(self.dynamodb_endpoint, TABLE_PREFIX, database=self._moto)
         os.environ.update(self.mappings.prepare())
         os.environ.update(
             DYNAMODB_ENDPOINT_URL=self.dynamodb_endpoint,
@@ -164,9 +165,9 @@ class LocalStack:
             await asyncio.sleep(0.02)
 
     def _start_moto(self, meter: bool) -> None:
-        # In a process of its own, on the second core: the handlers' requests reach it over a Unix
-        # socket, without HTTP (docs/benchmarks.md, "The local stack's pace"); every other client
-        # reaches the same backends on the port.
+        # In a process of its own, on the second core: the handlers' DynamoDB requests and the
+        # mappings' reach it over a Unix socket, without HTTP (docs/benchmarks.md, "The local stack's
+        # pace"); every other client reaches the same backends on the port.
         from session_relay_tools.local.database_process import DATABASE_SOCKET_VARIABLE, DatabaseProcess
 
         try:

@@ -4,7 +4,8 @@
 name them; once the ``FunctionHost`` exists, ``start(host)`` runs one poller per mapping (SQS queues and
 DynamoDB streams) on the running event loop, invoking through the host, so every invocation draws on
 the account's one pool of concurrent executions. ``stop()`` ends them. The engine needs only the
-endpoint URL of a server speaking SQS and DynamoDB Streams (the embedded one, or another).
+endpoint URL of a server speaking SQS and DynamoDB Streams (the embedded one, or another); given the
+stack's own database process, it reaches that over its socket instead.
 """
 
 import asyncio
@@ -43,8 +44,12 @@ class LocalMappings:
         template_path: Path = TEMPLATE_PATH,
         region: str = "us-east-1",
         wall_clock: Callable[[], float] = time.time,
+        database: Any = None,
     ) -> None:
         self.endpoint_url = endpoint_url
+        # The stack's own database when it serves the endpoint (a ``DatabaseProcess``): the pollers'
+        # requests then reach it over its socket, unsigned, as the handlers' DynamoDB requests do.
+        self.database = database
         self.wall_clock = wall_clock  # epoch seconds: the age of stream records
         self.prefix = prefix
         self.region = region
@@ -56,7 +61,10 @@ class LocalMappings:
         self._io: ThreadPoolExecutor | None = None
 
     def _client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+        client = boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+        if self.database is not None:
+            self.database.serve(client)
+        return client
 
     def declares_queues(self) -> bool:
         return any(r["Type"] == "AWS::SQS::Queue" for r in self.template["Resources"].values())
@@ -103,6 +111,8 @@ class LocalMappings:
         tables = {m.table: f"{self.prefix}{m.table}" for m in self.stream_mappings}
         arns = stream_arns(self._client("dynamodb"), tables)
         streams = self._client("dynamodbstreams")
+        if self.database is not None:  # a page of records as sent: the typed JSON Lambda's event carries
+            self.database.answer_as_json(streams, "GetRecords")
         pollers = []
         for mapping in self.stream_mappings:
             target = self._target(host, mapping.function, f"{tables[mapping.table]} stream", "dynamodb")

@@ -23,7 +23,9 @@ themselves are not included.
 """
 
 import base64
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +79,32 @@ def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
     return shaped
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One ``GetRecords`` record, shaped once as its record of Lambda's event: ``record`` (read here,
+    never handed to a function), ``text`` (its JSON: what its share of the payload weighs, and what
+    each invocation's event is parsed from, so every invocation gets objects of its own, as from
+    Lambda's JSON payload) and ``created_s`` (when the change was made, epoch seconds, unrounded)."""
+
+    record: dict[str, Any]
+    text: str
+    created_s: float
+
+    @property
+    def sequence_number(self) -> str:
+        return self.record["dynamodb"]["SequenceNumber"]
+
+
+def shaped_change(record: dict[str, Any], stream_arn: str, region: str) -> Change:
+    shaped = stream_record(record, stream_arn, region)
+    return Change(shaped, json.dumps(shaped), created_at_s(record))
+
+
+def stream_event(changes: list[Change]) -> dict[str, Any]:
+    """Lambda's event for a batch of ``changes``, new objects at each call."""
+    return json.loads('{"Records": [' + ", ".join(change.text for change in changes) + "]}")
+
+
 def checkpoint(answer: Any, sequence_numbers: list[str]) -> int | None:
     """Index in the batch from which a ``ReportBatchItemFailures`` answer asks for a retry (``None``: the
     batch succeeded); ``WholeBatchFailed`` when the answer fails the whole batch."""
@@ -109,7 +137,8 @@ def failure_record(
     condition: str,
     invokes: int,
 ) -> dict[str, Any]:
-    """What Lambda sends to the on-failure destination for discarded ``records`` (GetRecords records)."""
+    """What Lambda sends to the on-failure destination for discarded ``records`` (GetRecords records, or
+    their records of Lambda's event)."""
     now = datetime.now(UTC)
     document: dict[str, Any] = {
         "requestContext": {

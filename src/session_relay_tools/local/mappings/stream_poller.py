@@ -34,10 +34,11 @@ from session_relay_tools.local.mappings.invoking import SERVER_RETRY_S, Target, 
 from session_relay_tools.local.mappings.queues import Queue
 from session_relay_tools.local.mappings.sqs_events import WholeBatchFailed
 from session_relay_tools.local.mappings.stream_events import (
+    Change,
     checkpoint,
-    created_at_s,
     failure_record,
-    stream_record,
+    shaped_change,
+    stream_event,
 )
 
 POLL_S = 0.25  # four reads a second per shard
@@ -98,7 +99,7 @@ class StreamPoller:
             ShardIteratorType=self.mapping.starting_position,
         )
         iterator = answer.get("ShardIterator")
-        buffered: list[dict[str, Any]] = []
+        buffered: list[Change] = []
         first_at: float | None = None
         while iterator or buffered:
             if iterator and len(buffered) < self.mapping.batch_size:
@@ -106,7 +107,7 @@ class StreamPoller:
                     "get_records", ShardIterator=iterator, Limit=GET_RECORDS_LIMIT
                 )
                 iterator = page.get("NextShardIterator")
-                buffered += page.get("Records", [])
+                buffered += [shaped_change(r, self.stream_arn, self.region) for r in page.get("Records", [])]
             if not buffered:
                 await asyncio.sleep(self.poll_s)
                 continue
@@ -115,23 +116,23 @@ class StreamPoller:
             if len(buffered) < self.mapping.batch_size and waited_s < self.mapping.window_s and iterator:
                 await asyncio.sleep(min(self.poll_s, self.mapping.window_s - waited_s))
                 continue
-            batch = _fitting(buffered[: self.mapping.batch_size], self.stream_arn, self.region)
+            batch = _fitting(buffered[: self.mapping.batch_size])
             buffered = buffered[len(batch) :]
             first_at = time.monotonic() if buffered else None
             await self._process(shard, batch)
 
-    async def _process(self, shard: str, records: list[dict[str, Any]]) -> None:
+    async def _process(self, shard: str, records: list[Change]) -> None:
         """Deliver ``records`` in order, split by partition key over ``ParallelizationFactor`` batches."""
         if self.mapping.parallelization == 1:
             await self._deliver(shard, records)
             return
-        lanes: dict[int, list[dict[str, Any]]] = {}
+        lanes: dict[int, list[Change]] = {}
         for record in records:
-            key = json.dumps(record["dynamodb"]["Keys"], sort_keys=True, default=str)
+            key = json.dumps(record.record["dynamodb"]["Keys"], sort_keys=True, default=str)
             lanes.setdefault(zlib.crc32(key.encode()) % self.mapping.parallelization, []).append(record)
         await asyncio.gather(*(self._deliver(shard, lane) for lane in lanes.values()))
 
-    async def _deliver(self, shard: str, records: list[dict[str, Any]]) -> None:
+    async def _deliver(self, shard: str, records: list[Change]) -> None:
         pending = deque([(records, 0, 0)])  # (batch, retries spent, invocations made)
         backoff_s = RETRY_BACKOFF_S[0]
         while pending:
@@ -139,8 +140,7 @@ class StreamPoller:
             batch = await self._drop_expired(shard, batch, invokes)
             if not batch:
                 continue
-            event = {"Records": [stream_record(r, self.stream_arn, self.region) for r in batch]}
-            invocation = await self.target.invoke(event, len(batch))
+            invocation = await self.target.invoke(stream_event(batch), len(batch))
             if invocation.outcome == "throttled":  # not an invocation of the function: no retry spent
                 pending.appendleft((batch, retries, invokes))
                 await asyncio.sleep(backoff_s)
@@ -164,7 +164,7 @@ class StreamPoller:
             else:
                 await self._discard(shard, failing, "RetryAttemptsExhausted", invokes)
 
-    def _failing(self, batch: list[dict[str, Any]], invocation: Any) -> list[dict[str, Any]]:
+    def _failing(self, batch: list[Change], invocation: Any) -> list[Change]:
         """The records still to deliver after ``invocation``: ``batch`` itself when the invocation failed
         as a whole, the records from the checkpoint on after a partial answer."""
         if invocation.outcome != "ok":
@@ -172,27 +172,26 @@ class StreamPoller:
         if not self.mapping.report_item_failures:
             return []
         try:
-            index = checkpoint(invocation.answer, [r["dynamodb"]["SequenceNumber"] for r in batch])
+            index = checkpoint(invocation.answer, [r.sequence_number for r in batch])
         except WholeBatchFailed:
             return batch
         return [] if index is None else batch[index:]
 
-    async def _drop_expired(
-        self, shard: str, batch: list[dict[str, Any]], invokes: int
-    ) -> list[dict[str, Any]]:
+    async def _drop_expired(self, shard: str, batch: list[Change], invokes: int) -> list[Change]:
         if self.mapping.max_record_age_s == -1:
             return batch
         oldest_allowed = self.wall_clock() - self.mapping.max_record_age_s
-        expired = [r for r in batch if created_at_s(r) < oldest_allowed]
+        expired = [r for r in batch if r.created_s < oldest_allowed]
         if expired:
             await self._discard(shard, expired, "RecordAgeExceeded", invokes)
-        return [r for r in batch if created_at_s(r) >= oldest_allowed]
+        return [r for r in batch if r.created_s >= oldest_allowed]
 
-    async def _discard(self, shard: str, records: list[dict[str, Any]], condition: str, invokes: int) -> None:
+    async def _discard(self, shard: str, records: list[Change], condition: str, invokes: int) -> None:
         if self.destination is None:
             return  # no destination: the records are skipped
+        shaped = [r.record for r in records]
         document = failure_record(
-            records, shard, self.stream_arn, self.target.name, self.region, condition, invokes
+            shaped, shard, self.stream_arn, self.target.name, self.region, condition, invokes
         )
         try:
             await self._call(
@@ -202,11 +201,11 @@ class StreamPoller:
             warn_server(self.target.kind, self.target.source, exc)
 
 
-def _fitting(records: list[dict[str, Any]], stream_arn: str, region: str) -> list[dict[str, Any]]:
+def _fitting(records: list[Change]) -> list[Change]:
     """The longest head of ``records`` whose event fits Lambda's 6 MB invocation payload."""
     size = len('{"Records": []}')
     for index, record in enumerate(records):
-        size += len(json.dumps(stream_record(record, stream_arn, region))) + 2
+        size += len(record.text) + 2
         if size > MAX_PAYLOAD_BYTES and index:
             return records[:index]
     return records
