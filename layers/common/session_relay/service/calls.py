@@ -1,6 +1,6 @@
 """A REST call's own time and its slot among the key's calls in flight (PROTOCOL.md, Errors: 429)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -9,11 +9,14 @@ from session_relay.clock import now_ms
 from session_relay.errors import ServiceUnavailable, TooManyCalls
 from session_relay.service.access import Principal
 from session_relay.service.deadlines import LAMBDA_MARGIN_S, Deadline, plan
+from session_relay.service.pool import shared_pool
 from session_relay.settings import Settings
 from session_relay.store import Store
 
 # How long a caller told 429 should wait before trying again (seconds, the Retry-After header).
 RETRY_AFTER_S = 1
+# Threads for a read made beside the lease's write (one per call in flight in the container).
+ALONGSIDE_WORKERS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +46,28 @@ def deadline(settings: Settings, timeout_s: float | None, call: Call, clock: Any
     return plan(wait_s, settings.integration_timeout_ms, call.arrival_ms, call.remaining_ms, clock=clock)
 
 
+def _nothing() -> None:
+    return None
+
+
 @contextmanager
-def in_flight(store: Store, settings: Settings, caller: Principal, call: Call) -> Iterator[None]:
+def in_flight[T](
+    store: Store, settings: Settings, caller: Principal, call: Call, alongside: Callable[[], T] = _nothing
+) -> Iterator[T]:
     """Hold one of the key's slots until the call answers (429 when none is free, before anything is
     sent). Given back on every way out; if the Lambda dies first, the lease expires once that
-    invocation could no longer be running. A cap of 0 is no cap: nothing is held, the store untouched."""
+    invocation could no longer be running. A cap of 0 is no cap: nothing is held, the store untouched.
+
+    ``alongside`` is a read the call makes whatever the lease's answer (the session a message goes
+    to): it runs beside the lease's write, so the call waits for one DynamoDB round trip where it
+    waited for two, and its result is what this yields. The lease still answers first: a call refused
+    a slot is 429 even when the read fails, and a read that fails gives the slot back."""
     cap = settings.max_calls_in_flight
     if cap == 0:
-        yield
+        yield alongside()
         return
     expires_ms = now_ms() + (call.remaining_ms or settings.integration_timeout_ms) + 1_000
+    read = None if alongside is _nothing else shared_pool(ALONGSIDE_WORKERS).submit(alongside)
     lease = store.leases.acquire(caller.key_id, cap, expires_ms)
     if lease is None:
         raise TooManyCalls(
@@ -61,7 +76,7 @@ def in_flight(store: Store, settings: Settings, caller: Principal, call: Call) -
             retry_after_s=RETRY_AFTER_S,
         )
     try:
-        yield
+        yield alongside() if read is None else read.result()
     finally:
         with suppress(ServiceUnavailable):  # not given back: the lease expires by itself
             store.leases.release(caller.key_id, lease)

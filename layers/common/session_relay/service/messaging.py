@@ -103,19 +103,22 @@ class Messaging:
         frames, key = MessageFrames(send.key, send.data), idempotency_key(retry.header)
         until = deadline(self.settings, send.timeout_s, call, self.core.clock)
 
-        def run() -> Answered | Accepted:
-            record = owned_session(self.store, caller, session_id)
+        def run(record: SessionRecord) -> Answered | Accepted:
             if not send.wait:
                 return Accepted(
                     message_id=self.later.send_message(caller.key_id, record, frames, send.timeout_s)
                 )
             return Answered(self.message_one(record, frames, until))
 
-        with in_flight(self.store, self.settings, caller, call):
-            if key is None:
-                return run()
+        def session() -> SessionRecord:
+            return owned_session(self.store, caller, session_id)
+
+        if key is None:  # the session is read while the slot is taken
+            with in_flight(self.store, self.settings, caller, call, alongside=session) as record:
+                return run(record)
+        with in_flight(self.store, self.settings, caller, call):  # a repeat answers as kept, read nothing
             return from_kept(
-                run_once(caller.key_id, key, retry.request, lambda: kept(run()), call.lambda_context)
+                run_once(caller.key_id, key, retry.request, lambda: kept(run(session())), call.lambda_context)
             )
 
     def message_many(
