@@ -3,10 +3,11 @@
 The handlers reach the ``@connections`` API through boto3's ``apigatewaymanagementapi`` client. In the
 stack's process that API is the WebSocket gateway's own ``management_api``, so the client's requests
 are handed to it directly (botocore's ``before-send`` hook answers in place of the HTTP request, as
-for the embedded database): the request is still signed and serialized, and its answer parsed, exactly
-as over HTTP, and the request rate, the 410/413/429 answers and the call counter are the same code.
-Only the socket and the second HTTP parse are gone (a post cost a wave of handshakes about a fifth of
-its time). Any other client (tests, ``aws``, another process) still uses the HTTP endpoint.
+for the embedded database): the request is still serialized, and its answer parsed, exactly as over
+HTTP, and the request rate, the 410/413/429 answers and the call counter are the same code. Only the
+socket, the second HTTP parse and the signature are gone (a post cost a wave of handshakes about a
+fifth of its time; the local Management API reads no header, so it checks no signature, over HTTP
+either). Any other client (tests, ``aws``, another process) still uses the HTTP endpoint.
 """
 
 import asyncio
@@ -74,11 +75,13 @@ class InProcessManagement:
 
 def use_in_process_management(gateway: "WebSocketGateway", loop: asyncio.AbstractEventLoop) -> None:
     """Make the handlers' Management API clients (through ``session_relay.aws``) answer in-process."""
+    import botocore
     from session_relay import aws
 
     def factory(endpoint_url: str) -> Any:
         client = aws.default_management_client(endpoint_url)
         answer = InProcessManagement(gateway, loop, client.meta.config.read_timeout)
+        client.meta.events.register("choose-signer.apigatewaymanagementapi", lambda **_: botocore.UNSIGNED)
         client.meta.events.register("before-send.apigatewaymanagementapi", answer)
         return client
 
