@@ -75,3 +75,22 @@ def test_an_answered_bulk_is_decided_from_the_answered_index(
     assert all(entry["processed"] for entry in answer.json()["responses"])
     assert sent["Query(answered)"] >= 1
     assert sent["BatchGetItem"] == 1  # only the sessions' lookup: no message was read by key
+
+
+def test_while_answers_arrive_the_last_one_is_found_soon_after_it_lands(
+    client, owner, relay_store, gateway, virtual_clock
+):
+    # Replies land from 1.0 s to 1.27 s (virtual): just after a round of the backed-off schedule
+    # (3 ms growing x1.5 to 250 ms: rounds near 1.013 s, 1.263 s and 1.513 s), so without the rounds
+    # that follow progress the last reply would wait until about 1.513 s.
+    clients = make_sessions(relay_store, gateway, owner.script_id, 10)
+    for index, simulated in enumerate(clients):
+        simulated.delay_s = 1.0 + 0.03 * index
+    clients[-1].delay_s = 1.27
+    started = virtual_clock.now_us
+
+    answer = bulk_message(client, owner, [c.session_id for c in clients], data=1, timeout=10)
+
+    assert answer.status_code == 200
+    assert all(entry["processed"] for entry in answer.json()["responses"])
+    assert virtual_clock.since(started) <= 1.27 + 0.09  # PROGRESS_POLL_S, then x1.5 at most once

@@ -31,6 +31,10 @@ from session_relay.store import SessionRecord, Store
 FIRST_POLL_S = 0.003
 POLL_GROWTH = 1.5
 MAX_POLL_S = 0.25
+# A bulk call's round that found answers looks again within this, however long it has waited: while
+# answers arrive, the last one is found within about this long, not within MAX_POLL_S. Every such
+# round decided a message, so the extra rounds are bounded by the messages (and by the back-off after).
+PROGRESS_POLL_S = 0.05
 # A bulk call's messages are indexed by shards of this many once answered (a reply is a write to the
 # shard's index partition: a few hundred a shard stay well under DynamoDB's 1,000 a second per partition).
 SHARD_SIZE = 250
@@ -219,9 +223,12 @@ class DeliveryCore:
                 interval = min(interval * POLL_GROWTH, MAX_POLL_S)
             polled_once = True
             if answered is not None and not answered.sweep_due():
-                decided.update(self._poll_answered(waiting, answered, strict))
+                news = self._poll_answered(waiting, answered, strict)
             else:
-                decided.update(self._poll(waiting, strict, single))
+                news = self._poll(waiting, strict, single)
+            decided.update(news)
+            if news:  # answers are arriving: the next look comes soon again
+                interval = min(interval, PROGRESS_POLL_S)
             due = self.clock() >= until if deadline_ms is None else _until_deadline_s(deadline_ms) <= 0
             if waiting and due:
                 decided.update(self.withdraw(waiting, strict))
