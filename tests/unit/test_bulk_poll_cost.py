@@ -94,3 +94,20 @@ def test_while_answers_arrive_the_last_one_is_found_soon_after_it_lands(
     assert answer.status_code == 200
     assert all(entry["processed"] for entry in answer.json()["responses"])
     assert virtual_clock.since(started) <= 1.27 + 0.09  # PROGRESS_POLL_S, then x1.5 at most once
+
+
+def test_no_sweep_reads_the_pending_messages_while_answers_keep_arriving(
+    client, owner, relay_store, gateway, virtual_clock
+):
+    # One reply every 25 ms from 0.5 s to 1.975 s (virtual): every round after the first reply finds
+    # answers, so the sweep due a second in never runs (under a burst it waits behind the replies).
+    clients = make_sessions(relay_store, gateway, owner.script_id, 60)
+    for index, simulated in enumerate(clients):
+        simulated.delay_s = 0.5 + 0.025 * index
+    sent = count_requests()
+
+    answer = bulk_message(client, owner, [c.session_id for c in clients], data=1, timeout=10)
+
+    assert all(entry["processed"] for entry in answer.json()["responses"])
+    assert sent["BatchGetItem"] == 1  # only the sessions' lookup
+    assert sent["Query(answered)"] >= 30  # a round every 50 ms while the answers arrive

@@ -210,11 +210,13 @@ class DeliveryCore:
         and a failed withdraw leaves the message to its stored deadline. ``single`` polls with GetItem,
         otherwise with BatchGetItem (100 keys a call). With ``shards`` (where ``record`` put each message),
         a round reads only what was answered since the last one (``_poll_answered``), and what is still
-        pending is read by key every ``sweep_s`` seconds at most."""
+        pending is read by key every ``sweep_s`` seconds at most, never right after a round that found
+        answers."""
         waiting, decided = dict(waiting), {}
         interval = FIRST_POLL_S
         polled_once = not poll_first
         answered = AnsweredPoll(shards, sweep_s, self.clock) if shards else None
+        news: dict[K, Outcome] = {}
         while waiting:
             if polled_once:
                 self.sleep(
@@ -222,7 +224,7 @@ class DeliveryCore:
                 )
                 interval = min(interval * POLL_GROWTH, MAX_POLL_S)
             polled_once = True
-            if answered is not None and not answered.sweep_due():
+            if answered is not None and not answered.sweep_due(answers_arriving=bool(news)):
                 news = self._poll_answered(waiting, answered, strict)
             else:
                 news = self._poll(waiting, strict, single)

@@ -2,7 +2,10 @@
 shards, and a reply gives its message ``answered_at``, which puts it in the sparse index. A round of
 ``DeliveryCore.collect`` then reads only what was answered since the last round; the messages still
 pending are read by key once a ``SWEEP_S`` at most, to learn of clients that went away (their messages
-are deleted, which the index cannot show)."""
+are deleted, which the index cannot show). Not while answers are arriving: a round after one that found
+answers reads the index again. A client that went away cannot end the call while others are still
+answering, and once a round finds nothing the sweep that is due runs (a read of every message still
+pending, which under a burst of replies waits behind their writes)."""
 
 from collections.abc import Callable
 
@@ -32,9 +35,10 @@ class AnsweredPoll:
         since, self.since_ms = self.since_ms, now_ms() - INDEX_LAG_MS
         return since
 
-    def sweep_due(self) -> bool:
-        """Whether this round reads the pending messages by key (and restarts the sweep's timer)."""
-        if self.clock() - self.last_sweep < self.sweep_s:
+    def sweep_due(self, answers_arriving: bool = False) -> bool:
+        """Whether this round reads the pending messages by key (and restarts the sweep's timer): once
+        ``sweep_s`` has passed since the last sweep, and the last round found no answer."""
+        if answers_arriving or self.clock() - self.last_sweep < self.sweep_s:
             return False
         self.last_sweep = self.clock()
         return True
