@@ -98,11 +98,15 @@ class Messages:
         """The messages of one batch shard answered at ``since_ms`` (epoch ms) or later, by (connection
         id, message id): a Query of the sparse ``answered`` index, which holds only answered messages.
         The index is eventually consistent: a caller asks again from a little before its last look."""
+        # Only what an outcome needs: less to send and parse, the same read units ("Projection expression
+        # has no effect on provisioned throughput consumption. DynamoDB determines capacity units consumed
+        # based on item size", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ProjectionExpressions.html).
         items = self.table.query(
-            names={"#batch": "batch", "#at": "answered_at"},
+            names={"#batch": "batch", "#at": "answered_at", **OUTCOME_PROJECTION["ExpressionAttributeNames"]},
             values={":batch": batch, ":since": since_ms},
             IndexName="answered",
             KeyConditionExpression="#batch = :batch AND #at >= :since",
+            ProjectionExpression=OUTCOME_PROJECTION["ProjectionExpression"],
         )
         answered = {}
         for item in items:
