@@ -19,9 +19,15 @@ def management_endpoint(stack: RunningStack) -> str:
     return stack.ws_url.replace("ws://", "http://")
 
 
-def floor(stack: RunningStack, session_id: str, repeats: int = 200) -> dict[str, Any]:
+def floor_of(samples: dict[str, list[float]]) -> dict[str, Any]:
+    """The floor from ``floor_samples``: each operation's median (ms) and their sum."""
+    medians = {name: round(statistics.median(values), 2) for name, values in samples.items()}
+    return {"operations_ms": medians, "total_ms": round(sum(medians.values()), 2)}
+
+
+def floor_samples(stack: RunningStack, session_id: str, repeats: int) -> dict[str, list[float]]:
     """The requests one answered message makes as the design makes them (a warm call under the
-    default cap: the lease pair included), each timed alone (median, ms)."""
+    default cap: the lease pair included), each timed alone ``repeats`` times (ms)."""
     management_url = management_endpoint(stack)
     dynamodb = _dynamodb(stack)
     management = boto3.client(
@@ -68,8 +74,7 @@ def floor(stack: RunningStack, session_id: str, repeats: int = 200) -> dict[str,
         "UpdateItem lease release": lambda: _lease(dynamodb, connections, next(released), acquire=False),
     }
     pending = iter(_pending_messages(dynamodb, connections, repeats + 1))
-    medians = _medians(operations, repeats)
-    return {"operations_ms": medians, "total_ms": round(sum(medians.values()), 2)}
+    return _samples(operations, repeats)
 
 
 def _lease(dynamodb: Any, table: str, index: int, acquire: bool) -> Any:
@@ -139,17 +144,22 @@ def _pending_messages(dynamodb: Any, table: str, count: int, prefix: str = "floo
     return [{"connection_id": item["connection_id"], "item": item["item"]} for item in items]
 
 
-def _medians(operations: dict[str, Any], repeats: int) -> dict[str, float]:
-    medians = {}
+def _samples(operations: dict[str, Any], repeats: int) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {}
     for name, operation in operations.items():
         operation()
-        samples = []
+        samples[name] = []
         for _ in range(repeats):
             started = time.perf_counter()
             operation()
-            samples.append((time.perf_counter() - started) * 1000)
-        medians[name] = round(statistics.median(samples), 2)
-    return medians
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _medians(operations: dict[str, Any], repeats: int) -> dict[str, float]:
+    return {
+        name: round(statistics.median(values), 2) for name, values in _samples(operations, repeats).items()
+    }
 
 
 def _dynamodb(stack: RunningStack) -> Any:

@@ -42,11 +42,24 @@ def _header(results: dict[str, Any]) -> list[str]:
         "## How to reproduce",
         "",
         "```sh",
-        "make bench   # about 15 minutes on 2 cores; rewrites this file, docs/cost.md, bench/results.json",
+        "make bench   # about 18 minutes on 2 cores; rewrites this file, docs/cost.md, bench/results.json",
         ".venv/bin/python -m bench --quick   # a smaller smoke run",
         "```",
         "",
     ]
+
+
+def _turns(bulk: dict[str, Any]) -> str:
+    """How the bulk figure and its floor were taken, when in turns."""
+    walls, floors = bulk.get("turns_wall_s"), bulk.get("turns_floor_s")
+    if not walls or not floors:
+        return ""
+    return (
+        f" Both are medians of {len(walls)} turns taken in alternation (bulk echo "
+        f"{', '.join(f'{wall:g}' for wall in walls)} s; sequential writes "
+        f"{', '.join(f'{floor:g}' for floor in floors)} s), so that a busy spell of the shared "
+        "machine weighs on both alike; the requests counted are the first turn's."
+    )
 
 
 def _round_trip(results: dict[str, Any]) -> list[str]:
@@ -72,8 +85,10 @@ def _round_trip(results: dict[str, Any]) -> list[str]:
         *floor_path_lines(results),
         "The floor is the sequence of requests the design makes for one answered message under the",
         "default cap (the lease pair included), against the same embedded DynamoDB and local",
-        "Management API, each call's median over 200 repetitions (the session is read while the",
-        "lease is acquired, so the call waits for one of the two; the floor counts both):",
+        f"Management API, each call's median over {trip['count']} repetitions (the session is read while the",
+        "lease is acquired, so the call waits for one of the two; the floor counts both). The round trips",
+        f"and the floor's repetitions are timed in {trip.get('turns', 1)} turns, in alternation, so that a",
+        "busy spell of the shared machine weighs on both alike:",
         "",
         "| operation | median |",
         "|---|---|",
@@ -149,7 +164,7 @@ def _bulk(results: dict[str, Any]) -> list[str]:
         "",
         f"Floor: {floor['count']} sequential PutItem calls to the same embedded DynamoDB took "
         f"{floor['wall_s']} s. Bulk echo to {largest} sessions / floor: {bulk_ratio} (target ≤ "
-        f"{TARGETS['bulk_to_writes']}: {judged(results, bulk_ok)}).",
+        f"{TARGETS['bulk_to_writes']}: {judged(results, bulk_ok)}).{_turns(results['bulk'][largest])}",
         "",
         f"{slow['sessions']} sessions x a {slow['function_s']:g}-second function (`sleep`), one bulk "
         f"message: answered in {slow['wall_s']} s, all processed: {slow['all_processed']}; "
