@@ -265,13 +265,18 @@ def serve(host: str, port: int, address: str, meter: bool, remove_folder: bool =
                 return
             threading.Thread(target=converse, args=(connection,), daemon=True).start()
 
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # SIGTERM is blocked, so no handler runs, and taken by this thread in sigwait below (the threads
+    # started after this inherit the mask). A handler could run again inside itself: a second SIGTERM
+    # (the stack's own, then its death signal when it dies too) arrived while the first held the
+    # stopping event's lock, and the child deadlocked with no parent left to stop it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     # Ctrl-C reaches the terminal's whole process group: the stack still needs its database while it
     # drains (each closed connection's $disconnect), then stops it with SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     database.start()
     threading.Thread(target=accept, name="database-socket", daemon=True).start()
-    stopping.wait()
+    signal.sigwait({signal.SIGTERM})
+    stopping.set()
     with contextlib.suppress(OSError):
         listener.close()
     database.stop()

@@ -36,7 +36,15 @@ def serve(host: str, port: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = EmbeddedServices()
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    # SIGTERM is blocked and taken by one thread in sigwait (threads inherit the mask): a handler could
+    # run again inside itself on a second SIGTERM (the parent's, then its death signal) and deadlock.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    def stop_on_sigterm() -> None:
+        signal.sigwait({signal.SIGTERM})
+        server.shutdown()
+
+    threading.Thread(target=stop_on_sigterm, name="sigterm", daemon=True).start()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     server.server_close()
