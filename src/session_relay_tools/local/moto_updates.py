@@ -22,6 +22,7 @@ import copy
 import functools
 import pickle
 import threading
+from collections import deque
 from typing import Any
 
 PARSED_EXPRESSIONS_KEPT = 1024
@@ -64,8 +65,6 @@ def _condition_tokens(lex: Any) -> Any:
     )
 
     def lexed(parser: Any) -> Any:
-        from collections import deque
-
         tokens = tokens_of(type(parser), parser.condition_expression)
         return deque(token._replace(children=list(token.children)) for token in tokens)
 
