@@ -5,8 +5,11 @@ demo functions (the simulator's: echo, sleep, error, invalid), prints its sessio
 connected, reconnecting as the client does, until Ctrl-C (or until the owner disconnects it).
 """
 
+import contextlib
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -48,19 +51,47 @@ end)
 """
 CLOSE_WAIT_S = 3
 NOTICE_AFTER_S = 10
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
-def run_client(executor: "LuauExecutor", stop: list[bool]) -> int:
-    """Run the demo until ``stop`` holds True or the client closes for good; returns the exit status."""
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set when SIGINT or SIGTERM arrives, for as long as the block runs.
+
+    The signals are blocked in this thread (and so in every thread it starts) and taken by one
+    thread in ``sigwait``, rather than by a Python handler: a handler runs only when the main thread
+    next checks for pending signals, and with the VM's socket threads running beside it that check
+    was seen not to come at all (a Ctrl-C left the client connected).
+    """
+    stop = threading.Event()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+    def wait() -> None:
+        signal.sigwait(STOP_SIGNALS)
+        stop.set()
+
+    waiter = threading.Thread(target=wait, name="stop-signals", daemon=True)
+    waiter.start()
+    try:
+        yield stop
+    finally:
+        if waiter.is_alive():  # end the waiter with a signal only it takes, then let signals through again
+            signal.pthread_kill(waiter.ident, signal.SIGTERM)
+            waiter.join()
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def run_client(executor: "LuauExecutor", stop: threading.Event) -> int:
+    """Run the demo until ``stop`` is set or the client closes for good; returns the exit status."""
     noticed = False
-    while not stop and not executor.eval("return session.closed"):
+    while not stop.is_set() and not executor.eval("return session.closed"):
         executor.settle(0.2)
         connected_once = executor.eval("return connections") > 0
         if not connected_once and not noticed and executor.now() > NOTICE_AFTER_S:
             noticed = True
             why = executor.eval("return session.last_error") or "no answer yet"
             print(f"not connected yet ({why}); the client keeps trying", flush=True)
-    if not stop and executor.eval("return connections") == 0:  # refused for good (a 403)
+    if not stop.is_set() and executor.eval("return connections") == 0:  # refused for good (a 403)
         why = executor.eval("return session.last_error") or "closed"
         print(f"not connected ({why}); the client does not retry", flush=True)
     executor.exec("session:close()", name="stop")
@@ -102,28 +133,26 @@ def luau(
     """
     from session_relay_tools.luau.executor import CLIENT_PATH, LuauExecutor  # the VM only when run
 
-    stop: list[bool] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.append(True))
-    executor = LuauExecutor(
-        client_path=client or CLIENT_PATH,
-        on_output=lambda _kind, text: print(text, flush=True),
-        place_id=place_id,
-    )
-    try:
-        executor.exec(
-            DEMO,
-            name="demo",
-            URL=url or default_ws_url(),
-            SCRIPT_ID=script_id,
-            USER_KEY=user_key,
-            PLACE_ID=place_id,
-            JOB_ID=job_id,
-            DEBUG=debug,
+    with stop_on_signals() as stop:  # before the executor starts its threads, so they block them too
+        executor = LuauExecutor(
+            client_path=client or CLIENT_PATH,
+            on_output=lambda _kind, text: print(text, flush=True),
+            place_id=place_id,
         )
-        status = run_client(executor, stop)
-    finally:
-        executor.close()
+        try:
+            executor.exec(
+                DEMO,
+                name="demo",
+                URL=url or default_ws_url(),
+                SCRIPT_ID=script_id,
+                USER_KEY=user_key,
+                PLACE_ID=place_id,
+                JOB_ID=job_id,
+                DEBUG=debug,
+            )
+            status = run_client(executor, stop)
+        finally:
+            executor.close()
     raise typer.Exit(status)
 
 

@@ -1,0 +1,56 @@
+"""``session-relay luau`` stops on Ctrl-C (SIGINT) or SIGTERM however busy its other threads are: the
+signals are taken by a thread in ``sigwait``, not by a Python handler that runs only when the main
+thread next checks for signals. Run in a program of its own, as the command runs, with threads that
+keep the interpreter lock busy beside a main thread that waits on a queue as the VM's loop does."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PROGRAM = textwrap.dedent(
+    """
+    import queue, signal, sys, threading
+    from session_relay_tools.luau.command import stop_on_signals
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    with stop_on_signals() as stop:
+        def busy():
+            while not stop.is_set():
+                sum(range(1000))
+        for _ in range(3):
+            threading.Thread(target=busy, daemon=True).start()
+        events = queue.Queue()
+        print("ready", flush=True)
+        while not stop.is_set():
+            try:
+                events.get(timeout=0.01)
+            except queue.Empty:
+                pass
+        print("stopped", flush=True)
+    after = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    print("mask restored" if after == before else f"mask left {after}", flush=True)
+    print("waiters left:", [t.name for t in threading.enumerate() if t.name == "stop-signals"], flush=True)
+    """
+)
+WAIT_S = 20  # far more than a stop takes; reached only when the signal is never seen
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_sets_stop_while_other_threads_run(signum):
+    for _ in range(5):
+        process = subprocess.Popen(
+            [sys.executable, "-c", PROGRAM], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert process.stdout.readline() == "ready\n"
+            process.send_signal(signum)
+            out, err = process.communicate(timeout=WAIT_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 0, err
+        assert out.splitlines() == ["stopped", "mask restored", "waiters left: []"], (out, err)
