@@ -39,9 +39,12 @@ BEFORE = {
 READS = ("GetItem", "Query", "Scan")
 WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 RECONNECTS_PER_DAY = 86_400 / 6_900  # the Luau client renews its connection every 1 h 55 min
-# A reconnect: $connect (script read, one batch of 2 writes), hello (mapping read, last_seen_at),
+# A reconnect: $connect (one BatchGetItem of 3 keys, the script and the two bans it may name, each key
+# billed as a strongly consistent GetItem of up to 4 KB:
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html
+# ; one batch of 2 writes), hello (last_seen_at; no read: the session id is derived from the event),
 # $disconnect (one query, one batch of 2 deletes); hello in and out.
-RECONNECT = {"lambda": 3, "rru": 3, "wru": 5, "ws_messages": 2}
+RECONNECT = {"lambda": 3, "rru": 4, "wru": 5, "ws_messages": 2}
 
 
 def polls_in(wait_s: float) -> int:

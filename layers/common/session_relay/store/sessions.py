@@ -107,7 +107,8 @@ class Sessions:
             # Kept for the connection's whole life (API Gateway's 2-hour cap), like the session.
             "expires_at": session_expiry_s(created),
         }
-        # One request for both items; ids are 128 random bits, so no existence condition is needed.
+        # One request for both items; an id is its connection's own (a 128-bit digest of it, or 128
+        # random bits), so no existence condition is needed.
         batch_write(self.table.client, [self.table.put_request(item), self.connections.put_request(mapping)])
         return session
 
@@ -199,16 +200,17 @@ class Sessions:
             requests.append(self.table.put_request(item))
         batch_write(self.table.client, requests)
 
-    def mark_ended(self, session_id: str, reason: str) -> None:
+    def mark_ended(self, session_id: str, reason: str) -> bool:
         """Note why a session is about to end (``ended_reason``: ``owner``, ``banned``, ``flood``), written
-        just before whatever closes or deletes it; nothing when the session is gone already."""
-        self.table.conditional(
+        just before whatever closes or deletes it; nothing (False) when the session is gone already."""
+        written = self.table.conditional(
             "update_item",
             session_key(session_id),
             "attribute_exists(id)",
             update=f"SET {ENDED_REASON} = :reason",
             values={":reason": reason},
         )
+        return written.applied
 
     def page(
         self,

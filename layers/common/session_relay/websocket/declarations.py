@@ -3,10 +3,10 @@ registered, replacing what it declared before. Checked here in plain code; a mal
 answered with an ``error`` frame and changes nothing."""
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from session_relay.contract import MAX_FIELD_LENGTH, shown
-from session_relay.store import Store
 
 MAX_DECLARED_FUNCTIONS = 256
 EXPECTED_NAMES = (
@@ -34,13 +34,13 @@ def declared_names(frame: dict[str, Any]) -> list[str] | str:
     return sorted(names)
 
 
-def declare(store: Store, session_id: str | None, frame: dict[str, Any]) -> dict[str, Any]:
-    """The frame that answers a ``functions`` frame: ``{"type": "functions", "count": N}`` once stored
-    (one UpdateItem), else an ``error`` frame (nothing was changed)."""
+def declare(frame: dict[str, Any], store_names: Callable[[list[str]], Any]) -> dict[str, Any]:
+    """The frame that answers a ``functions`` frame: ``{"type": "functions", "count": N}`` once
+    ``store_names`` stored the names (one UpdateItem; it answers falsy when the connection has no
+    session), else an ``error`` frame (nothing was changed; a malformed frame costs no request)."""
     names = declared_names(frame)
     if isinstance(names, str):
         return {"type": "error", "error": names}
-    session = None if session_id is None else store.sessions.declare(session_id, names)
-    if session is None:
+    if not store_names(names):
         return {"type": "error", "error": "this connection has no session"}
     return {"type": "functions", "count": len(names)}

@@ -31,6 +31,7 @@ class RequestContext:
     stage: str
     request_id: str | None = None
     request_time_epoch: int | None = None
+    connected_at: int | None = None  # epoch ms, the same in every event of one connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class WebSocketEvent:
         arrived = context.get("requestTimeEpoch")
         if arrived is not None and (type(arrived) is not int):
             raise InvalidEvent("requestTimeEpoch must be an integer")
+        connected = context.get("connectedAt")
+        if connected is not None and (type(connected) is not int):
+            raise InvalidEvent("connectedAt must be an integer")
         query = event.get("queryStringParameters")
         if query is not None and not (
             isinstance(query, dict) and all(isinstance(value, str) for value in query.values())
@@ -70,6 +74,7 @@ class WebSocketEvent:
             stage=_text(context, "stage"),
             request_id=_text(context, "requestId", required=False),
             request_time_epoch=arrived,
+            connected_at=connected,
         )
         return cls(request_context, query, body, encoded)
 

@@ -6,13 +6,15 @@ import base64
 import binascii
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from session_relay import FRAME_LIMIT_BYTES
 from session_relay.contract import REASON_INVALID, Outcome, reply_outcome
 from session_relay.errors import ReplyRejected, ServiceUnavailable
 from session_relay.gateway import Gateway
 from session_relay.observability import count, logger
+from session_relay.service.connections import session_id_of
 from session_relay.store import Store, get_store
 from session_relay.websocket.declarations import declare
 from session_relay.websocket.events import WebSocketEvent
@@ -27,10 +29,13 @@ FLOOD_ENDED = "flood"
 # under steady messaging a reply then costs one DynamoDB write, and last_seen_at lags by at most this.
 LAST_SEEN_RESOLUTION_MS = 60_000
 
+T = TypeVar("T")
+
 
 class _BoundedMap:
     """A small thread-safe map that forgets its oldest entries: a connection's session never changes,
-    so an execution environment remembers it instead of reading it again for every frame."""
+    so an execution environment remembers the id that named it (one found through the connection's
+    mapping is then not looked up again for every frame)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -104,7 +109,7 @@ class FrameHandler:
         elif action == "reply":
             self._refused_reply(document)
         elif action == "functions":
-            self._send(declare(self.store, self._session_id(), document))
+            self._send(declare(document, lambda names: self._on_session(self.store.sessions.declare, names)))
         else:
             self._touch()
             self._error("unknown action: expected hello, ping, functions or reply")
@@ -127,17 +132,32 @@ class FrameHandler:
             return "frame must be a JSON object with an action"
         return document
 
-    def _session_id(self) -> str | None:
-        session_id = self.kept.sessions.get(self.connection_id)
-        if session_id is None:
-            session_id = self.store.sessions.session_id_for_connection(self.connection_id)
-            if session_id is not None:
-                self.kept.sessions.put(self.connection_id, session_id)
-        return session_id
+    def _on_session(self, write: Callable[..., T | None], *args: Any) -> T | None:
+        """``write(session_id, *args)`` on this connection's session: its answer, or None (or what
+        falsy ``write`` answered) when the connection has no session.
+
+        The session id is derived from the event (``session_id_of``), so a frame costs no read to find
+        its session. A session whose id was not derived so (one created by a ``$connect`` that ran
+        before ids were, still connected across a deploy) is found through the connection's mapping
+        (one GetItem) when the derived id names none; so is every session for an event without
+        ``connectedAt``. The id that worked is kept for the connection's next frames here."""
+        kept = self.kept.sessions.get(self.connection_id)
+        if kept is not None:
+            return write(kept, *args)
+        derived = session_id_of(self.connection_id, self.event.request_context.connected_at)
+        if derived is not None:
+            answer = write(derived, *args)
+            if answer:
+                self.kept.sessions.put(self.connection_id, derived)
+                return answer
+        mapped = self.store.sessions.session_id_for_connection(self.connection_id)
+        if mapped is None or mapped == derived:
+            return None
+        self.kept.sessions.put(self.connection_id, mapped)
+        return write(mapped, *args)
 
     def _touch(self) -> Any:
-        session_id = self._session_id()
-        return None if session_id is None else self.store.sessions.touch(session_id)
+        return self._on_session(self.store.sessions.touch)
 
     def _hello(self) -> None:
         session = self._touch()
@@ -200,10 +220,8 @@ class FrameHandler:
     def _mark_ended(self, reason: str) -> None:
         """Write why the session ends on its item before the close (the change stream reads it from the
         delete's old image); best effort: the close matters more."""
-        session_id = self._session_id()
         try:
-            if session_id is not None:
-                self.store.sessions.mark_ended(session_id, reason)
+            self._on_session(self.store.sessions.mark_ended, reason)
         except ServiceUnavailable:
             logger.warning("why the session ended was not recorded", extra={"reason": reason})
 

@@ -1,13 +1,12 @@
 """``$connect`` creates a session for a valid identity of an enabled script, ``$disconnect`` forgets
 the connection."""
 
-import secrets
 from typing import Any
 
 from session_relay.contract import InvalidField, parse_identity
 from session_relay.errors import ServiceUnavailable
 from session_relay.observability import count, logger
-from session_relay.service.connections import forget_connection
+from session_relay.service.connections import forget_connection, new_session_id
 from session_relay.store import Store, get_store
 from session_relay.websocket.events import WebSocketEvent
 
@@ -33,7 +32,8 @@ def connect(event: WebSocketEvent, store: Store | None = None) -> dict[str, Any]
         if banned:
             count("HandshakesBanned")
             return answer(403, "banned from this script")
-        session = store.sessions.create(secrets.token_hex(16), identity, event.connection_id)
+        session_id = new_session_id(event.connection_id, event.request_context.connected_at)
+        session = store.sessions.create(session_id, identity, event.connection_id)
     except ServiceUnavailable as exc:
         logger.warning("handshake refused", extra={"error": exc.message})
         return answer(503, exc.message)
