@@ -16,7 +16,7 @@ from bench import broadcasts, coldstart, cost, memory, pace_main, peer, storm, t
 from bench.floor import bulk_floor, handlers_path
 from bench.packaging import ROOT, package_sizes
 from bench.report import write_report
-from bench.scenarios import Bench
+from bench.scenarios import TURNS, Bench
 from session_relay_tools.local.process import free_port, start_stack, stop_stack
 from session_relay_tools.simulate import Fleet
 from session_relay_tools.simulate.client import PING_INTERVAL_S
@@ -57,7 +57,7 @@ def main() -> None:
         print("local throughput (200 x a 1-second function)...", flush=True)
         results["throughput"] = {
             "sequential_writes": {"count": writes, "wall_s": round(largest["floor_s"], 3)},
-            "slow_bulk": throughput.slow_bulk(bench.api, bench.bulk_session_ids[:200]),
+            "slow_bulk": throughput.slow_bulk(bench.api, bench.bulk_session_ids[:200], turns=TURNS),
         }
         results["ping"] = throughput.ping_cost(bench)
         results["ping_interval_s"] = PING_INTERVAL_S

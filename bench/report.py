@@ -62,6 +62,14 @@ def _turns(bulk: dict[str, Any]) -> str:
     )
 
 
+def _slow_turns(slow: dict[str, Any]) -> str:
+    """The turns of the 200 x a 1 s case, when it ran several (one after another; the median counts)."""
+    walls = slow.get("turns_wall_s")
+    if not walls:
+        return ""
+    return f" (the median of {len(walls)} calls: {', '.join(f'{wall:g}' for wall in walls)} s)"
+
+
 def _round_trip(results: dict[str, Any]) -> list[str]:
     trip = results["round_trip"]
     floor = trip["floor"]
@@ -167,7 +175,8 @@ def _bulk(results: dict[str, Any]) -> list[str]:
         f"{TARGETS['bulk_to_writes']}: {judged(results, bulk_ok)}).{_turns(results['bulk'][largest])}",
         "",
         f"{slow['sessions']} sessions x a {slow['function_s']:g}-second function (`sleep`), one bulk "
-        f"message: answered in {slow['wall_s']} s, all processed: {slow['all_processed']}; "
+        f"message: answered in {slow['wall_s']} s{_slow_turns(slow)}, "
+        f"all processed: {slow['all_processed']}; "
         f"/ its floor (below): {slow_ratio} (target ≤ {TARGETS['slow_bulk_to_floor']}: "
         f"{judged(results, slow_ok)}).",
         "",
