@@ -1,5 +1,6 @@
 """``session-relay luau`` stops on Ctrl-C (SIGINT) or SIGTERM however busy its other threads are: the
-signals are taken by a thread in ``sigwait``, not by a Python handler that runs only when the main
+signals are taken by a thread in ``sigwait`` (``session_relay_tools.signals.take_signals``, which the
+embedded database's children use too), not by a Python handler that runs only when the main
 thread next checks for signals. Run in a program of its own, as the command runs, with threads that
 keep the interpreter lock busy beside a main thread that waits on a queue as the VM's loop does."""
 
@@ -7,8 +8,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
+
+from session_relay_tools.signals import take_signals
 
 PROGRAM = textwrap.dedent(
     """
@@ -54,3 +58,34 @@ def test_a_signal_sets_stop_while_other_threads_run(signum):
                 process.wait()
         assert process.returncode == 0, err
         assert out.splitlines() == ["stopped", "mask restored", "waiters left: []"], (out, err)
+
+
+def _waiters(name: str) -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == name]
+
+
+def test_the_waiter_runs_the_action_once_its_signal_arrives_and_release_restores_the_mask():
+    ran = []
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    release = take_signals({signal.SIGUSR1}, lambda: ran.append("stop"), "test-waiter")
+    try:
+        assert signal.SIGUSR1 in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+        [waiter] = _waiters("test-waiter")
+        signal.pthread_kill(waiter.ident, signal.SIGUSR1)  # to that thread alone, never the process
+        waiter.join(WAIT_S)
+        assert ran == ["stop"]
+    finally:
+        release()
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
+
+
+def test_release_ends_the_waiter_without_running_the_action():
+    ran = []
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    release = take_signals({signal.SIGUSR1}, lambda: ran.append("stop"), "test-waiter")
+
+    release()
+
+    assert ran == []
+    assert _waiters("test-waiter") == []
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before

@@ -32,6 +32,7 @@ from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
 from session_relay_tools.local.dynamodb import die_with_parent, stop_child
+from session_relay_tools.signals import take_signals
 
 # Where the stack puts the database's socket (benchmarks time the handlers' own path through it);
 # unset: a folder of its own.
@@ -265,18 +266,16 @@ def serve(host: str, port: int, address: str, meter: bool, remove_folder: bool =
                 return
             threading.Thread(target=converse, args=(connection,), daemon=True).start()
 
-    # SIGTERM is blocked, so no handler runs, and taken by this thread in sigwait below (the threads
-    # started after this inherit the mask). A handler could run again inside itself: a second SIGTERM
-    # (the stack's own, then its death signal when it dies too) arrived while the first held the
-    # stopping event's lock, and the child deadlocked with no parent left to stop it.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    # Taken by a thread of its own before any other starts, never a handler: a second SIGTERM (the
+    # stack's own, then its death signal when it dies too) ran a handler inside itself while the first
+    # held the stopping event's lock, and the child deadlocked with no parent left to stop it.
+    take_signals({signal.SIGTERM}, stopping.set, "sigterm")
     # Ctrl-C reaches the terminal's whole process group: the stack still needs its database while it
     # drains (each closed connection's $disconnect), then stops it with SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     database.start()
     threading.Thread(target=accept, name="database-socket", daemon=True).start()
-    signal.sigwait({signal.SIGTERM})
-    stopping.set()
+    stopping.wait()
     with contextlib.suppress(OSError):
         listener.close()
     database.stop()

@@ -20,6 +20,8 @@ import threading
 import time
 from typing import Any
 
+from session_relay_tools.signals import take_signals
+
 _PR_SET_PDEATHSIG = 1
 LOCAL_DYNAMODB_READ_TIMEOUT_S = 60
 EMBEDDED_DYNAMODB_IN_FLIGHT = 4
@@ -36,15 +38,9 @@ def serve(host: str, port: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = EmbeddedServices()
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
-    # SIGTERM is blocked and taken by one thread in sigwait (threads inherit the mask): a handler could
-    # run again inside itself on a second SIGTERM (the parent's, then its death signal) and deadlock.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-
-    def stop_on_sigterm() -> None:
-        signal.sigwait({signal.SIGTERM})
-        server.shutdown()
-
-    threading.Thread(target=stop_on_sigterm, name="sigterm", daemon=True).start()
+    # Taken by a thread of its own, never a handler: a second SIGTERM (the parent's, then its death
+    # signal) could run a handler inside itself and deadlock.
+    take_signals({signal.SIGTERM}, server.shutdown, "sigterm")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     server.server_close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from session_relay_client.cli.plain_help import PlainHelpCommand
 
+from session_relay_tools.signals import take_signals
 from session_relay_tools.simulate.command import ScriptIdOption, WsUrlOption, default_ws_url
 
 if TYPE_CHECKING:
@@ -56,29 +57,15 @@ STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """An event set when SIGINT or SIGTERM arrives, for as long as the block runs.
-
-    The signals are blocked in this thread (and so in every thread it starts) and taken by one
-    thread in ``sigwait``, rather than by a Python handler: a handler runs only when the main thread
-    next checks for pending signals, and with the VM's socket threads running beside it that check
-    was seen not to come at all (a Ctrl-C left the client connected).
-    """
+    """An event set when SIGINT or SIGTERM arrives, for as long as the block runs (``take_signals``:
+    taken by a thread of their own, as a Python handler was seen not to run while the VM's socket
+    threads were busy)."""
     stop = threading.Event()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-
-    def wait() -> None:
-        signal.sigwait(STOP_SIGNALS)
-        stop.set()
-
-    waiter = threading.Thread(target=wait, name="stop-signals", daemon=True)
-    waiter.start()
+    release = take_signals(STOP_SIGNALS, stop.set, "stop-signals")
     try:
         yield stop
     finally:
-        if waiter.is_alive():  # end the waiter with a signal only it takes, then let signals through again
-            signal.pthread_kill(waiter.ident, signal.SIGTERM)
-            waiter.join()
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        release()
 
 
 def run_client(executor: "LuauExecutor", stop: threading.Event) -> int:
