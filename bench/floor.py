@@ -157,9 +157,7 @@ def _samples(operations: dict[str, Any], repeats: int) -> dict[str, list[float]]
 
 
 def _medians(operations: dict[str, Any], repeats: int) -> dict[str, float]:
-    return {
-        name: round(statistics.median(values), 2) for name, values in _samples(operations, repeats).items()
-    }
+    return floor_of(_samples(operations, repeats))["operations_ms"]
 
 
 def _dynamodb(stack: RunningStack) -> Any:

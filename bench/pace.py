@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from bench.stats import all_processed
 from session_relay_tools.local.process import RunningStack
 from session_relay_tools.simulate import Fleet, SimulatedClient, identity_for
 
@@ -162,7 +163,7 @@ def many(stack: RunningStack, live: int = 5000, samples: int = 20, bulk: int = 1
             "sessions": bulk,
             "status": answer.status_code,
             "wall_s": round(bulk_s, 2),
-            "all_processed": len(responses) == bulk and all(r["processed"] for r in responses),
+            "all_processed": all_processed(responses, bulk),
             "reasons": dict(Counter(r.get("reason") for r in responses if not r["processed"])),
         },
     }

@@ -8,7 +8,7 @@ from session_relay.service.delivery import FIRST_POLL_S
 from bench.report_broadcast import broadcast_section
 from bench.report_footprint import cold_start_section, memory_section, package_sizes_section
 from bench.report_pace import pace_section
-from bench.report_targets import TARGETS, floor_path_lines, judged, mark
+from bench.report_targets import TARGETS, floor_path_lines, judged, listed, mark
 
 
 def write_report(results: dict[str, Any], path: Path) -> None:
@@ -56,8 +56,7 @@ def _turns(bulk: dict[str, Any]) -> str:
         return ""
     return (
         f" Both are medians of {len(walls)} turns taken in alternation (bulk echo "
-        f"{', '.join(f'{wall:g}' for wall in walls)} s; sequential writes "
-        f"{', '.join(f'{floor:g}' for floor in floors)} s), so that a busy spell of the shared "
+        f"{listed(walls)} s; sequential writes {listed(floors)} s), so that a busy spell of the shared "
         "machine weighs on both alike; the requests counted are the first turn's."
     )
 
@@ -67,7 +66,7 @@ def _slow_turns(slow: dict[str, Any]) -> str:
     walls = slow.get("turns_wall_s")
     if not walls:
         return ""
-    return f" (the median of {len(walls)} calls: {', '.join(f'{wall:g}' for wall in walls)} s)"
+    return f" (the median of {len(walls)} calls: {listed(walls)} s)"
 
 
 def _round_trip(results: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.report_targets import mark
+from bench.report_targets import listed, mark
 
 BEFORE = Path(__file__).parent / "pace_before.json"
 TARGETS = {"gone_s": 20.0, "admitted": 250, "list_ms": 100.0}
@@ -32,7 +32,7 @@ def pace_section(results: dict[str, Any]) -> list[str]:
         if not now:
             continue
         total, runs = now["total_s"], now.get("runs_total_s")
-        shown = f"{total} s" if not runs else f"{total} s (median of {', '.join(f'{r:g}' for r in runs)} s)"
+        shown = f"{total} s" if not runs else f"{total} s (median of {listed(runs)} s)"
         lines += [
             f"| {title} | connect, close, gone from the listing | {_s(then, 'total_s')} | {shown} | "
             f"≤ {TARGETS['gone_s']:.0f} s: {mark(total <= TARGETS['gone_s'])} |",

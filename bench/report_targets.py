@@ -18,6 +18,11 @@ def mark(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def listed(values: list[float]) -> str:
+    """Each turn's or run's time, as the report lists them (``1.636, 2.354``)."""
+    return ", ".join(f"{value:g}" for value in values)
+
+
 NOT_JUDGED = "not judged, the floor is measured over HTTP"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from bench.floor import floor_of, floor_samples, management_endpoint
-from bench.stats import summarize
+from bench.stats import all_processed, summarize
 from session_relay_tools.local.process import RunningStack
 from session_relay_tools.simulate import Fleet
 
@@ -114,7 +114,7 @@ class Bench:
             self.calls(reset=True)
             wall_s, responses = self._bulk_echo(ids)
             counts = self.calls()
-            processed = _all_processed(responses, size)
+            processed = all_processed(responses, size)
             extra: dict[str, Any] = {}
             if floor is not None and size == max(sizes):
                 walls, floors = [wall_s], [floor()]
@@ -122,7 +122,7 @@ class Bench:
                     wall_s, responses = self._bulk_echo(ids)
                     walls.append(wall_s)
                     floors.append(floor())
-                    processed = processed and _all_processed(responses, size)
+                    processed = processed and all_processed(responses, size)
                 wall_s = statistics.median(walls)
                 extra = {"turns_wall_s": walls, "floor_s": statistics.median(floors), "turns_floor_s": floors}
             dynamodb = counts.get("dynamodb", {})
@@ -189,8 +189,3 @@ class Bench:
             **summarize(latencies),
             "errors": len(errors),
         }
-
-
-def _all_processed(responses: list[dict[str, Any]], size: int) -> bool:
-    """Whether a bulk call to ``size`` sessions answered each one, every one processed."""
-    return len(responses) == size and all(entry["processed"] for entry in responses)

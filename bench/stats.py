@@ -18,3 +18,8 @@ def summarize(latencies_ms: list[float]) -> dict[str, Any]:
         "p99_ms": round(percentile(latencies_ms, 0.99), 2),
         "mean_ms": round(statistics.fmean(latencies_ms), 2),
     }
+
+
+def all_processed(responses: list[dict[str, Any]], size: int) -> bool:
+    """Whether a bulk call to ``size`` sessions answered each one, every one processed."""
+    return len(responses) == size and all(entry["processed"] for entry in responses)

@@ -6,6 +6,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.stats import all_processed
 from session_relay_tools.simulate import RawClient, raw_identity
 
 
@@ -37,8 +38,7 @@ def slow_bulk(api: Any, session_ids: list[str], seconds: float = 1.0, turns: int
         answer = api.post("/sessions/message", json=body)
         walls.append(round(time.perf_counter() - started, 3))
         responses = answer.json().get("responses", []) if answer.status_code == 200 else []
-        answered = len(responses) == len(session_ids) and all(r["processed"] for r in responses)
-        processed = processed and answered
+        processed = processed and all_processed(responses, len(session_ids))
     return {
         "sessions": len(session_ids),
         "function_s": seconds,
