@@ -54,26 +54,23 @@ def test_the_read_runs_while_the_slot_is_taken_and_its_result_is_yielded(setting
     assert leases.released == ["lease-1"]
 
 
-def test_a_call_refused_a_slot_is_429_even_when_its_read_fails(settings):
-    leases = Leases(granted=False)
-
-    def read():
-        raise NotFound("session not found")
-
-    with pytest.raises(TooManyCalls), in_flight(Store(leases), settings, CALLER, Call(), alongside=read):
-        pytest.fail("a refused call runs nothing")
-    assert leases.released == []
+def _read_fails():
+    raise NotFound("session not found")
 
 
-def test_a_failed_read_gives_the_slot_back_and_raises(settings):
-    leases = Leases(granted=True)
+@pytest.mark.parametrize(
+    ("granted", "raised", "released"),
+    [
+        pytest.param(False, TooManyCalls, [], id="a call refused a slot is 429 even when its read fails"),
+        pytest.param(True, NotFound, ["lease-1"], id="a failed read gives the slot back and raises"),
+    ],
+)
+def test_a_read_that_fails(settings, granted, raised, released):
+    leases = Leases(granted=granted)
 
-    def read():
-        raise NotFound("session not found")
-
-    with pytest.raises(NotFound), in_flight(Store(leases), settings, CALLER, Call(), alongside=read):
-        pytest.fail("a call whose read failed runs nothing")
-    assert leases.released == ["lease-1"]
+    with pytest.raises(raised), in_flight(Store(leases), settings, CALLER, Call(), alongside=_read_fails):
+        pytest.fail("a call refused a slot, or whose read failed, runs nothing")
+    assert leases.released == released
 
 
 def test_without_a_cap_the_read_runs_and_no_slot_is_taken():
