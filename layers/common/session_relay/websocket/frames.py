@@ -7,7 +7,7 @@ import binascii
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from session_relay import FRAME_LIMIT_BYTES
 from session_relay.contract import REASON_INVALID, Outcome, reply_outcome
@@ -28,8 +28,6 @@ FLOOD_ENDED = "flood"
 # A reply refreshes last_seen_at only when the value the message was sent with is older than this:
 # under steady messaging a reply then costs one DynamoDB write, and last_seen_at lags by at most this.
 LAST_SEEN_RESOLUTION_MS = 60_000
-
-T = TypeVar("T")
 
 
 class _BoundedMap:
@@ -132,7 +130,7 @@ class FrameHandler:
             return "frame must be a JSON object with an action"
         return document
 
-    def _on_session(self, write: Callable[..., T | None], *args: Any) -> T | None:
+    def _on_session[T](self, write: Callable[..., T | None], *args: Any) -> T | None:
         """``write(session_id, *args)`` on this connection's session: its answer, or None (or what
         falsy ``write`` answered) when the connection has no session.
 
