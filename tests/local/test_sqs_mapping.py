@@ -44,13 +44,13 @@ WORKER = """  Worker:
 
 
 @pytest.fixture(scope="module", params=PATHS)
-def endpoint(request):
-    with embedded_server(request.param) as server:
-        yield server
+def server(request):
+    with embedded_server(request.param) as embedded:
+        yield embedded
 
 
 @pytest.fixture
-def stack(endpoint, tmp_path, monkeypatch):
+def stack(server, tmp_path, monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
         monkeypatch.setenv(name, value)
     made = []
@@ -68,7 +68,7 @@ def stack(endpoint, tmp_path, monkeypatch):
             queue_extra=queue_extra + fifo_lines,
             dead_letter_extra="    Properties:\n" + fifo_lines if fifo else "",
         )
-        made.append(MappingStack(endpoint, tmp_path, resources, concurrency))
+        made.append(MappingStack(server, tmp_path, resources, concurrency))
         return made[-1]
 
     yield make
@@ -380,10 +380,10 @@ RESOURCE_MAPPING = """  Worker:
 """
 
 
-def test_an_event_source_mapping_resource_is_run_as_sams_event_would_be(endpoint, tmp_path, monkeypatch):
+def test_an_event_source_mapping_resource_is_run_as_sams_event_would_be(server, tmp_path, monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
         monkeypatch.setenv(name, value)
-    running = MappingStack(endpoint, tmp_path, RESOURCE_MAPPING)
+    running = MappingStack(server, tmp_path, RESOURCE_MAPPING)
     try:
         _send(running, *({"n": n} for n in range(3)))
         worker = running.seen("Worker")

@@ -59,20 +59,20 @@ ON_FAILURE = """            DestinationConfig:
 
 
 @pytest.fixture(scope="module", params=PATHS)
-def endpoint(request):
-    with embedded_server(request.param) as server:
-        yield server
+def server(request):
+    with embedded_server(request.param) as embedded:
+        yield embedded
 
 
 @pytest.fixture
-def stack(endpoint, tmp_path, monkeypatch):
+def stack(server, tmp_path, monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
         monkeypatch.setenv(name, value)
     made = []
 
     def make(batch_size=100, window=0, extra="", wall_clock=time.time):
         resources = WATCHER.format(batch_size=batch_size, window=window, extra=extra)
-        made.append(MappingStack(endpoint, tmp_path, resources, wall_clock=wall_clock))
+        made.append(MappingStack(server, tmp_path, resources, wall_clock=wall_clock))
         return made[-1]
 
     yield make
@@ -338,10 +338,10 @@ def test_limits_lambda_refuses_stop_the_stack_with_a_sentence(tmp_path):
         declared_mappings(load_template(path))
 
 
-def test_a_table_that_exists_without_its_stream_gets_it(endpoint, tmp_path, monkeypatch):
+def test_a_table_that_exists_without_its_stream_gets_it(server, tmp_path, monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
         monkeypatch.setenv(name, value)
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint.url, region_name="us-east-1")
+    dynamodb = boto3.client("dynamodb", endpoint_url=server.url, region_name="us-east-1")
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     dynamodb.create_table(  # as an external DynamoDB may hold it from before the stream was declared
         TableName=f"{prefix}Sessions",
