@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 
+import pytest
+
 from session_relay_tools.local import logs
 from session_relay_tools.local.limits import Throttled
 
@@ -77,3 +79,23 @@ def test_only_an_environments_first_invocation_logs_a_cold_start(make_host):
         logger.removeHandler(handler)
     assert [line["cold_start"] for line in lines] == [True, True, False, False]
     assert len({line["function_request_id"] for line in lines}) == 4
+
+
+def test_each_environment_of_the_rest_function_lends_its_own_event_loop_to_its_invocations(make_host):
+    host = make_host(concurrency=10)
+    first = asyncio.run(_at_once(host, 3, sleep_s=0.3))
+    again = asyncio.run(_at_once(host, 3, sleep_s=0.3))
+    loops = {c["environment"]: c["loop"] for c in first}
+    assert len(set(loops.values())) == 3  # one loop per environment
+    assert {c["environment"]: c["loop"] for c in again} == loops  # and the same one each time
+    assert [e.loop is not None for e in host.environments(host.rest_function)] == [True] * 3
+
+
+def test_the_hosts_threads_keep_no_event_loop_and_other_functions_get_none(make_host):
+    host = make_host(concurrency=1)  # one thread: the one that ran the REST invocation
+    _counted(host)
+    with pytest.raises(RuntimeError, match="no current event loop"):
+        host.pool.submit(asyncio.get_event_loop).result()
+    websocket = host.websocket_routes["$default"]
+    asyncio.run(host.invoke(websocket, {"body": "{}", "requestContext": {"routeKey": "$default"}}))
+    assert [e.loop for e in host.environments(websocket)] == [None]

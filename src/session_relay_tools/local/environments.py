@@ -15,14 +15,19 @@ as it is on AWS. The layer's modules below it are imported once for the whole st
 (clients, settings, API keys) is shared by every environment here, where on AWS each would fill its own.
 How many environments run at once is bounded by the account's pool of concurrent executions
 (``limits.ConcurrencyPool``), which the host takes before it asks for one.
+
+An asyncio handler (the REST function's, through Mangum) finds an event loop in its environment's
+process on AWS. Here environments share the host's threads, so an environment of such a function keeps
+an event loop of its own and lends it to the thread that runs its work: as many loops as the function
+has environments, none for the functions that do not ask for one.
 """
 
+import asyncio
 import contextlib
 import importlib.util
 import itertools
 import sys
 import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -36,30 +41,50 @@ def load_module(path: Path, module_name: str) -> ModuleType:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    with warnings.catch_warnings():
-        # Mangum probes for an event loop when built (Python 3.12 warns); Lambda prints the same.
-        warnings.filterwarnings("ignore", "There is no current event loop", DeprecationWarning)
-        spec.loader.exec_module(module)
+    spec.loader.exec_module(module)
     return module
 
 
 class Environment:
-    """One execution environment of a function: its own copy of the entry module, and how many
-    invocations it has run (the first one is its cold start)."""
+    """One execution environment of a function: its own copy of the entry module, how many
+    invocations it has run (the first one is its cold start), and with ``event_loop`` an event loop of
+    its own."""
 
-    def __init__(self, function: str, entry: Path, attribute: str, number: int) -> None:
+    def __init__(self, function: str, entry: Path, attribute: str, number: int, event_loop: bool) -> None:
         self.number = number
-        self.module = load_module(entry, f"lambda_{function}_{entry.stem}_{number}")
+        self.loop = asyncio.new_event_loop() if event_loop else None
+        with self.lent():  # Mangum looks for a loop when it is built
+            self.module = load_module(entry, f"lambda_{function}_{entry.stem}_{number}")
         self.handler: Any = getattr(self.module, attribute)
         self.invocations = 0
+
+    @contextlib.contextmanager
+    def lent(self) -> Iterator[None]:
+        """The environment's event loop, if it has one, as the calling thread's while the block runs.
+        The host's threads have no loop otherwise (``FunctionHost``)."""
+        if self.loop is None:
+            yield
+            return
+        asyncio.set_event_loop(self.loop)
+        try:
+            yield
+        finally:
+            asyncio.set_event_loop(None)
+
+    def close(self) -> None:
+        """Close the environment's event loop (once nothing runs in the environment)."""
+        if self.loop is not None and not self.loop.is_running() and not self.loop.is_closed():
+            self.loop.close()
 
 
 class Environments:
     """The execution environments of one function: ``entry`` is its entry module's file, ``attribute``
-    the handler's name in it."""
+    the handler's name in it, ``event_loop`` whether its handler runs on an event loop (each
+    environment then has one)."""
 
-    def __init__(self, function: str, entry: Path, attribute: str) -> None:
+    def __init__(self, function: str, entry: Path, attribute: str, event_loop: bool = False) -> None:
         self.function, self.entry, self.attribute = function, entry, attribute
+        self.event_loop = event_loop
         self._idle: list[Environment] = []  # the one released last is reused first
         self._started: list[Environment] = []
         self._numbers = itertools.count()
@@ -79,7 +104,8 @@ class Environments:
             environment = self._start()
         environment.invocations += 1
         try:
-            yield environment
+            with environment.lent():
+                yield environment
         finally:
             self._release(environment)
 
@@ -87,10 +113,15 @@ class Environments:
         with self._lock:
             return list(self._started)
 
+    def close(self) -> None:
+        """Close every environment's event loop (once no invocation runs)."""
+        for environment in self.started():
+            environment.close()
+
     def _start(self) -> Environment:
         number = next(self._numbers)
         # Outside the lock: loading imports, and other invocations need not wait for it.
-        environment = Environment(self.function, self.entry, self.attribute, number)
+        environment = Environment(self.function, self.entry, self.attribute, number, self.event_loop)
         with self._lock:
             self._started.append(environment)
         return environment

@@ -101,17 +101,16 @@ class FunctionHost:
         self.globals = template.get("Globals", {}).get("Function", {})
         self.functions: dict[str, Function] = {}
         self._environments: dict[str, Environments] = {}
+        total = account_concurrency() if concurrency is None else concurrency
+        # A thread per concurrent execution: nothing admitted by the pool waits for a worker. The
+        # threads have no event loop of their own: an environment that needs one lends it its own.
+        self.pool = ThreadPoolExecutor(max_workers=total, thread_name_prefix="lambda")
         self.rest_function = self._rest_function()
         self.websocket_routes = self._websocket_routes()
-        total = account_concurrency() if concurrency is None else concurrency
         reserved = {f.name: f.reserved for f in self.functions.values() if f.reserved is not None}
         self.concurrency = ConcurrencyPool(total, reserved)
-        # A thread per concurrent execution: nothing admitted by the pool waits for a worker.
-        self.pool = ThreadPoolExecutor(
-            max_workers=total, thread_name_prefix="lambda", initializer=_own_event_loop
-        )
 
-    def _function(self, logical_id: str) -> Function:
+    def _function(self, logical_id: str, event_loop: bool = False) -> Function:
         if logical_id not in self.functions:
             props = self.resources[logical_id]["Properties"]
             entry, attribute = _entry(self.root / props["CodeUri"], props["Handler"])
@@ -123,8 +122,11 @@ class FunctionHost:
                 memory_mb=int(props.get("MemorySize", self.globals.get("MemorySize", 128))),
                 reserved=resolve(props.get("ReservedConcurrentExecutions"), self.template),
             )
-            self._environments[logical_id] = Environments(logical_id, entry, attribute)
-            self._environments[logical_id].warm()  # its first environment, so a bad entry fails here
+            environments = Environments(logical_id, entry, attribute, event_loop)
+            self._environments[logical_id] = environments
+            # Its first environment, so a bad entry fails here; started on a host thread, as every
+            # environment is (the calling thread's event loop, if it has one, stays untouched).
+            self.pool.submit(environments.warm).result()
         return self.functions[logical_id]
 
     def environments(self, function: Function) -> list[Environment]:
@@ -141,7 +143,8 @@ class FunctionHost:
                 for methods in resource["Properties"]["DefinitionBody"]["paths"].values():
                     for operation in methods.values():
                         integration = operation["x-amazon-apigateway-integration"]
-                        return self._function(_function_reference(integration["uri"]))
+                        # An ASGI app under Mangum, which runs it on an event loop
+                        return self._function(_function_reference(integration["uri"]), event_loop=True)
         raise ValueError("template.yaml has no REST API")
 
     def _websocket_routes(self) -> dict[str, Function]:
@@ -183,6 +186,7 @@ class FunctionHost:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        _CLOSING.extend(self._environments.values())
 
 
 def _run(environments: Environments, event: dict[str, Any], context: LambdaContext) -> Any:
@@ -205,20 +209,13 @@ def _run(environments: Environments, event: dict[str, Any], context: LambdaConte
         return result
 
 
-_WORKER_LOOPS: list[asyncio.AbstractEventLoop] = []
-
-
-def _own_event_loop() -> None:
-    # Mangum drives the ASGI app on the invoking thread's event loop; workers need their own.
-    loop = asyncio.new_event_loop()
-    _WORKER_LOOPS.append(loop)
-    asyncio.set_event_loop(loop)
+# The environments of the hosts closed so far: their event loops are closed at exit.
+_CLOSING: list[Environments] = []
 
 
 @atexit.register
-def _close_worker_loops() -> None:
+def _close_event_loops() -> None:
     # Runs once the pool's threads are joined: a loop left to the garbage collector at exit can
     # fail in __del__ ("Invalid file descriptor: -1") after the stack printed "stopped".
-    for loop in _WORKER_LOOPS:
-        if not loop.is_running() and not loop.is_closed():
-            loop.close()
+    for environments in _CLOSING:
+        environments.close()

@@ -1,5 +1,6 @@
 """Small handlers of the local-limit tests: they do only what a test asks of them in the request."""
 
+import asyncio
 import json
 import logging
 import time
@@ -23,7 +24,8 @@ def _asked(event: dict) -> dict:
 def rest(event, context):
     """Sleeps ``sleep_s``, then answers a body of ``quotes`` double quotes (each escaped as two bytes),
     or with ``echo_path`` the event's ``path`` and ``pathParameters`` as JSON, or with ``count`` what
-    this module counted: its environment, its invocations, and the most that ran in it at once."""
+    this module counted: its environment, its invocations, the most that ran in it at once, and which
+    event loop the invocation found (as Mangum looks for it)."""
     global INVOCATIONS, RUNNING
     INVOCATIONS += 1
     RUNNING += 1
@@ -36,7 +38,8 @@ def rest(event, context):
         RUNNING -= 1
     if asked.get("count"):
         logging.getLogger("local.handlers").info("counted")  # a line of this invocation's
-        body = json.dumps({"environment": ENVIRONMENT, "invocations": INVOCATIONS, "at_once": most})
+        counted = {"environment": ENVIRONMENT, "invocations": INVOCATIONS, "at_once": most}
+        body = json.dumps({**counted, "loop": id(asyncio.get_event_loop())})
         return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": body}
     if asked.get("echo_path"):
         body = json.dumps({"path": event["path"], "pathParameters": event["pathParameters"]})
