@@ -31,6 +31,7 @@ from session_relay_tools.local.management_client import use_in_process_managemen
 from session_relay_tools.local.mappings import LocalMappings
 from session_relay_tools.local.rest_gateway import RestGateway
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
+from session_relay_tools.open_files import allow_many_open_files
 from session_relay_tools.template import create_tables, load_template
 
 HOST = "127.0.0.1"
@@ -284,6 +285,7 @@ async def _run(config: StackConfig) -> None:
 
 def main() -> None:
     """Run the local stack in the foreground until SIGINT/SIGTERM."""
+    allow_many_open_files()  # a session is a socket, and the embedded database's child inherits this
     config = StackConfig.from_environment()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config))

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from session_relay_client.cli.plain_help import PlainHelpCommand
 
+from session_relay_tools.open_files import allow_many_open_files
 from session_relay_tools.simulate.client import PING_INTERVAL_S, SimulatedClient, identity_for
 
 
@@ -45,6 +46,7 @@ def _plural(count: int, word: str) -> str:
 
 async def run_sessions(plan: Plan) -> int:
     """Connect the sessions and keep each until it ends; returns the exit status."""
+    allow_many_open_files()  # a session is a socket
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -6,13 +6,16 @@ import threading
 from collections.abc import Awaitable
 from typing import Any
 
+from session_relay_tools.open_files import allow_many_open_files
 from session_relay_tools.simulate.client import SimulatedClient, identity_for
 
 
 class Fleet:
-    """Many simulated clients on a background event loop, for synchronous tests and benchmarks."""
+    """Many simulated clients on a background event loop, for synchronous tests and benchmarks (it
+    raises the process's soft limit on open files: a client is a socket)."""
 
     def __init__(self, url: str, script_id: str, **client_options: Any) -> None:
+        allow_many_open_files()
         self.url = url
         self.script_id = script_id
         self.client_options = client_options
