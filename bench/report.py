@@ -20,8 +20,8 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         *_concurrency(results),
         *cold_start_section(results),
         *package_sizes_section(results),
-        *memory_section(results),
         *_peer(results),
+        *memory_section(results),
         *pace_section(results),
         *broadcast_section(results),
     ]
