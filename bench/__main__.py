@@ -52,7 +52,7 @@ def main() -> None:
             )["wall_s"]
 
         results["bulk"] = bench.bulk((10, 100) if quick else (100, 1000), floor=sequential_writes)
-        results["bulk_floor_ms"] = bulk_floor(stack)
+        results["bulk_floor_ms"] = bulk_floor(stack, bench.bulk_session_ids)
         largest = results["bulk"][str(writes)]
         print("local throughput (200 x a 1-second function)...", flush=True)
         results["throughput"] = {

@@ -105,20 +105,28 @@ def _lease(dynamodb: Any, table: str, index: int, acquire: bool) -> Any:
     )
 
 
-def bulk_floor(stack: RunningStack, repeats: int = 20) -> dict[str, float]:
-    """What a bulk message's batched calls cost the embedded DynamoDB (median, ms): a poll of 100
-    messages as the delivery core reads them, and a write of 25 messages."""
+SESSIONS_READ = f"BatchGetItem of {BATCH_GET_LIMIT} sessions"
+POLL = f"BatchGetItem poll of {BATCH_GET_LIMIT} messages"
+MESSAGES_WRITE = f"BatchWriteItem of {BATCH_WRITE_LIMIT} messages"
+
+
+def bulk_floor(stack: RunningStack, session_ids: list[str], repeats: int = 20) -> dict[str, float]:
+    """What a bulk message's batched calls cost the embedded DynamoDB (median, ms): a read of 100 of
+    ``session_ids`` (live sessions) as a bulk call reads its targets, a poll of 100 messages as the
+    delivery core reads them, and a write of 25 messages."""
     dynamodb = _dynamodb(stack)
-    connections = stack.table("ConnectionsTable")
+    connections, sessions = stack.table("ConnectionsTable"), stack.table("SessionsTable")
+    session_keys = [{"id": {"S": session_id}} for session_id in session_ids[:BATCH_GET_LIMIT]]
     keys = _pending_messages(dynamodb, connections, BATCH_GET_LIMIT, "bulk-floor")
     writes = [{"PutRequest": {"Item": _message(f"bulk-write-{i}", "x")}} for i in range(BATCH_WRITE_LIMIT)]
     operations = {
-        f"BatchGetItem poll of {BATCH_GET_LIMIT} messages": lambda: dynamodb.batch_get_item(
+        SESSIONS_READ: lambda: dynamodb.batch_get_item(
+            RequestItems={sessions: {"Keys": session_keys, "ConsistentRead": True}}
+        ),
+        POLL: lambda: dynamodb.batch_get_item(
             RequestItems={connections: {"Keys": keys, "ConsistentRead": True, **OUTCOME_PROJECTION}}
         ),
-        f"BatchWriteItem of {BATCH_WRITE_LIMIT} messages": lambda: dynamodb.batch_write_item(
-            RequestItems={connections: writes}
-        ),
+        MESSAGES_WRITE: lambda: dynamodb.batch_write_item(RequestItems={connections: writes}),
     }
     return _medians(operations, repeats)
 
