@@ -1,6 +1,6 @@
 """The commands that hold many connections raise their soft limit on open files: a shell's 1024 (256 on
-macOS) is too few for a thousand sessions. Each case runs in a process of its own started with a soft
-limit of 256, so the raise shows whatever limit this machine gives its shells."""
+macOS) is too few for a thousand sessions. Each case runs in a process of its own that first lowers its
+soft limit to 256, so the raise shows whatever limit this machine gives its shells."""
 
 import json
 import resource
@@ -13,11 +13,11 @@ RAISED = 1 << 16 if HARD == resource.RLIM_INFINITY else min(HARD, 1 << 16)
 
 
 def _with_low_limit(code: str) -> dict:
-    def lower() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (LOW, HARD))
-
-    command = [sys.executable, "-c", code]
-    done = subprocess.run(command, preexec_fn=lower, capture_output=True, text=True, timeout=120, check=True)
+    """``code``'s last line of output (JSON), run by a fresh interpreter that first lowers its own soft
+    limit to ``LOW`` (what it starts inherits that, as from a shell)."""
+    lower = f"import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, ({LOW}, {HARD}))\n"
+    command = [sys.executable, "-c", lower + code]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
