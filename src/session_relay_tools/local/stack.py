@@ -30,6 +30,7 @@ from session_relay_tools.local.limits import connect_rate, request_rate, stage_t
 from session_relay_tools.local.management_client import use_in_process_management
 from session_relay_tools.local.mappings import LocalMappings
 from session_relay_tools.local.rest_gateway import RestGateway
+from session_relay_tools.local.upgrade_limits import UpgradeLimits
 from session_relay_tools.local.websocket_gateway import STAGE, WebSocketGateway
 from session_relay_tools.open_files import allow_many_open_files
 from session_relay_tools.template import create_tables, load_template
@@ -240,6 +241,7 @@ def _config(app: Any, port: int, websocket: bool = False) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         ws="websockets-sansio" if websocket else "none",
+        http=UpgradeLimits if websocket else "auto",
         ws_max_size=FRAME_LIMIT_BYTES,
         ws_ping_interval=None,
         timeout_graceful_shutdown=2,
