@@ -7,8 +7,9 @@ from typing import Any
 
 import boto3
 from session_relay.aws import DYNAMODB_CONFIG, MANAGEMENT_CONFIG
+from session_relay.store.keys import session_key
 from session_relay.store.messages import OUTCOME_PROJECTION
-from session_relay.store.table import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT
+from session_relay.store.table import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, serialize
 
 from session_relay_tools.local.database_process import DatabaseClient
 from session_relay_tools.local.process import RunningStack
@@ -116,7 +117,7 @@ def bulk_floor(stack: RunningStack, session_ids: list[str], repeats: int = 20) -
     delivery core reads them, and a write of 25 messages."""
     dynamodb = _dynamodb(stack)
     connections, sessions = stack.table("ConnectionsTable"), stack.table("SessionsTable")
-    session_keys = [{"id": {"S": session_id}} for session_id in session_ids[:BATCH_GET_LIMIT]]
+    session_keys = [serialize(session_key(session_id)) for session_id in session_ids[:BATCH_GET_LIMIT]]
     keys = _pending_messages(dynamodb, connections, BATCH_GET_LIMIT, "bulk-floor")
     writes = [{"PutRequest": {"Item": _message(f"bulk-write-{i}", "x")}} for i in range(BATCH_WRITE_LIMIT)]
     operations = {
