@@ -6,6 +6,8 @@ Nothing here opens a socket: moto intercepts botocore in-process, and REST calls
 real Lambda entry point (``functions/rest_api/app.py``, Mangum) as API Gateway proxy events.
 """
 
+import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -155,3 +157,29 @@ def failure() -> Callable[..., str]:
 def events() -> Callable[..., dict[str, Any]]:
     """``load_event`` as a fixture, for tests that read the sample events."""
     return load_event
+
+
+@pytest.fixture
+def sent_requests() -> Iterator[Callable[..., list[Any]]]:
+    """``start(describe)``: from now on, every DynamoDB request the (current) store's client sends, as
+    ``describe(operation, body)`` (the operation's name by default), in order, seen at botocore's
+    ``before-send`` hook ahead of moto's answer. Every hook is removed when the test ends."""
+    hooked = []
+
+    def start(describe: Callable[[str, dict[str, Any]], Any] = lambda operation, _: operation) -> list[Any]:
+        sent: list[Any] = []
+        lock = threading.Lock()
+
+        def record(request: Any, event_name: str, **_: Any) -> None:
+            described = describe(event_name.rsplit(".", 1)[-1], json.loads(request.body or b"{}"))
+            with lock:
+                sent.append(described)
+
+        client = store.get_store().client
+        client.meta.events.register_first("before-send.dynamodb", record)
+        hooked.append((client, record))
+        return sent
+
+    yield start
+    for client, record in hooked:
+        client.meta.events.unregister("before-send.dynamodb", record)

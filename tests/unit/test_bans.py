@@ -3,7 +3,6 @@
 or is lifted; ``GET /bans`` lists the caller's bans in force, newest first; ``DELETE /bans/{id}`` lifts
 one. Another key's ban, an unknown or an expired id: the same 404."""
 
-import json
 import time
 
 import pytest
@@ -88,23 +87,15 @@ def test_a_ban_by_user_key_refuses_that_user_key_on_that_script_only(client, own
     assert handshake_status("script-beta", user_key="cheater")["statusCode"] == 200
 
 
-def test_the_handshake_reads_the_script_and_both_bans_in_one_batch_get(owner, client, relay_store):
+def test_the_handshake_reads_the_script_and_both_bans_in_one_batch_get(owner, client, sent_requests):
     ban(client, owner, user_key="someone-else")
-    sent = []
+    sent = sent_requests(lambda operation, body: (operation, body))
 
-    def count(request, event_name, **_):
-        sent.append((event_name.rsplit(".", 1)[-1], json.loads(request.body or b"{}")))
-
-    events = relay_store.client.meta.events
-    events.register_first("before-send.dynamodb", count)
-    try:
-        assert handshake_status(owner.script_id, user_key="fine")["statusCode"] == 200
-        admitted = list(sent)
-        sent.clear()
-        assert handshake_status(owner.script_id, user_key="someone-else")["statusCode"] == 403
-        refused = list(sent)
-    finally:
-        events.unregister("before-send.dynamodb", count)
+    assert handshake_status(owner.script_id, user_key="fine")["statusCode"] == 200
+    admitted = list(sent)
+    sent.clear()
+    assert handshake_status(owner.script_id, user_key="someone-else")["statusCode"] == 403
+    refused = list(sent)
 
     assert [operation for operation, _ in admitted] == ["BatchGetItem", "BatchWriteItem"]
     (keys,) = [request["RequestItems"] for operation, request in admitted if operation == "BatchGetItem"]

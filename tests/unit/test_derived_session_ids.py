@@ -7,10 +7,8 @@ were, still connected across a deploy) is still found, through the mapping."""
 import json
 import re
 import secrets
-import threading
 
 import pytest
-from session_relay import store
 from session_relay.contract import parse_identity
 from session_relay.service.connections import session_id_of
 from session_relay.websocket import events, frames, handshake
@@ -22,19 +20,9 @@ QUERY = {"user_key": "user-key-0001", "roblox_id": "10234711811", "place_id": "6
 
 
 @pytest.fixture
-def sent():
+def sent(sent_requests):
     """The DynamoDB operations sent from now on, in order."""
-    operations: list[str] = []
-    lock = threading.Lock()
-
-    def count(request, event_name, **_):
-        with lock:
-            operations.append(event_name.rsplit(".", 1)[-1])
-
-    client = store.get_store().client
-    client.meta.events.register_first("before-send.dynamodb", count)
-    yield operations
-    client.meta.events.unregister("before-send.dynamodb", count)
+    return sent_requests()
 
 
 def opened(script_id: str, connection_id: str, connected_at: int | None = OPENED_AT) -> dict:

@@ -1,11 +1,9 @@
 """``MaxCallsInFlightPerKey=0`` (``MAX_CALLS_IN_FLIGHT=0``): no cap on a key's calls in flight, so no
 ``429`` and no lease, two DynamoDB writes fewer per call (PROTOCOL.md, "Calls in flight")."""
 
-import json
 import threading
 
 import pytest
-from session_relay import store
 from session_relay.service.access import Principal
 from session_relay.service.calls import Call, in_flight
 from session_relay.settings import settings_from_environment
@@ -31,27 +29,10 @@ def kind_of(body, aws):
 
 
 @pytest.fixture
-def count_requests(aws):
+def count_requests(aws, sent_requests):
     """Start counting the DynamoDB requests the (current) store's client sends, as (operation, kind)
     in order: seen at botocore's ``before-send`` hook, ahead of moto's answer."""
-    hooked = []
-
-    def start():
-        sent = []
-        lock = threading.Lock()
-
-        def count(request, event_name, **_):
-            with lock:
-                sent.append((event_name.rsplit(".", 1)[-1], kind_of(json.loads(request.body or b"{}"), aws)))
-
-        client = store.get_store().client
-        client.meta.events.register_first("before-send.dynamodb", count)
-        hooked.append((client, count))
-        return sent
-
-    yield start
-    for client, count in hooked:
-        client.meta.events.unregister("before-send.dynamodb", count)
+    return lambda: sent_requests(lambda operation, body: (operation, kind_of(body, aws)))
 
 
 def message(client, owner, session_id, **body):

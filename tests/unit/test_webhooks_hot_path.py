@@ -2,11 +2,7 @@
 answered by its client and a close send exactly the same DynamoDB requests whether or not the script has
 a webhook (events come from the sessions table's stream, which DynamoDB writes itself)."""
 
-import json
-import threading
-
 import pytest
-from session_relay import store
 
 HOOK = {"url": "https://hooks.example.com/in"}
 # DynamoDB requests per step measured on the code before owner events (the connect step's third is the
@@ -16,26 +12,9 @@ BEFORE = {"handshake": 3, "hello": 1, "message": 6, "close": 2}
 
 
 @pytest.fixture
-def count_requests():
-    hooked = []
-
-    def start():
-        sent = []
-        lock = threading.Lock()
-
-        def count(request, event_name, **_):
-            body = json.loads(request.body or b"{}")
-            with lock:
-                sent.append((event_name.rsplit(".", 1)[-1], body.get("TableName", "batch")))
-
-        client = store.get_store().client
-        client.meta.events.register_first("before-send.dynamodb", count)
-        hooked.append((client, count))
-        return sent
-
-    yield start
-    for client, count in hooked:
-        client.meta.events.unregister("before-send.dynamodb", count)
+def count_requests(sent_requests):
+    """Start recording the DynamoDB requests the (current) store's client sends, as (operation, table)."""
+    return lambda: sent_requests(lambda operation, body: (operation, body.get("TableName", "batch")))
 
 
 def life_of_a_session(client, owner, connect, count_requests):
